@@ -1,0 +1,51 @@
+"""One human-readable line per chat event.
+
+The server uses it for plain (tutorial-style) connections, whose every frame is a line
+of text, and the ``--cli`` client uses it to print what arrives, so both read alike:
+``alice: hi``, ``* alice waves``, ``* bob joined``, ``* carol is now known as caz``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+
+def describe(event: dict, me: Optional[str] = None) -> Optional[str]:
+    """Return the line for a server event, or None for events with nothing to show.
+
+    Args:
+        event: a server-to-client message (``message``, ``join``, ``error``, ...).
+        me: the reader's own name, to phrase private messages from their side.
+    """
+    kind = event.get("type")
+    if kind == "message":
+        sender, text = event.get("from", "?"), event.get("text", "")
+        if event.get("kind") == "action":
+            return f"* {sender} {text}"
+        if event.get("kind") == "private":
+            to = event.get("to", "?")
+            if me is not None and sender == me:
+                return f"(private to {to}) {sender}: {text}"
+            return f"(private) {sender}: {text}"
+        return f"{sender}: {text}"
+    if kind == "join":
+        return f"* {event.get('name')} joined"
+    if kind == "leave":
+        reason = event.get("reason")
+        return f"* {event.get('name')} left" + (f" ({reason})" if reason else "")
+    if kind == "nick":
+        return f"* {event.get('old')} is now known as {event.get('new')}"
+    if kind == "users":
+        users = event.get("users") or []
+        return f"users ({len(users)}): " + ", ".join(users)
+    if kind == "system":
+        return event.get("text", "")
+    if kind == "error":
+        return f"error: {event.get('message') or event.get('code')}"
+    return None
+
+
+def clock(ts: Optional[float]) -> str:
+    """``[HH:MM]`` in local time for a Unix timestamp (now if None)."""
+    return time.strftime("[%H:%M]", time.localtime(ts if ts is not None else time.time()))

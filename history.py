@@ -1,0 +1,217 @@
+"""The journal: every event with a seq is stored in SQLite before anyone sees it.
+
+Why a journal thread: an ``ack`` promises the line survives a crash of the server
+process, so the row must be committed before the ack (and, so that a resend after a
+crash is never broadcast twice, before the broadcast). Committing once per message
+would cap throughput at the disk's commit rate, so the room hands each event to
+``submit`` with a delivery callback, and one committer thread writes everything that
+queued up meanwhile in one transaction, then runs the callbacks in submit order (which
+is seq order). SQLite never runs under the room's lock.
+
+WAL with ``synchronous=NORMAL``: a commit is in the WAL file when ``COMMIT`` returns,
+so it survives ``kill -9`` of the process (not necessarily a power cut).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+log = logging.getLogger("chat.history")
+
+REPLAY_CAP = 5000          # most events one `since` replay sends before a notice
+KNOWN_IDS_LOADED = 100000  # say ids reloaded at start, so resends after a restart dedupe
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    type TEXT NOT NULL,
+    sender TEXT,        -- casefolded name of whoever caused it
+    recipient TEXT,     -- casefolded name of a private message's addressee
+    private INTEGER NOT NULL DEFAULT 0,
+    session TEXT,       -- the sender's session token (messages only)
+    msg_id TEXT,        -- the sender's say id (messages only)
+    body TEXT NOT NULL  -- the event as broadcast, JSON
+);
+CREATE INDEX IF NOT EXISTS events_by_type ON events (type, seq);
+CREATE TABLE IF NOT EXISTS sessions (
+    token TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+"""
+
+
+@dataclass
+class _Entry:
+    row: Optional[tuple]             # an events row, or None for delivery only
+    session: Optional[tuple]         # a sessions row to upsert, or None
+    deliver: Optional[Callable[[], None]]
+
+
+class Journal:
+    """SQLite event store with a batching committer thread.
+
+    Args:
+        path: database file, or ``":memory:"`` for a history that lives as long as
+            the process.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self.last_seq: int = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        self._lock = threading.Condition()
+        self._pending: list = []
+        self._closing = False
+        self._thread = threading.Thread(target=self._commit_loop, name="journal", daemon=True)
+        self.batches = 0  # commits made, for benchmarks
+        self.failed: Optional[str] = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    # ----------------------------------------------------------- loading at start
+
+    def sessions(self) -> dict:
+        """All known session tokens with their last name."""
+        return dict(self._db.execute("SELECT token, name FROM sessions"))
+
+    def known_ids(self) -> dict:
+        """``{session: {say id: seq}}`` for the recent messages that carried an id."""
+        out: dict = {}
+        rows = self._db.execute(
+            "SELECT session, msg_id, seq FROM events WHERE msg_id IS NOT NULL AND seq > ?",
+            (self.last_seq - KNOWN_IDS_LOADED,))
+        for session, msg_id, seq in rows:
+            out.setdefault(session, {})[msg_id] = seq
+        return out
+
+    # ------------------------------------------------------------------ writing
+
+    def submit(self, event: Optional[dict], deliver: Optional[Callable[[], None]] = None, *,
+               sender: Optional[str] = None, recipient: Optional[str] = None,
+               session: Optional[str] = None, msg_id: Optional[str] = None,
+               session_name: Optional[str] = None, now: float = 0.0) -> None:
+        """Queue an event (or nothing) to store, then ``deliver()`` after the commit.
+
+        Callbacks run on the journal thread in the order of ``submit`` calls; the
+        caller holds the room lock while it submits, so that is seq order.
+        """
+        row = None
+        if event is not None:
+            row = (event["seq"], event["ts"], event["type"], sender, recipient,
+                   1 if event.get("kind") == "private" else 0, session, msg_id,
+                   json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        session_row = (session, session_name, now) if session_name is not None else None
+        with self._lock:
+            if self._closing:
+                raise RuntimeError("journal closed")
+            self._pending.append(_Entry(row, session_row, deliver))
+            self._lock.notify()
+
+    def _commit_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._pending and not self._closing:
+                    self._lock.wait()
+                batch, self._pending = self._pending, []
+                if not batch and self._closing:
+                    return
+            self._write(batch)
+            for entry in batch:
+                if entry.deliver is not None:
+                    try:
+                        entry.deliver()
+                    except Exception:
+                        log.exception("delivery failed")
+
+    def _write(self, batch: list) -> None:
+        rows = [e.row for e in batch if e.row is not None]
+        sessions = [e.session for e in batch if e.session is not None]
+        if not rows and not sessions:
+            return
+        try:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)", rows)
+            self._db.executemany(
+                "INSERT INTO sessions VALUES (?,?,?) ON CONFLICT(token) DO UPDATE "
+                "SET name=excluded.name, updated=excluded.updated", sessions)
+            self._db.execute("COMMIT")
+            self.batches += 1
+        except sqlite3.Error as exc:
+            # A full disk must not stop the chat; say so loudly and carry on.
+            self.failed = str(exc)
+            log.error("could not store %d events: %s", len(rows), exc)
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Store and deliver what is queued, stop the thread, close the database."""
+        with self._lock:
+            self._closing = True
+            self._lock.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        try:
+            self._db.close()
+        except sqlite3.Error:
+            pass
+
+    # ------------------------------------------------- reading (journal thread only)
+
+    def replay(self, viewer: str, *, since: Optional[int], until: int, limit: int,
+               session: Optional[str]) -> tuple:
+        """Events the viewer may see, oldest first, and whether more were left out.
+
+        With ``since``: every event after it (joins, leaves and nicks too), at most
+        ``REPLAY_CAP``. Without: the last ``limit`` messages. Private messages only
+        for their two parties. Must be called from a delivery callback.
+
+        Returns:
+            (list of event dicts marked ``replay``, number left out)
+        """
+        visible = "(private = 0 OR sender = ? OR recipient = ?)"
+        if since is not None:
+            rows = self._db.execute(
+                f"SELECT body, session, msg_id FROM events WHERE seq > ? AND seq <= ? "
+                f"AND {visible} ORDER BY seq LIMIT ?",
+                (since, until, viewer, viewer, REPLAY_CAP + 1)).fetchall()
+            left_out = 0
+            if len(rows) > REPLAY_CAP:
+                left_out = self._db.execute(
+                    f"SELECT COUNT(*) FROM events WHERE seq > ? AND seq <= ? AND {visible}",
+                    (since, until, viewer, viewer)).fetchone()[0] - REPLAY_CAP
+                rows = rows[:REPLAY_CAP]
+        else:
+            if limit <= 0:
+                return [], 0
+            rows = self._db.execute(
+                f"SELECT body, session, msg_id FROM events WHERE type = 'message' "
+                f"AND seq <= ? AND {visible} ORDER BY seq DESC LIMIT ?",
+                (until, viewer, viewer, limit)).fetchall()[::-1]
+            left_out = 0
+        events = []
+        for body, row_session, msg_id in rows:
+            event = json.loads(body)
+            if event["type"] == "message":
+                event["replay"] = True
+                if session is not None and row_session == session and msg_id is not None:
+                    event["id"] = msg_id  # lets a resuming client settle its outbox
+            events.append(event)
+        return events, left_out
+
+    def recent_messages(self, viewer: str, limit: int, until: int) -> list:
+        """The last ``limit`` messages the viewer may see (for ``/history``)."""
+        return self.replay(viewer, since=None, until=until, limit=limit, session=None)[0]

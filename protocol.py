@@ -1,0 +1,322 @@
+"""Wire protocol, version 1: framing, message bodies, names and error codes.
+
+Sans-I/O in the style of h11: nothing here touches a socket, a thread or a clock.
+The server and the client feed received bytes into a ``FrameDecoder`` and write the
+bytes that ``encode_frame`` returns. That keeps the parsing pure enough to fuzz: any
+input either decodes or raises a ``ProtocolError``; any other exception is a bug.
+
+The contract itself is ``docs/protocol.md`` (from ``shared/PROTOCOL.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional, Union
+
+HEADER_SIZE = 64
+# The largest body a peer may even declare; beyond it we cannot afford to read and
+# discard, so the connection is closed (PROTOCOL.md section 1).
+HARD_MAX_FRAME = 1024 * 1024
+DEFAULT_MAX_FRAME = 65536
+DEFAULT_MAX_TEXT = 4000
+MAX_NAME = 24
+MAX_ID = 64
+# The header after stripping spaces: digits only (int() would accept "+1", "1_0").
+_HEADER_RE = re.compile(rb"[0-9]+")
+
+# Error codes (PROTOCOL.md section 6).
+BAD_HEADER = "bad_header"
+TOO_LARGE = "too_large"
+BAD_UTF8 = "bad_utf8"
+BAD_JSON = "bad_json"
+UNKNOWN_TYPE = "unknown_type"
+NOT_WELCOME = "not_welcome"
+BAD_NAME = "bad_name"
+NAME_TAKEN = "name_taken"
+AUTH_FAILED = "auth_failed"
+SERVER_FULL = "server_full"
+EMPTY_TEXT = "empty_text"
+TEXT_TOO_LONG = "text_too_long"
+RATE_LIMITED = "rate_limited"
+NO_SUCH_USER = "no_such_user"
+UNKNOWN_COMMAND = "unknown_command"
+SEND_QUEUE_FULL = "send_queue_full"
+SHUTTING_DOWN = "shutting_down"
+ERROR_CODES = frozenset({
+    BAD_HEADER, TOO_LARGE, BAD_UTF8, BAD_JSON, UNKNOWN_TYPE, NOT_WELCOME, BAD_NAME,
+    NAME_TAKEN, AUTH_FAILED, SERVER_FULL, EMPTY_TEXT, TEXT_TOO_LONG, RATE_LIMITED,
+    NO_SUCH_USER, UNKNOWN_COMMAND, SEND_QUEUE_FULL, SHUTTING_DOWN,
+})
+# Errors after which the server closes the connection.
+CLOSING_CODES = frozenset({BAD_HEADER, AUTH_FAILED, SERVER_FULL, SEND_QUEUE_FULL})
+
+
+class ProtocolError(Exception):
+    """Base of every error this module raises; ``code`` is a section-6 error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class FrameError(ProtocolError):
+    """The byte stream cannot be resynchronised: answer (best effort) and close."""
+
+
+class MessageError(ProtocolError):
+    """One body was unacceptable: answer with ``error`` and keep the connection."""
+
+
+# --------------------------------------------------------------------------- framing
+
+def encode_frame(body: Union[bytes, str]) -> bytes:
+    """Return ``body`` framed with its 64-byte ASCII length header.
+
+    Args:
+        body: the body, as bytes or as text (encoded as UTF-8).
+    Returns:
+        header + body, ready to write to a socket.
+    """
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    return str(len(body)).encode("ascii").ljust(HEADER_SIZE) + body
+
+
+KEEPALIVE = encode_frame(b"")
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """A frame whose declared size was over the limit; its body was discarded."""
+
+    declared: int
+
+
+class FrameDecoder:
+    """Incremental decoder: feed any chunks, take complete bodies out.
+
+    ``feed(data)`` buffers bytes; iterating ``events()`` yields each complete body as
+    ``bytes`` and, for a body over ``max_body`` (but at most ``HARD_MAX_FRAME``), one
+    ``Oversized`` once that body has been skipped. Keepalives (``N = 0``) yield nothing.
+    A bad header or a declared size over ``HARD_MAX_FRAME`` raises ``FrameError``;
+    after that the decoder is unusable, as the stream is.
+    """
+
+    def __init__(self, max_body: int = DEFAULT_MAX_FRAME, hard_max: int = HARD_MAX_FRAME):
+        self.max_body = max_body
+        self.hard_max = max(hard_max, max_body)
+        self._buf = bytearray()
+        self._need: Optional[int] = None  # body length once the header is read
+        self._discard = 0                 # bytes of an oversized body still to skip
+        self._discarding: Optional[int] = None
+
+    @property
+    def in_frame(self) -> bool:
+        """True while a frame has started but is not complete (for frame timeouts)."""
+        return bool(self._buf) or self._need is not None or self._discarding is not None
+
+    def feed(self, data: bytes) -> None:
+        """Buffer received bytes; nothing is parsed until ``events()`` is iterated."""
+        self._buf += data
+
+    def events(self) -> Iterator[Union[bytes, Oversized]]:
+        """Yield every complete body (or ``Oversized``) the buffer now holds."""
+        while True:
+            if self._discarding is not None:
+                skip = min(self._discard, len(self._buf))
+                del self._buf[:skip]
+                self._discard -= skip
+                if self._discard:
+                    return
+                declared, self._discarding = self._discarding, None
+                yield Oversized(declared)
+                continue
+            if self._need is None:
+                if len(self._buf) < HEADER_SIZE:
+                    return
+                self._need = self._parse_header(bytes(self._buf[:HEADER_SIZE]))
+                del self._buf[:HEADER_SIZE]
+                if self._need > self.max_body:
+                    self._discarding, self._discard = self._need, self._need
+                    self._need = None
+                    continue
+            if len(self._buf) < self._need:
+                return
+            body = bytes(self._buf[:self._need])
+            del self._buf[:self._need]
+            self._need = None
+            if body:
+                yield body
+
+    def _parse_header(self, header: bytes) -> int:
+        digits = header.strip(b" ")
+        if not _HEADER_RE.fullmatch(digits):
+            raise FrameError(BAD_HEADER, f"bad frame header {header[:16]!r}...: "
+                             "expected ASCII digits padded with spaces to 64 bytes")
+        size = int(digits)
+        if size > self.hard_max:
+            raise FrameError(TOO_LARGE, f"frame of {size} bytes is over the hard limit "
+                             f"of {self.hard_max} bytes")
+        return size
+
+
+# ------------------------------------------------------------------ message bodies
+
+def encode_message(message: dict) -> bytes:
+    """Return the UTF-8 JSON body for one structured message (no header)."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def message_frame(message: dict) -> bytes:
+    """Return a complete frame (header + JSON body) for one structured message."""
+    return encode_frame(encode_message(message))
+
+
+def decode_text(body: bytes) -> str:
+    """Decode a body as UTF-8; raises ``MessageError(bad_utf8)``."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MessageError(BAD_UTF8, f"body is not valid UTF-8 (byte {exc.start})") from None
+
+
+def decode_message(body: bytes) -> dict:
+    """Decode one structured body into a dict with a string ``type``.
+
+    Raises:
+        MessageError: ``bad_utf8`` or ``bad_json`` (not JSON, not an object, no
+            string ``type``).
+    """
+    text = decode_text(body)
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        raise MessageError(BAD_JSON, "body is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise MessageError(BAD_JSON, "body must be a JSON object")
+    if not isinstance(obj.get("type"), str):
+        raise MessageError(BAD_JSON, 'body must have a string field "type"')
+    return obj
+
+
+def looks_like_hello(body: bytes) -> bool:
+    """True if a first frame opens a structured connection (PROTOCOL.md section 2)."""
+    try:
+        obj = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(obj, dict) and obj.get("type") == "hello"
+
+
+# Client-to-server messages, validated. Unknown fields are ignored (section 4).
+
+@dataclass(frozen=True)
+class Hello:
+    name: str
+    password: Optional[str] = None
+    since: Optional[int] = None
+    resume: Optional[str] = None
+    client: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Ping:
+    id: Any = None
+
+
+@dataclass(frozen=True)
+class Bye:
+    reason: Optional[str] = None
+
+
+ClientMessage = Union[Hello, Say, Ping, Bye]
+
+
+def _field(obj: dict, name: str, kind: type, required: bool = False) -> Any:
+    value = obj.get(name)
+    if value is None:
+        if required:
+            raise MessageError(BAD_JSON, f'"{obj["type"]}" needs a field "{name}"')
+        return None
+    # bool is an int subclass; a seq of true is not a seq.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise MessageError(BAD_JSON, f'field "{name}" must be {kind.__name__}')
+    return value
+
+
+def parse_client_message(obj: dict) -> ClientMessage:
+    """Validate a decoded client body and return its typed message.
+
+    Raises:
+        MessageError: ``bad_json`` for a missing or mistyped field, ``unknown_type``.
+    """
+    kind = obj["type"]
+    if kind == "hello":
+        return Hello(name=_field(obj, "name", str, True),
+                     password=_field(obj, "password", str),
+                     since=_field(obj, "since", int),
+                     resume=_field(obj, "resume", str),
+                     client=_field(obj, "client", str))
+    if kind == "say":
+        msg_id = _field(obj, "id", str)
+        if msg_id is not None and len(msg_id) > MAX_ID:
+            raise MessageError(BAD_JSON, f'field "id" must be at most {MAX_ID} characters')
+        return Say(text=_field(obj, "text", str, True), id=msg_id)
+    if kind == "ping":
+        ping_id = obj.get("id")
+        if not (ping_id is None or isinstance(ping_id, (str, int, float))):
+            raise MessageError(BAD_JSON, 'field "id" must be a string or a number')
+        return Ping(id=ping_id)
+    if kind == "bye":
+        return Bye(reason=_field(obj, "reason", str))
+    raise MessageError(UNKNOWN_TYPE, f"unknown message type {kind[:40]!r}")
+
+
+def error_message(code: str, message: str, msg_id: Optional[str] = None) -> dict:
+    """Return an ``error`` message dict (``id`` only when there is one)."""
+    out = {"type": "error", "code": code, "message": message}
+    if msg_id is not None:
+        out["id"] = msg_id
+    return out
+
+
+# ----------------------------------------------------------------- names and text
+
+def clean_text(text: str) -> str:
+    """Remove control characters other than newline and tab (and NUL, always)."""
+    return "".join(ch for ch in text
+                   if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf")
+                   or ch == "\u200d")
+
+
+def name_problem(name: str) -> Optional[str]:
+    """Return why ``name`` is not a valid name, or None if it is."""
+    if not 1 <= len(name) <= MAX_NAME:
+        return f"a name is 1 to {MAX_NAME} characters"
+    if name[0] in "/#*@":
+        return "a name cannot start with /, #, * or @"
+    for ch in name:
+        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs"):
+            return "a name cannot contain spaces or control characters"
+    return None
+
+
+def name_key(name: str) -> str:
+    """The key names are unique by (case is ignored)."""
+    return name.casefold()
+
+
+def numbered_name(base: str, number: int) -> str:
+    """``base_number``, with ``base`` shortened so the result fits ``MAX_NAME``."""
+    suffix = f"_{number}"
+    return base[:MAX_NAME - len(suffix)] + suffix

@@ -1,0 +1,458 @@
+"""The room: members, the global seq counter, commands and the broadcast.
+
+One lock (``Room.lock``) guards membership, names, sessions and the seq counter. A
+change is decided under it and given its seq there, then handed to the journal, whose
+thread stores it and delivers it: every delivery happens on that one thread, in seq
+order, so every member sees events in the same order. Delivery is a non-blocking
+``send`` on each member's outbound queue, with the frame encoded once per event and
+kind of connection, never once per recipient.
+
+Connection handlers (``server.py``) call ``join``, ``line``, ``leave``; nothing here
+reads a socket.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import eventtext
+import protocol
+from history import Journal
+from protocol import MessageError
+from ratelimit import TokenBucket
+
+log = logging.getLogger("chat.room")
+
+PLAIN_ACK = "Msg received"  # what the classic tutorial server answers
+HELP = """commands:
+  /nick NEW         change your name
+  /me TEXT          an action: * you TEXT
+  /msg NAME TEXT    private message (also /w)
+  /who              list who is here (also /users, /names)
+  /history [N]      show the last N messages (default 20)
+  /help             this list
+  /quit [reason]    leave (plain clients: also !DISCONNECT)
+  //text            send text starting with /"""
+HISTORY_COMMAND_DEFAULT, HISTORY_COMMAND_MAX = 20, 500
+
+
+@dataclass
+class Settings:
+    """The room's limits (CLI flags of ``server.py``)."""
+
+    server_name: str = "pychat/1"
+    max_text: int = protocol.DEFAULT_MAX_TEXT
+    max_frame: int = protocol.DEFAULT_MAX_FRAME
+    history: int = 50
+    rate: float = 5.0
+    burst: int = 10
+    password: Optional[str] = None
+
+
+@dataclass(eq=False)
+class Member:
+    """One joined connection. ``out`` has a non-blocking ``send(bytes)``."""
+
+    name: str
+    out: Any
+    plain: bool
+    peer: str
+    session: str
+    joined_seq: int
+    bucket: TokenBucket
+    welcomed: bool = False
+    gone: bool = False
+    close_reason: Optional[str] = None  # set when the room ends this connection
+    kick: Any = None  # callable(reason) that closes the connection, set by the server
+
+    @property
+    def key(self) -> str:
+        return protocol.name_key(self.name)
+
+    def send(self, message: dict) -> None:
+        """Send a reply meant for this member only (not a seq'd event)."""
+        if self.plain:
+            line = eventtext.describe(message, self.name)
+            if line is not None:
+                self.out.send(protocol.encode_frame(line))
+        else:
+            self.out.send(protocol.message_frame(message))
+
+    def send_text(self, text: str) -> None:
+        """A plain acknowledgement line (plain connections only)."""
+        self.out.send(protocol.encode_frame(text))
+
+
+@dataclass
+class _SessionState:
+    name: str
+    ids: dict = field(default_factory=dict)  # say id -> seq
+
+
+class _Outgoing:
+    """One event and its frames, each encoded at most once."""
+
+    __slots__ = ("event", "_json", "_plain")
+
+    def __init__(self, event: dict):
+        self.event = event
+        self._json: Optional[bytes] = None
+        self._plain: Optional[bytes] = None
+
+    def frame(self, plain: bool) -> bytes:
+        if plain:
+            if self._plain is None:
+                self._plain = protocol.encode_frame(eventtext.describe(self.event) or "")
+            return self._plain
+        if self._json is None:
+            self._json = protocol.message_frame(self.event)
+        return self._json
+
+
+class Room:
+    """Members, seq and broadcast for one chat room.
+
+    Args:
+        journal: where events are stored before delivery (started here).
+        settings: limits and the server's identity.
+    """
+
+    def __init__(self, journal: Journal, settings: Settings):
+        self.journal = journal
+        self.settings = settings
+        self.lock = threading.Lock()
+        self.members: dict = {}        # name key -> Member
+        self.seq = journal.last_seq
+        self._sessions: dict = {token: _SessionState(name)
+                                for token, name in journal.sessions().items()}
+        for token, ids in journal.known_ids().items():
+            self._sessions.setdefault(token, _SessionState("?")).ids.update(ids)
+        self._guests = 0
+        self.closing = False
+        journal.start()
+
+    # ------------------------------------------------------------------ joining
+
+    def join(self, out, requested: Optional[str], *, plain: bool, peer: str,
+             since: Optional[int] = None, resume: Optional[str] = None,
+             kick: Any = None) -> Member:
+        """Add a connection to the room and queue its join (and welcome).
+
+        Args:
+            requested: the asked name; None gives a plain client ``guest-<n>``.
+        Raises:
+            MessageError: ``bad_name`` (the connection may try another hello).
+        """
+        if requested is not None:
+            requested = protocol.clean_text(requested)
+            problem = protocol.name_problem(requested)
+            if problem:
+                raise MessageError(protocol.BAD_NAME, f"{requested[:40]!r} is not a valid name: {problem}")
+        replaced = None
+        with self.lock:
+            state = self._sessions.get(resume) if resume else None
+            if state is not None:
+                token = resume
+                requested = state.name if state.name != "?" else requested
+                holder = self.members.get(protocol.name_key(requested))
+                if holder is not None and holder.session == token:
+                    replaced = holder
+                    self._remove(holder, "replaced")
+            else:
+                token = secrets.token_urlsafe(18)
+                state = self._sessions[token] = _SessionState("?")
+            if requested is None:
+                self._guests += 1
+                requested = f"guest-{self._guests}"
+            name = self._free_name(requested)
+            seq, now = self._next_seq()
+            member = Member(name=name, out=out, plain=plain, peer=peer, session=token,
+                            joined_seq=seq, bucket=TokenBucket(self.settings.rate, self.settings.burst),
+                            kick=kick)
+            self.members[member.key] = member
+            state.name = name
+            event = {"type": "join", "seq": seq, "ts": now, "name": name}
+            welcome = {"type": "welcome", "name": name,
+                       "users": [m.name for m in self.members.values()],
+                       "server": self.settings.server_name, "max_text": self.settings.max_text,
+                       "max_frame": self.settings.max_frame, "seq": seq, "session": token}
+            self.journal.submit(event, lambda: self._deliver_join(member, event, welcome, since),
+                                sender=member.key, session=token, session_name=name, now=now)
+        if replaced is not None and replaced.kick is not None:
+            replaced.kick("replaced")
+        log.info("%s joined as %s (%s)", peer, name, "plain" if plain else "structured")
+        return member
+
+    def _free_name(self, wanted: str) -> str:
+        if protocol.name_key(wanted) not in self.members:
+            return wanted
+        number = 2
+        while protocol.name_key(protocol.numbered_name(wanted, number)) in self.members:
+            number += 1
+        return protocol.numbered_name(wanted, number)
+
+    def _next_seq(self) -> tuple:
+        self.seq += 1
+        return self.seq, time.time()
+
+    def _deliver_join(self, member: Member, event: dict, welcome: dict, since: Optional[int]) -> None:
+        with self.lock:
+            self._broadcast(_Outgoing(event), exclude=member)
+            if member.gone:
+                return
+            member.welcomed = True
+            if member.plain:
+                return
+            member.send(welcome)
+            replay, left_out = self.journal.replay(
+                member.key, since=since, until=event["seq"], limit=self.settings.history,
+                session=member.session)
+            for past in replay:
+                member.out.send(protocol.message_frame(past))
+            if left_out:
+                member.send({"type": "system", "text": f"{left_out} earlier events are not "
+                             "shown; /history N shows older messages"})
+
+    # ------------------------------------------------------------------ leaving
+
+    def leave(self, member: Member, reason: str) -> None:
+        """Remove a member (idempotent) and tell the others why."""
+        with self.lock:
+            self._remove(member, reason)
+
+    def _remove(self, member: Member, reason: str) -> None:
+        # Lock held.
+        if member.gone:
+            return
+        member.gone = True
+        if self.members.get(member.key) is member:
+            del self.members[member.key]
+        seq, now = self._next_seq()
+        event = {"type": "leave", "seq": seq, "ts": now, "name": member.name, "reason": reason}
+        out = _Outgoing(event)
+        try:
+            self.journal.submit(event, lambda: self._broadcast_locked(out),
+                                sender=member.key, now=now)
+        except RuntimeError:
+            pass  # shutting down and the journal is closed: nobody left to tell
+        log.info("%s (%s) left: %s", member.name, member.peer, reason)
+
+    # ------------------------------------------------------------------ delivery
+
+    def _broadcast_locked(self, out: _Outgoing, exclude: Optional[Member] = None,
+                          only: Optional[tuple] = None) -> None:
+        with self.lock:
+            self._broadcast(out, exclude, only)
+
+    def _broadcast(self, out: _Outgoing, exclude: Optional[Member] = None,
+                   only: Optional[tuple] = None) -> None:
+        # Lock held, journal thread. Members who joined after this event skip it.
+        seq = out.event["seq"]
+        targets = only if only is not None else self.members.values()
+        for member in targets:
+            if member is exclude or not member.welcomed or member.gone or member.joined_seq >= seq:
+                continue
+            member.out.send(out.frame(member.plain))
+
+    def _ack(self, member: Member, msg_id: Optional[str], seq: Optional[int]) -> None:
+        if member.gone:
+            return
+        if member.plain:
+            member.send_text(PLAIN_ACK)
+        else:
+            member.out.send(protocol.message_frame({"type": "ack", "id": msg_id, "seq": seq}))
+
+    # ------------------------------------------------------------------ lines
+
+    def error(self, member: Member, code: str, message: str, msg_id: Optional[str] = None) -> None:
+        """Send one ``error`` to a member (a line ``error: ...`` to plain ones)."""
+        member.send(protocol.error_message(code, message, msg_id))
+
+    def line(self, member: Member, text: str, msg_id: Optional[str] = None) -> Optional[str]:
+        """Handle one line a member sent: chat, action, private or a command.
+
+        Returns:
+            a leave reason if the member asked to leave, else None. Errors are sent to
+            the member here.
+        """
+        try:
+            return self._line(member, text, msg_id)
+        except MessageError as exc:
+            self.error(member, exc.code, exc.message, msg_id)
+            return None
+
+    def _line(self, member: Member, text: str, msg_id: Optional[str]) -> Optional[str]:
+        if member.plain and text == "!DISCONNECT":
+            member.send_text("Goodbye")
+            return "quit"
+        if text.startswith("/") and not text.startswith("//"):
+            return self._command(member, text, msg_id)
+        if text.startswith("//"):
+            text = text[1:]
+        self._publish(member, "chat", text, msg_id)
+        return None
+
+    def _check_text(self, text: str, msg_id: Optional[str]) -> str:
+        text = protocol.clean_text(text)
+        if not text.strip():
+            raise MessageError(protocol.EMPTY_TEXT, "message is empty")
+        if len(text) > self.settings.max_text:
+            raise MessageError(protocol.TEXT_TOO_LONG, f"message is {len(text)} characters; "
+                               f"the limit is {self.settings.max_text}")
+        return text
+
+    def _publish(self, member: Member, kind: str, text: str, msg_id: Optional[str],
+                 to: Optional[str] = None) -> None:
+        text = self._check_text(text, msg_id)
+        with self.lock:
+            if member.gone:
+                return
+            state = self._sessions[member.session]
+            if msg_id is not None and msg_id in state.ids:
+                # A resend of a line already taken: ack again (after its commit).
+                seq = state.ids[msg_id]
+                self.journal.submit(None, lambda: self._ack(member, msg_id, seq))
+                return
+            if not member.bucket.take():
+                raise MessageError(protocol.RATE_LIMITED, "you are sending too fast; "
+                                   f"the limit is {self.settings.rate:g} messages per second")
+            target = None
+            if to is not None:
+                target = self.members.get(protocol.name_key(to))
+                if target is None or not target.welcomed:
+                    raise MessageError(protocol.NO_SUCH_USER, f"nobody called {to!r} is here")
+            seq, now = self._next_seq()
+            event = {"type": "message", "seq": seq, "ts": now, "from": member.name,
+                     "text": text, "kind": kind}
+            if target is not None:
+                event["to"] = target.name
+            if msg_id is not None:
+                state.ids[msg_id] = seq
+            out = _Outgoing(event)
+
+            def deliver():
+                with self.lock:
+                    if target is not None:
+                        self._broadcast(out, exclude=member, only=(target,))
+                    else:
+                        self._broadcast(out, exclude=member)
+                    self._ack(member, msg_id, seq)
+
+            self.journal.submit(event, deliver, sender=member.key,
+                                recipient=target.key if target is not None else None,
+                                session=member.session, msg_id=msg_id, now=now)
+
+    def _reply_ok(self, member: Member, msg_id: Optional[str]) -> None:
+        """Answer a command that made no event: ack for structured, a line for plain."""
+        self._ack(member, msg_id, None)
+
+    def _command(self, member: Member, text: str, msg_id: Optional[str]) -> Optional[str]:
+        word, _, rest = text[1:].partition(" ")
+        word = word.lower()
+        rest = rest.strip()
+        if word == "nick":
+            self._nick(member, rest, msg_id)
+        elif word == "me":
+            self._publish(member, "action", rest, msg_id)
+        elif word in ("msg", "w"):
+            to, _, body = rest.partition(" ")
+            if not to:
+                raise MessageError(protocol.NO_SUCH_USER, "usage: /msg NAME TEXT")
+            self._publish(member, "private", body, msg_id, to=to)
+        elif word in ("who", "users", "names"):
+            with self.lock:
+                users = [m.name for m in self.members.values() if m.welcomed or m is member]
+            member.send({"type": "users", "users": users})
+            if not member.plain:
+                self._ack(member, msg_id, None)
+        elif word == "help":
+            member.send({"type": "system", "text": HELP})
+            if not member.plain:
+                self._ack(member, msg_id, None)
+        elif word == "history":
+            self._history(member, rest, msg_id)
+        elif word == "quit":
+            if member.plain:
+                member.send_text("Goodbye")
+            else:
+                self._ack(member, msg_id, None)
+            return rest or "quit"
+        else:
+            raise MessageError(protocol.UNKNOWN_COMMAND,
+                               f"unknown command /{word[:30]}; /help lists the commands")
+        return None
+
+    def _nick(self, member: Member, new: str, msg_id: Optional[str]) -> None:
+        new = protocol.clean_text(new)
+        if not new or " " in new:
+            raise MessageError(protocol.BAD_NAME, "usage: /nick NEW (one word)")
+        problem = protocol.name_problem(new)
+        if problem:
+            raise MessageError(protocol.BAD_NAME, f"{new[:40]!r} is not a valid name: {problem}")
+        with self.lock:
+            if member.gone:
+                return
+            holder = self.members.get(protocol.name_key(new))
+            if holder is not None and holder is not member:
+                raise MessageError(protocol.NAME_TAKEN, f"the name {new!r} is taken")
+            if new == member.name:
+                self._reply_ok(member, msg_id)
+                return
+            old = member.name
+            del self.members[member.key]
+            member.name = new
+            self.members[member.key] = member
+            self._sessions[member.session].name = new
+            seq, now = self._next_seq()
+            event = {"type": "nick", "seq": seq, "ts": now, "old": old, "new": new}
+            out = _Outgoing(event)
+
+            def deliver():
+                with self.lock:
+                    self._broadcast(out)  # everyone, the renamed one included
+                    if not member.plain:
+                        self._ack(member, msg_id, seq)
+
+            self.journal.submit(event, deliver, sender=member.key, session=member.session,
+                                session_name=new, now=now)
+
+    def _history(self, member: Member, arg: str, msg_id: Optional[str]) -> None:
+        try:
+            count = int(arg) if arg else HISTORY_COMMAND_DEFAULT
+        except ValueError:
+            raise MessageError(protocol.UNKNOWN_COMMAND, "usage: /history [N]") from None
+        count = max(1, min(count, HISTORY_COMMAND_MAX))
+        with self.lock:
+            until = self.seq
+
+        def deliver():
+            past = self.journal.recent_messages(member.key, count, until)
+            lines = [f"{eventtext.clock(e['ts'])} {eventtext.describe(e, member.name)}"
+                     for e in past] or ["no messages yet"]
+            with self.lock:
+                if member.gone:
+                    return
+                # One readable block for both kinds: replayed events would carry seqs
+                # the client already has, and clients drop those.
+                member.send({"type": "system", "text": "\n".join(lines)})
+                if not member.plain:
+                    self._ack(member, msg_id, None)
+
+        self.journal.submit(None, deliver)
+
+    # ------------------------------------------------------------------ shutdown
+
+    def shutting_down(self) -> list:
+        """Tell every member the server is going away; returns the members."""
+        with self.lock:
+            self.closing = True
+            members = list(self.members.values())
+        for member in members:
+            member.close_reason = "server shutting down"
+            self.error(member, protocol.SHUTTING_DOWN, "the server is shutting down")
+        return members

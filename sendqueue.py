@@ -1,0 +1,162 @@
+"""Per-connection outbound queue: a broadcast never blocks on a socket.
+
+The cheap path is the common one: while nothing is queued for a socket, ``send``
+writes straight to it with ``MSG_DONTWAIT`` from the caller's thread, so a delivery
+costs one non-blocking syscall and no thread hand-off. Only when the kernel buffer is
+full does the rest go into a queue, drained by a writer thread started for that socket
+on first need; it sends everything queued in one ``sendall``-style loop (coalescing)
+and waits with ``poll`` rather than a socket timeout, because a timeout on the socket
+would make the caller's ``send`` wait too.
+
+A queue that would grow past ``max_bytes`` marks the connection overflowed and shuts
+the socket down; the connection's reader thread then sees the close and does the
+leave, so nothing here calls back into the room (and its lock) from a broadcast.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import select
+import socket
+import threading
+import time
+from typing import Optional
+
+log = logging.getLogger("chat.sendqueue")
+
+DEFAULT_MAX_BYTES = 1024 * 1024   # PROTOCOL.md section 7: --max-send-queue 1 MiB
+_POLL_MS = 1000                   # writer wakes this often to notice a close
+
+
+class SendQueue:
+    """Non-blocking, ordered, bounded outbound byte queue for one socket.
+
+    Args:
+        sock: a connected socket in blocking mode (no timeout set).
+        max_bytes: the most bytes that may wait in the queue.
+        name: used in the writer thread's name and in logs.
+    """
+
+    def __init__(self, sock: socket.socket, max_bytes: int = DEFAULT_MAX_BYTES, name: str = "?"):
+        self._sock = sock
+        self._max = max_bytes
+        self._name = name
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._queue: "collections.deque[bytes]" = collections.deque()
+        self._queued = 0
+        self._writing = False           # the writer holds bytes not yet sent
+        self._writer: Optional[threading.Thread] = None
+        self.closed = False
+        self.overflowed = False
+        self.failed: Optional[str] = None  # why a send failed, if one did
+        # Counters for benchmarks and tests.
+        self.direct_sends = 0
+        self.queued_sends = 0
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued
+
+    def send(self, data: bytes) -> bool:
+        """Send or queue ``data``; never blocks. Returns False if the queue is closed."""
+        with self._lock:
+            if self.closed:
+                return False
+            if not self._queue and not self._writing:
+                try:
+                    sent = self._sock.send(data, socket.MSG_DONTWAIT)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError as exc:
+                    self._fail(f"send failed: {exc.strerror or exc}")
+                    return False
+                if sent == len(data):
+                    self.direct_sends += 1
+                    return True
+                data = data[sent:]
+            if self._queued + len(data) > self._max:
+                self.overflowed = True
+                self._fail("send queue full")
+                return False
+            self._queue.append(data)
+            self._queued += len(data)
+            self.queued_sends += 1
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, daemon=True,
+                                                name=f"writer-{self._name}")
+                self._writer.start()
+            else:
+                self._wake.notify()
+            return True
+
+    def flush(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the queue to drain; True if it did."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while (self._queue or self._writing) and not self.closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._wake.wait(min(left, 0.05))
+            return not self._queue and not self._writing
+
+    def close(self) -> None:
+        """Stop accepting data, drop what is queued and let the writer exit."""
+        with self._lock:
+            self.closed = True
+            self._queue.clear()
+            self._queued = 0
+            self._wake.notify_all()
+        writer = self._writer
+        if writer is not None and writer is not threading.current_thread():
+            writer.join(2.0)
+
+    def _fail(self, why: str) -> None:
+        # Called with the lock held. Shutting the socket down wakes the reader
+        # thread, which removes the member and closes everything else.
+        self.failed = self.failed or why
+        self.closed = True
+        self._queue.clear()
+        self._queued = 0
+        self._wake.notify_all()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _write_loop(self) -> None:
+        poller = select.poll()
+        poller.register(self._sock, select.POLLOUT)
+        while True:
+            with self._lock:
+                while not self._queue and not self.closed:
+                    self._wake.wait()
+                if self.closed:
+                    return
+                data = b"".join(self._queue)  # coalesce: one write for all of it
+                self._queue.clear()
+                self._writing = True
+            view = memoryview(data)
+            try:
+                while view:
+                    if self.closed:
+                        return
+                    if not poller.poll(_POLL_MS):
+                        continue
+                    try:
+                        sent = self._sock.send(view, socket.MSG_DONTWAIT)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    view = view[sent:]
+                    with self._lock:
+                        self._queued -= sent
+            except OSError as exc:
+                with self._lock:
+                    self._writing = False
+                    self._fail(f"send failed: {exc.strerror or exc}")
+                return
+            with self._lock:
+                self._writing = False
+                self._wake.notify_all()

@@ -1,0 +1,110 @@
+"""How a connection's bytes cross the wire: as they are, or inside TLS.
+
+The handler reads with ``receive`` and everything leaves through ``send``, which hands
+bytes to the connection's non-blocking ``SendQueue``. TLS uses ``ssl.MemoryBIO``
+(sans-I/O, like the rest of the protocol code) instead of an ``SSLSocket``: the reader
+thread decrypts, broadcasters encrypt, and one lock keeps the ``SSLObject`` to one
+thread at a time while the socket underneath stays plain, so the ``MSG_DONTWAIT``
+fast path of ``SendQueue`` still works.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from typing import Optional
+
+import protocol
+from sendqueue import SendQueue
+
+
+class PlainTransport:
+    """Bytes as they are."""
+
+    def __init__(self, out: SendQueue):
+        self.out = out
+
+    def send(self, data: bytes) -> bool:
+        return self.out.send(data)
+
+    def flush(self, timeout: float) -> bool:
+        return self.out.flush(timeout)
+
+    def receive(self, sock: socket.socket, size: int) -> Optional[bytes]:
+        """Bytes read (b"" at end of stream); None means nothing for the decoder yet."""
+        return sock.recv(size)
+
+    def pending(self) -> bool:
+        return False
+
+
+class TLSTransport(PlainTransport):
+    """Server side of TLS over a plain socket, through memory BIOs.
+
+    A client that speaks plaintext to a TLS port fails the handshake: ``receive``
+    raises ``protocol.FrameError`` and the handler closes that one connection.
+    """
+
+    def __init__(self, context: ssl.SSLContext, out: SendQueue):
+        super().__init__(out)
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
+        self._lock = threading.Lock()
+        self._ready = False
+        self._early: list = []  # frames sent before the handshake finished
+
+    def send(self, data: bytes) -> bool:
+        with self._lock:
+            if not self._ready:
+                self._early.append(data)
+                return True
+            try:
+                self._tls.write(data)
+            except ssl.SSLError:
+                return False
+            return self._flush_outgoing()
+
+    def _flush_outgoing(self) -> bool:
+        # Lock held: encrypted bytes must enter the queue in the order they were made.
+        data = self._outgoing.read()
+        return self.out.send(data) if data else True
+
+    def receive(self, sock: socket.socket, size: int) -> Optional[bytes]:
+        raw = sock.recv(size)
+        with self._lock:
+            if not raw:
+                return b""
+            self._incoming.write(raw)
+            if not self._ready:
+                try:
+                    self._tls.do_handshake()
+                except ssl.SSLWantReadError:
+                    self._flush_outgoing()
+                    return None
+                except ssl.SSLError as exc:
+                    self._flush_outgoing()
+                    raise protocol.FrameError(protocol.BAD_HEADER,
+                                              f"TLS handshake failed: {exc.reason or exc}") from None
+                self._ready = True
+                self._flush_outgoing()
+                for early in self._early:
+                    self._tls.write(early)
+                self._early.clear()
+                self._flush_outgoing()
+            chunks = []
+            while True:
+                try:
+                    chunks.append(self._tls.read(size))
+                except ssl.SSLWantReadError:
+                    break
+                except ssl.SSLZeroReturnError:
+                    if not chunks:
+                        return b""
+                    break
+                except ssl.SSLError as exc:
+                    raise protocol.FrameError(protocol.BAD_HEADER,
+                                              f"TLS error: {exc.reason or exc}") from None
+            self._flush_outgoing()
+        return b"".join(chunks) or None
