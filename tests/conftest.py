@@ -45,7 +45,8 @@ class RunningServer:
 
     def __init__(self, **overrides):
         overrides.setdefault("db", ":memory:")
-        config = server.ServerConfig(host="127.0.0.1", port=0, **overrides)
+        overrides.setdefault("port", 0)
+        config = server.ServerConfig(host="127.0.0.1", **overrides)
         self.server = server.ChatServer(config)
         self.host, self.port = self.server.server_address[:2]
         self.address = (self.host, self.port)
