@@ -149,7 +149,8 @@ class Room:
             MessageError: ``bad_name`` (the connection may try another hello).
         """
         if requested is not None:
-            requested = protocol.clean_text(requested)
+            # Control characters make a name invalid (PROTOCOL.md section 4): refused,
+            # not silently removed, so the user knows what name they asked for.
             problem = protocol.name_problem(requested)
             if problem:
                 raise MessageError(protocol.BAD_NAME, f"{requested[:40]!r} is not a valid name: {problem}")

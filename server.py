@@ -161,8 +161,10 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 return
             last_heard = time.monotonic()
             self.decoder.feed(data)
+            completed = False
             try:
                 for body in self.decoder.events():
+                    completed = True
                     leave = self._on_body(body)
                     if leave is not None:
                         self.reason = leave
@@ -173,7 +175,11 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 log.info("%s: frame error: %s", self.peer, exc.message)
                 self.reason = f"protocol error ({exc.code})"
                 return
-            frame_started = (frame_started or last_heard) if self.decoder.in_frame else None
+            # The frame timeout runs from the first byte of the frame now unfinished.
+            if not self.decoder.in_frame:
+                frame_started = None
+            elif completed or frame_started is None:
+                frame_started = last_heard
 
     def _error(self, code: str, message: str, msg_id: Optional[str] = None) -> None:
         if self.plain:

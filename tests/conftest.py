@@ -66,8 +66,9 @@ class RunningServer:
 class RawClient:
     """A wire-level client: send frames, receive bodies, with bounded waits."""
 
-    def __init__(self, address, timeout: float = WAIT):
-        self.sock = socket.create_connection(address, timeout=timeout)
+    def __init__(self, address, timeout: float = WAIT, source_address=None):
+        self.sock = socket.create_connection(address, timeout=timeout,
+                                             source_address=source_address)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
         self.bodies = []
