@@ -202,6 +202,14 @@ class Room:
         return self.seq, time.time()
 
     def _deliver_join(self, member: Member, event: dict, welcome: dict, since: Optional[int]) -> None:
+        # Journal thread. The history query runs before taking the room lock: nothing
+        # else is delivered meanwhile (this thread is the only one that delivers), and
+        # everything up to this join is already committed.
+        replay, left_out = [], 0
+        if not member.plain:
+            replay, left_out = self.journal.replay(
+                member.key, since=since, until=event["seq"], limit=self.settings.history,
+                session=member.session)
         with self.lock:
             self._broadcast(_Outgoing(event), exclude=member)
             if member.gone:
@@ -210,9 +218,6 @@ class Room:
             if member.plain:
                 return
             member.send(welcome)
-            replay, left_out = self.journal.replay(
-                member.key, since=since, until=event["seq"], limit=self.settings.history,
-                session=member.session)
             for past in replay:
                 member.out.send(protocol.message_frame(past))
             if left_out:
