@@ -24,6 +24,7 @@ import itertools
 import logging
 import queue
 import random
+import select
 import socket
 import ssl
 import threading
@@ -39,6 +40,7 @@ PING_INTERVAL = 30.0          # PROTOCOL: the client pings every 30 s when quiet
 CONNECT_TIMEOUT = 6.0
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 SEEN_SEQS = 20000             # how many recent seqs we remember to drop duplicates
+_SHUT_WR = object()           # sender-queue marker: half-close after the bye
 # Refusals after which retrying cannot help.
 FATAL_CODES = frozenset({protocol.AUTH_FAILED, protocol.BAD_NAME})
 
@@ -107,6 +109,7 @@ class ChatConnection:
         self._seen_set: set = set()
         self._sock: Optional[socket.socket] = None
         self._send_lock = threading.Lock()
+        self._outq: "Optional[queue.Queue]" = None  # frames for the current socket
         self._state_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -155,13 +158,10 @@ class ChatConnection:
     def close(self, reason: str = "bye", timeout: float = 3.0) -> None:
         """Send ``bye``, stop reconnecting, close the socket and join the thread."""
         self._stop.set()
-        sock = self._sock
-        if sock is not None:
-            try:
-                self._send({"type": "bye", "reason": reason})
-                sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
+        if self._send({"type": "bye", "reason": reason}):
+            with self._send_lock:
+                if self._outq is not None:
+                    self._outq.put(_SHUT_WR)  # after the bye: the server answers with EOF
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
             if self._thread.is_alive() and self._sock is not None:
@@ -174,17 +174,31 @@ class ChatConnection:
     # ------------------------------------------------------------------ internals
 
     def _send(self, message: dict) -> bool:
+        """Queue a frame for the sender thread; never blocks (the GUI calls this)."""
         frame = protocol.message_frame(message)
         with self._send_lock:
-            sock = self._sock
-            if sock is None:
+            if self._outq is None:
                 return False
+            self._outq.put(frame)
+            return True
+
+    @staticmethod
+    def _send_loop(sock: socket.socket, outq: "queue.Queue") -> None:
+        # One sender thread per connection: a server that stops reading blocks this
+        # thread, not the caller of say(). A send error ends it; the receive side
+        # notices the broken connection and reconnects.
+        while True:
+            item = outq.get()
+            if item is None:
+                return
             try:
-                sock.sendall(frame)
-                return True
+                if item is _SHUT_WR:
+                    sock.shutdown(socket.SHUT_WR)
+                    return
+                sock.sendall(item)
             except OSError as exc:
                 log.debug("send failed: %s", exc)
-                return False
+                return
 
     def _emit(self, event: dict) -> None:
         self.events.put(event)
@@ -265,18 +279,32 @@ class ChatConnection:
 
     def _session_loop(self, sock: socket.socket):
         """Run one connection until it ends; return (reason, worth retrying)."""
-        decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
+        outq: "queue.Queue" = queue.Queue()
+        sender = threading.Thread(target=self._send_loop, args=(sock, outq),
+                                  name="chat-sender", daemon=True)
+        sock.settimeout(None)  # blocking: the sender's sendall must not time out
         with self._send_lock:
-            self._sock = sock
-        sock.settimeout(min(self.ping_interval, 1.0) if self._stop.is_set() else None)
-        if not self._send(self._hello()):
-            return "could not send hello", True
+            self._sock, self._outq = sock, outq
+        sender.start()
+        try:
+            return self._receive_loop(sock)
+        finally:
+            with self._send_lock:
+                self._outq = None
+            outq.put(None)
+            sender.join(1.0)
+
+    def _receive_loop(self, sock: socket.socket):
+        decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
+        self._send(self._hello())
         last_heard = time.monotonic()
         ping_sent = False
         tick = max(0.05, self.ping_interval / 4)
-        sock.settimeout(tick)
         while True:
             try:
+                buffered = isinstance(sock, ssl.SSLSocket) and sock.pending()
+                if not buffered and not select.select([sock], [], [], tick)[0]:
+                    raise socket.timeout
                 data = sock.recv(65536)
             except socket.timeout:
                 quiet = time.monotonic() - last_heard
