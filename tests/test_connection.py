@@ -1,0 +1,118 @@
+"""ChatConnection against fake servers: what the client does when the server misbehaves."""
+
+import json
+import queue
+import socket
+import threading
+import time
+
+import protocol
+from conftest import WAIT, wait_for
+from connection import ChatConnection
+
+
+class FakeServer:
+    """Accepts one client on 127.0.0.1, answers its hello with a welcome, then obeys
+    the test: it may stop reading or stop answering."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.conn = None
+        self.hello = None
+
+    def accept_and_welcome(self, name="me"):
+        self.listener.settimeout(WAIT)
+        self.conn, _ = self.listener.accept()
+        decoder = protocol.FrameDecoder()
+        self.conn.settimeout(WAIT)
+        while self.hello is None:
+            decoder.feed(self.conn.recv(4096))
+            for body in decoder.events():
+                self.hello = json.loads(body)
+        self.conn.sendall(protocol.message_frame({
+            "type": "welcome", "name": name, "users": [name], "server": "fake",
+            "max_text": 4000, "max_frame": 65536, "seq": 1, "session": "s"}))
+
+    def close(self):
+        for s in (self.conn, self.listener):
+            if s is not None:
+                s.close()
+
+
+def next_event(conn, kind):
+    deadline = time.monotonic() + WAIT * 2
+    while time.monotonic() < deadline:
+        try:
+            event = conn.events.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        if event["type"] == kind:
+            return event
+    raise AssertionError(f"no {kind} event")
+
+
+def test_say_never_blocks_when_the_server_stops_reading():
+    fake = FakeServer()
+    conn = ChatConnection("127.0.0.1", fake.port, "me", reconnect=False).start()
+    try:
+        fake.accept_and_welcome()
+        next_event(conn, "connected")
+        slowest = 0.0
+        for n in range(1500):  # about 6 MB: far more than the socket buffers hold
+            started = time.monotonic()
+            conn.say("z" * 4000)
+            slowest = max(slowest, time.monotonic() - started)
+        assert slowest < 0.05
+        assert len(conn.pending()) == 1500
+    finally:
+        fake.close()
+        conn.close(timeout=1.0)
+
+
+def test_a_server_that_stops_answering_is_noticed_by_ping_timeout():
+    fake = FakeServer()
+    conn = ChatConnection("127.0.0.1", fake.port, "me", reconnect=False, ping_interval=0.2).start()
+    try:
+        fake.accept_and_welcome()
+        next_event(conn, "connected")
+        gone = next_event(conn, "disconnected")
+        assert "ping timeout" in gone["reason"]
+    finally:
+        fake.close()
+        conn.close()
+
+
+def test_connection_refused_is_explained():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conn = ChatConnection("127.0.0.1", port, "me").start()
+    failed = next_event(conn, "connect_failed")
+    assert failed["reason"].startswith(f"Connection refused by 127.0.0.1:{port}")
+    assert "Is the server running" in failed["reason"]
+    next_event(conn, "closed")
+
+
+def test_hello_carries_resume_and_since_after_a_drop(make_server):
+    srv = make_server(rate=0)
+    conn = ChatConnection("127.0.0.1", srv.port, "resumer").start()
+    try:
+        welcome = next_event(conn, "connected")
+        conn.say("hi")
+        next_event(conn, "ack")
+        hello = conn._hello()
+        assert hello["resume"] == welcome["session"] and hello["since"] == welcome["seq"] + 1
+    finally:
+        conn.close()
+
+
+def test_close_sends_bye_and_joins_the_thread(chat_server, make_client):
+    watcher = make_client(chat_server.address)
+    watcher.hello("watcher")
+    conn = ChatConnection("127.0.0.1", chat_server.port, "leaver").start()
+    next_event(conn, "connected")
+    watcher.expect("join", name="leaver")
+    conn.close("see you")
+    assert watcher.expect("leave", name="leaver")["reason"] == "see you"
+    assert not conn._thread.is_alive()
