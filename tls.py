@@ -325,9 +325,9 @@ class TLSClientSocket:
     """The client end of a TLS connection over a plain socket, safe for one reader
     thread plus sending threads (see the module docstring).
 
-    It offers what ``ChatConnection`` uses: ``sendall``, ``recv``, ``settimeout``,
-    ``shutdown``, ``close``; plus ``getpeercert``, ``version``, ``cipher`` and the
-    server certificate's ``fingerprint``.
+    It offers what ``ChatConnection`` uses: ``sendall``, ``recv``, ``pending``,
+    ``fileno`` (for ``select``), ``settimeout``, ``shutdown``, ``close``; plus
+    ``getpeercert``, ``version``, ``cipher`` and the server certificate's ``fingerprint``.
     """
 
     def __init__(self, sock: socket.socket, tls: ssl.SSLObject, incoming: ssl.MemoryBIO,
@@ -336,7 +336,14 @@ class TLSClientSocket:
         self._tls = tls
         self._incoming = incoming
         self._outgoing = outgoing
+        # Lock order: _wire_lock, then _lock. _lock guards the SSLObject and is never
+        # held during socket I/O; _wire_lock keeps encrypted records in the order they
+        # were made while they are written (a blocked sendall holds only it, so the
+        # reader still decrypts meanwhile).
         self._lock = threading.Lock()
+        self._wire_lock = threading.Lock()
+        self._plain = bytearray()   # decrypted, not yet returned by recv
+        self._eof = False           # the server's close_notify arrived
         self.fingerprint: Optional[str] = None
 
     @classmethod
@@ -386,35 +393,75 @@ class TLSClientSocket:
         return wrapped
 
     def _send_outgoing(self) -> None:
+        # Used by the handshake only (one thread, no locks needed yet).
         data = self._outgoing.read()
         if data:
             self._sock.sendall(data)
 
+    def _decrypt_available(self) -> bool:
+        """Decrypt what the incoming BIO holds (``_lock`` held); True if replies wait."""
+        while not self._eof:
+            try:
+                chunk = self._tls.read(RECV_BYTES)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                self._eof = True
+                break
+            if not chunk:
+                break
+            self._plain += chunk
+        return self._outgoing.pending > 0
+
+    def _flush_replies(self) -> None:
+        # Records a read produced (a TLS 1.3 key update answer, an alert): rare.
+        with self._wire_lock:
+            with self._lock:
+                data = self._outgoing.read()
+            if data:
+                self._sock.sendall(data)
+
     # the socket interface ChatConnection uses
     def sendall(self, data: bytes) -> None:
         """Encrypt and send all of ``data`` (raises ``OSError`` like a socket)."""
-        with self._lock:  # also keeps records in the order they were made
-            self._tls.write(data)
-            self._send_outgoing()
+        with self._wire_lock:
+            with self._lock:
+                self._tls.write(data)
+                records = self._outgoing.read()
+            self._sock.sendall(records)
 
     def send(self, data: bytes) -> int:
         self.sendall(data)
         return len(data)
 
+    def pending(self) -> int:
+        """Decrypted bytes ``recv`` can return without waiting for the network.
+
+        Like ``SSLSocket.pending``: ``select`` on the socket cannot see them. Non-zero
+        also after the server's close_notify, when ``recv`` returns b"" at once.
+        """
+        with self._lock:
+            replies = self._decrypt_available()
+            available = len(self._plain) or int(self._eof)
+        if replies:
+            self._flush_replies()
+        return available
+
     def recv(self, size: int) -> bytes:
         """Up to ``size`` decrypted bytes; b"" at end of stream; ``socket.timeout`` as set."""
         while True:
             with self._lock:
-                try:
-                    data = self._tls.read(size)
-                except ssl.SSLWantReadError:
-                    data = None
-                except ssl.SSLZeroReturnError:
-                    return b""  # the server's close_notify
-                self._send_outgoing()  # a read may have produced a reply (e.g. key update)
+                replies = self._decrypt_available()
+                data = bytes(self._plain[:size])
+                del self._plain[:size]
+                eof = self._eof
+            if replies:
+                self._flush_replies()
             if data:
                 return data
-            raw = self._sock.recv(RECV_BYTES)  # outside the lock: senders go on meanwhile
+            if eof:
+                return b""
+            raw = self._sock.recv(RECV_BYTES)  # outside the locks: senders go on meanwhile
             if not raw:
                 return b""
             with self._lock:
