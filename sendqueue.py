@@ -26,7 +26,8 @@ from typing import Optional
 log = logging.getLogger("chat.sendqueue")
 
 DEFAULT_MAX_BYTES = 1024 * 1024   # PROTOCOL.md section 7: --max-send-queue 1 MiB
-_POLL_MS = 1000                   # writer wakes this often to notice a close
+_POLL_MS = 200                    # writer wakes this often to notice a close
+FAREWELL_SECONDS = 2.0            # how long a dropped reader gets to take its last error
 
 
 class SendQueue:
@@ -51,6 +52,10 @@ class SendQueue:
         self.closed = False
         self.overflowed = False
         self.failed: Optional[str] = None  # why a send failed, if one did
+        # A frame to send (best effort) after what is in flight when the queue
+        # overflows, e.g. the send_queue_full error; set by the connection's owner.
+        self.farewell: Optional[bytes] = None
+        self._farewell_until: Optional[float] = None
         # Counters for benchmarks and tests.
         self.direct_sends = 0
         self.queued_sends = 0
@@ -78,7 +83,7 @@ class SendQueue:
                 data = data[sent:]
             if self._queued + len(data) > self._max:
                 self.overflowed = True
-                self._fail("send queue full")
+                self._fail("send queue full", farewell=True)
                 return False
             self._queue.append(data)
             self._queued += len(data)
@@ -106,25 +111,50 @@ class SendQueue:
         """Stop accepting data, drop what is queued and let the writer exit."""
         with self._lock:
             self.closed = True
-            self._queue.clear()
-            self._queued = 0
+            if self._farewell_until is None:
+                self._queue.clear()
+                self._queued = 0
             self._wake.notify_all()
         writer = self._writer
         if writer is not None and writer is not threading.current_thread():
-            writer.join(2.0)
+            writer.join(FAREWELL_SECONDS + 0.5)
 
-    def _fail(self, why: str) -> None:
+    def _fail(self, why: str, farewell: bool = False) -> None:
         # Called with the lock held. Shutting the socket down wakes the reader
-        # thread, which removes the member and closes everything else.
+        # thread, which removes the member and closes everything else. With a
+        # farewell, only the reading side is shut at once: the writer finishes the
+        # frame in flight, sends the farewell, and shuts the rest (bounded in time).
         self.failed = self.failed or why
         self.closed = True
         self._queue.clear()
         self._queued = 0
+        how = socket.SHUT_RDWR
+        if farewell and self.farewell and self._writer is not None:
+            self._queue.append(self.farewell)
+            self._queued = len(self.farewell)
+            self._farewell_until = time.monotonic() + FAREWELL_SECONDS
+            how = socket.SHUT_RD
         self._wake.notify_all()
         try:
-            self._sock.shutdown(socket.SHUT_RDWR)
+            self._sock.shutdown(how)
         except OSError:
             pass
+
+    def _give_up(self) -> bool:
+        """True when the writer should stop: closed, and no farewell still due."""
+        if not self.closed:
+            return False
+        if self._farewell_until is not None and time.monotonic() < self._farewell_until:
+            return False
+        return True
+
+    def _finish_farewell(self) -> None:
+        if self._farewell_until is not None:
+            self._farewell_until = None
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def _write_loop(self) -> None:
         poller = select.poll()
@@ -133,7 +163,8 @@ class SendQueue:
             with self._lock:
                 while not self._queue and not self.closed:
                     self._wake.wait()
-                if self.closed:
+                if not self._queue or self._give_up():
+                    self._finish_farewell()
                     return
                 data = b"".join(self._queue)  # coalesce: one write for all of it
                 self._queue.clear()
@@ -141,7 +172,8 @@ class SendQueue:
             view = memoryview(data)
             try:
                 while view:
-                    if self.closed:
+                    if self._give_up():
+                        self._finish_farewell()
                         return
                     if not poller.poll(_POLL_MS):
                         continue

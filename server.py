@@ -195,6 +195,11 @@ class ChatHandler(socketserver.BaseRequestHandler):
             return None
         if self.plain is None:
             self.plain = not protocol.looks_like_hello(body)
+            if type(self.transport) is PlainTransport:  # TLS would need it encrypted
+                message = "you were not reading fast enough; the server dropped you"
+                self.out.farewell = (protocol.encode_frame(f"error: {message}") if self.plain
+                                     else protocol.message_frame(protocol.error_message(
+                                         protocol.SEND_QUEUE_FULL, message)))
             if self.plain:
                 refusal = self._join_plain()
                 if refusal:

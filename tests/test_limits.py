@@ -197,3 +197,33 @@ def test_a_name_with_control_characters_is_refused(chat_server, make_client):
     client.send(type="hello", name="ev\x1bil")
     assert client.expect("error")["code"] == "bad_name"
     assert client.hello("good")["name"] == "good"
+
+
+def test_a_slow_reader_that_overflows_gets_send_queue_full_then_a_close(make_server, make_client):
+    srv = make_server(rate=0, max_text=8000, max_send_queue=256 * 1024)
+    alice = make_client(srv.address)
+    alice.hello("alice")
+    slow = make_client(srv.address)
+    slow.hello("slow")  # then reads nothing until it has been dropped
+    alice.expect("join", name="slow")
+    text = "s" * 7000
+    sent = 0
+    while True:  # flood until the server gives up on the reader that does not read
+        alice.send(type="say", text=text, id=f"s{sent}")
+        sent += 1
+        message = alice.recv()
+        while message["type"] != "ack":
+            if message["type"] == "leave":
+                break
+            message = alice.recv()
+        if message["type"] == "leave":
+            break
+        assert sent < 5000, "the slow reader was never dropped"
+    assert message["name"] == "slow" and message["reason"] == "send queue full"
+    assert slow.wait_closed()  # now it reads: whole frames, and the reason last
+    last = protocol.decode_message(slow.bodies[-1])
+    assert last["type"] == "error" and last["code"] == "send_queue_full"
+    bob = make_client(srv.address)
+    bob.hello("bob")
+    alice.expect("join", name="bob")
+    still_chatting(alice, bob)
