@@ -1,0 +1,9 @@
+"""The Pygame side of the chat client.
+
+``app`` runs the loop on the main thread; every other module is one widget (it owns a
+``rect`` and has ``handle_event`` / ``update`` / ``draw``) or one piece those widgets
+share: ``theme`` (colours, sizes), ``textfonts`` (fallback fonts, rendering in runs),
+``wrapping`` (pixel-width line breaking), ``chatlog`` (the pygame-free view model).
+Widgets never touch the network: they return what the user asked for and the screen
+that owns them talks to the connection.
+"""

@@ -1,0 +1,298 @@
+"""The application loop: one thread, never blocking, drawing only on change.
+
+``App.step()`` is one turn of the loop, so tests and benchmarks drive the real loop
+frame by frame:
+
+1. wait for a pygame event, but at most ``POLL_SECONDS`` (or until the cursor's
+   next blink), so network events are picked up promptly while an idle window costs
+   next to no CPU; no wait at all while inbound events are still queued;
+2. hand each pygame event to the current screen;
+3. drain at most ``EVENTS_PER_FRAME`` connection events (``get_nowait``) into the view
+   model, so a burst of a thousand messages is shown over a few frames instead of
+   freezing one;
+4. redraw and flip only if something changed.
+
+The connection's receive thread never calls pygame; this thread never blocks on the
+network. The app owns the connection and switches between the connect screen and
+the chat screen: a failed first attempt returns to the connect screen with the
+reason, a drop after that is shown in the status bar while the connection retries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import queue
+import sys
+import time
+from typing import Callable, Optional, Tuple
+
+import pygame
+
+from ui import settings, theme
+from ui.chatlog import ChatLog
+from ui.chatscreen import ChatScreen
+from ui.connectscreen import ConnectScreen
+from ui.textfonts import Fonts
+
+log = logging.getLogger("chat.ui.app")
+
+WINDOW_SIZE = (1000, 660)
+MIN_SIZE = (420, 360)
+TITLE = "LAN Chat"
+POLL_SECONDS = 0.05        # longest wait before looking at the network queue again
+EVENTS_PER_FRAME = 250     # connection events applied per frame (bursts spread out)
+PING_EVERY = 15.0          # seconds between round-trip measurements
+KEY_REPEAT = (400, 35)     # ms before repeat, ms between repeats
+DEFAULT_PORT = 5050
+
+
+class App:
+    """The window: screens, the connection, and the loop.
+
+    Args:
+        args: parsed command line (``host``, ``port``, ``name``, ...).
+        connection_factory: ``(host, port, name) -> ChatConnection`` (not started).
+        size: initial window size.
+        clipboard: optional clipboard reader for the chat input (tests stub it).
+    """
+
+    def __init__(self, args: argparse.Namespace,
+                 connection_factory: Optional[Callable] = None,
+                 size: Tuple[int, int] = WINDOW_SIZE, clipboard=None):
+        self.args = args
+        if connection_factory is None:
+            import client
+            connection_factory = lambda h, p, n: client.make_connection(args, h, p, n)  # noqa: E731
+        self.connection_factory = connection_factory
+        self.clipboard = clipboard
+        pygame.display.init()
+        pygame.font.init()
+        self.surface = pygame.display.set_mode(size, pygame.RESIZABLE)
+        pygame.display.set_caption(TITLE)
+        pygame.key.set_repeat(*KEY_REPEAT)
+        try:
+            pygame.key.start_text_input()
+        except pygame.error:
+            pass
+        self.fonts = Fonts()
+        self.size = self.surface.get_size()
+        self.conn = None
+        self.log = ChatLog()
+        self.chat: Optional[ChatScreen] = None
+        self.connect_screen: Optional[ConnectScreen] = None
+        self.running = True
+        self.focused = True
+        self.frames_drawn = 0
+        self._title = ""
+        self._last_ping = 0.0
+        self._ever_connected = False
+        self._last_step = time.monotonic()
+        remembered = settings.load()
+        host = args.host or remembered.get("host", "")
+        port = args.port or remembered.get("port", DEFAULT_PORT)
+        name = args.name or remembered.get("name", "")
+        if args.host and args.name:
+            self.start_connection(host, port, name)
+        else:
+            self.connect_screen = ConnectScreen(self.size, self.fonts, host, port, name)
+
+    @property
+    def screen(self):
+        """The screen being shown."""
+        return self.chat if self.chat is not None else self.connect_screen
+
+    # ------------------------------------------------------------------ connection
+
+    def start_connection(self, host: str, port: int, name: str) -> None:
+        """Open the chat screen and start connecting in the background."""
+        self.log = ChatLog(me=name)
+        self.log.status.host, self.log.status.port = host, port
+        self.conn = self.connection_factory(host, port, name)
+        self.chat = ChatScreen(self.size, self.fonts, self.log, self.conn.say,
+                               clipboard=self.clipboard)
+        self._ever_connected = False
+        self.conn.start()
+
+    def _connection_failed(self, reason: str) -> None:
+        host, port = self.log.status.host, self.log.status.port
+        name = self.log.me
+        self._close_connection()
+        self.chat = None
+        if self.connect_screen is None:
+            self.connect_screen = ConnectScreen(self.size, self.fonts, host, port, name)
+        self.connect_screen.failed(reason)
+
+    def _close_connection(self, reason: str = "bye") -> None:
+        if self.conn is not None:
+            self.conn.close(reason)
+            self.conn = None
+
+    def drain_network(self, limit: int = EVENTS_PER_FRAME) -> int:
+        """Apply up to ``limit`` queued connection events; returns how many."""
+        if self.conn is None:
+            return 0
+        conn = self.conn
+        handled = 0
+        while handled < limit:
+            try:
+                event = conn.events.get_nowait()
+            except queue.Empty:
+                break
+            handled += 1
+            kind = event.get("type")
+            if kind == "connect_failed" and not self._ever_connected:
+                self._connection_failed(event.get("reason") or "Could not connect.")
+                return handled
+            self.log.apply(event)
+            if kind == "connected":
+                self._ever_connected = True
+                if self.connect_screen is not None:
+                    settings.save(self.log.status.host, self.log.status.port, self.log.me)
+                    self.connect_screen = None
+                self._last_ping = 0.0
+        if handled and self.chat is not None:
+            self.chat.dirty = True
+        return handled
+
+    def _maybe_ping(self) -> None:
+        now = time.monotonic()
+        if self.conn is not None and self.conn.connected and now - self._last_ping > PING_EVERY:
+            self._last_ping = now
+            self.conn.ping()
+
+    # ------------------------------------------------------------------ loop
+
+    def _backlog(self) -> bool:
+        return self.conn is not None and not self.conn.events.empty()
+
+    def step(self, max_wait: Optional[float] = None) -> bool:
+        """Run one frame; returns False once the app should exit.
+
+        Args:
+            max_wait: cap on the idle wait in seconds (tests pass 0 to never wait).
+        """
+        wait = 0.0 if (self._backlog() or self.screen.needs_draw) else POLL_SECONDS
+        wait = min(wait, self.screen.next_wake_in())
+        if max_wait is not None:
+            wait = min(wait, max_wait)
+        events = []
+        if wait > 0.001:
+            first = pygame.event.wait(max(1, int(wait * 1000)))
+            if first.type != pygame.NOEVENT:
+                events.append(first)
+        events.extend(pygame.event.get())
+        for event in events:
+            self.handle_event(event)
+            if not self.running:
+                return False
+        self.drain_network()
+        request = self.connect_screen.take_request() if self.connect_screen else None
+        if request:
+            settings.save(*request)
+            self.start_connection(*request)
+        if self.chat is not None and self.chat.quit_reason:
+            self.quit(self.chat.quit_reason)
+            return False
+        self._maybe_ping()
+        now = time.monotonic()
+        self.screen.update(now - self._last_step)
+        self._last_step = now
+        self._update_title()
+        if self.screen.needs_draw:
+            self.draw()
+        return self.running
+
+    def draw(self) -> None:
+        """Draw the current screen and flip."""
+        self.screen.draw(self.surface)
+        pygame.display.flip()
+        self.frames_drawn += 1
+
+    def handle_event(self, event) -> None:
+        """App-level events (quit, resize, focus), then the screen's."""
+        if event.type == pygame.QUIT:
+            self.quit()
+            return
+        if event.type == pygame.KEYDOWN and event.key == pygame.K_q \
+                and getattr(event, "mod", 0) & pygame.KMOD_CTRL:
+            self.quit()
+            return
+        if event.type == pygame.VIDEORESIZE:
+            self.resize((max(MIN_SIZE[0], event.w), max(MIN_SIZE[1], event.h)))
+            return
+        if event.type == pygame.WINDOWFOCUSGAINED:
+            self.set_focused(True)
+        elif event.type == pygame.WINDOWFOCUSLOST:
+            self.set_focused(False)
+        elif event.type in (pygame.WINDOWEXPOSED, pygame.WINDOWRESTORED):
+            if self.chat:
+                self.chat.dirty = True
+            elif self.connect_screen:
+                self.connect_screen.dirty = True
+        self.screen.handle_event(event)
+
+    def set_focused(self, focused: bool) -> None:
+        """Window focus changed: reset unread when it comes back; stop the blink."""
+        self.focused = focused
+        if focused:
+            self.log.reset_unread()
+        if self.chat is not None:
+            self.chat.input.focused = focused
+            self.chat.input.dirty = True
+            if not focused:
+                self.chat.input.focus_lost()
+
+    def resize(self, size: Tuple[int, int]) -> None:
+        """Reflow everything for a new window size."""
+        if pygame.display.get_surface() is None or self.surface.get_size() != size:
+            try:
+                self.surface = pygame.display.set_mode(size, pygame.RESIZABLE)
+            except pygame.error as exc:
+                log.debug("resize failed: %s", exc)
+        self.size = self.surface.get_size()
+        if self.chat:
+            self.chat.layout(self.size)
+        if self.connect_screen:
+            self.connect_screen.layout(self.size)
+
+    def _update_title(self) -> None:
+        if self.focused:
+            self.log.reset_unread()
+        title = TITLE
+        if self.chat is not None and self.log.me:
+            title = f"{TITLE} \u2014 {self.log.me}"
+        if self.log.unread and not self.focused:
+            title = f"({self.log.unread}) {title}"
+        if title != self._title:
+            self._title = title
+            pygame.display.set_caption(title)
+
+    def quit(self, reason: str = "bye") -> None:
+        """Send ``bye``, join the connection thread, stop the loop."""
+        self.running = False
+        self._close_connection(reason)
+
+    def run(self) -> int:
+        """Loop until the window closes; returns the exit code."""
+        try:
+            while self.step():
+                pass
+        except KeyboardInterrupt:
+            self.quit("interrupted")
+        finally:
+            self._close_connection()
+            pygame.quit()
+        return 0
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Entry point used by ``client.py``: open the window and run until closed."""
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        app = App(args)
+    except pygame.error as exc:
+        print(f"error: cannot open a window ({exc}). Use --cli for the terminal client.",
+              file=sys.stderr)
+        return 1
+    return app.run()

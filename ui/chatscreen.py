@@ -1,0 +1,154 @@
+"""The chat screen: header, message view, user list, input box and status bar.
+
+It lays the widgets out for the window size (everything reflows on resize; the
+sidebar folds away in a narrow window), routes each event to the first widget that
+wants it, and turns what widgets hand back into actions: a submitted line becomes
+``conn.say`` plus a pending entry, a clicked name becomes ``/msg NAME `` in the input.
+
+Key routing, since the scrollback and the input both want Home/End: PageUp/PageDown
+always scroll; Ctrl+Home/Ctrl+End always jump to the oldest/newest line; plain
+Home/End move the cursor while the input has text and scroll when it is empty.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, Tuple
+
+import pygame
+
+from ui import theme
+from ui.chatlog import ChatLog
+from ui.inputbox import InputBox
+from ui.messageview import MessageView
+from ui.statusbar import StatusBar
+from ui.textfonts import Fonts, clean_text
+from ui.userlist import UserList
+
+NARROW = 620  # below this width the sidebar is hidden
+
+
+class ChatScreen:
+    """All widgets of a connected window.
+
+    Args:
+        size: window size.
+        fonts: the UI's fonts.
+        log: the view model the widgets show.
+        send: ``send(text) -> id`` (the connection's ``say``).
+        clipboard: optional clipboard reader (tests stub it).
+    """
+
+    def __init__(self, size: Tuple[int, int], fonts: Fonts, log: ChatLog,
+                 send: Callable[[str], str], clipboard: Optional[Callable[[], str]] = None):
+        self.fonts = fonts
+        self.log = log
+        self.send = send
+        zero = pygame.Rect(0, 0, 10, 10)
+        self.view = MessageView(zero, fonts, log)
+        self.users = UserList(zero, fonts, log)
+        kwargs = {"clipboard": clipboard} if clipboard else {}
+        self.input = InputBox(zero, fonts, placeholder="Message everyone  \u00b7  /help for commands",
+                              **kwargs)
+        self.status = StatusBar(zero, fonts, log)
+        self.quit_reason: Optional[str] = None
+        self.dirty = True
+        self.layout(size)
+
+    @property
+    def widgets(self):
+        return (self.view, self.users, self.input, self.status)
+
+    def layout(self, size: Tuple[int, int]) -> None:
+        """Place every widget for a window of ``size``."""
+        w, h = size
+        sidebar = theme.SIDEBAR_WIDTH if w >= NARROW else 0
+        main_w = w - sidebar
+        input_area = theme.INPUT_MIN_HEIGHT + 24
+        self.header = pygame.Rect(0, 0, main_w, theme.HEADER_HEIGHT)
+        self.status.rect = pygame.Rect(0, h - theme.STATUS_HEIGHT, w, theme.STATUS_HEIGHT)
+        self.users.rect = pygame.Rect(main_w, 0, sidebar, h - theme.STATUS_HEIGHT)
+        self.input_area = pygame.Rect(0, h - theme.STATUS_HEIGHT - input_area, main_w, input_area)
+        self.input.rect = pygame.Rect(theme.PAD, self.input_area.y + 8, main_w - 2 * theme.PAD,
+                                      theme.INPUT_MIN_HEIGHT)
+        self.view.set_rect(pygame.Rect(0, theme.HEADER_HEIGHT, main_w,
+                                       self.input_area.y - theme.HEADER_HEIGHT))
+        self.size = size
+        self.dirty = True
+
+    # ------------------------------------------------------------------ events
+
+    def handle_event(self, event) -> bool:
+        """Route one pygame event; True if a widget used it."""
+        used = self.users.handle_event(event) or self.view.handle_event(event)
+        if not used and event.type == pygame.KEYDOWN:
+            ctrl = bool(getattr(event, "mod", 0) & pygame.KMOD_CTRL)
+            if event.key in (pygame.K_PAGEUP, pygame.K_PAGEDOWN) or \
+                    (ctrl and event.key in (pygame.K_HOME, pygame.K_END)):
+                used = self.view.scroll_key(event.key, ctrl)
+        if not used:
+            used = self.input.handle_event(event)
+        if not used and event.type == pygame.KEYDOWN and event.key in (pygame.K_HOME, pygame.K_END):
+            used = self.view.scroll_key(event.key, False)
+        for line in self.input.take_submitted():
+            self.submit(line)
+        clicked = self.users.take_clicked()
+        if clicked:
+            self.input.clear()
+            self.input.insert(f"/msg {clicked} ")
+        return used
+
+    def submit(self, text: str) -> None:
+        """Send a line typed by the user (``/quit`` closes the window)."""
+        command = text.strip().split(" ", 1)[0].lower()
+        if command in ("/quit", "/exit"):
+            rest = text.strip()[len(command):].strip()
+            self.quit_reason = rest or "bye"
+            return
+        msg_id = self.send(text)
+        self.log.add_own(msg_id, text)
+        self.view.follow()
+
+    def update(self, dt: float) -> None:
+        """Sync widget state from the model (limits, users) and advance the cursor."""
+        self.input.max_text = self.log.max_text
+        self.input.users = self.log.users
+        self.input.me = self.log.me
+        for widget in self.widgets:
+            widget.update(dt)
+
+    def next_wake_in(self) -> float:
+        return self.input.next_blink_in()
+
+    @property
+    def needs_draw(self) -> bool:
+        return self.dirty or any(w.dirty for w in self.widgets)
+
+    # ------------------------------------------------------------------ drawing
+
+    def draw(self, surface: pygame.Surface) -> None:
+        """Draw everything (called only when something changed)."""
+        self.view.draw(surface)
+        self._draw_header(surface)
+        surface.fill(theme.BG, self.input_area)
+        self.input.draw(surface)
+        if self.users.rect.width:
+            self.users.draw(surface)
+        self.status.draw(surface)
+        self.dirty = False
+
+    def _draw_header(self, surface: pygame.Surface) -> None:
+        f = self.fonts
+        surface.fill(theme.HEADER_BG, self.header)
+        pygame.draw.line(surface, theme.DIVIDER, (self.header.x, self.header.bottom - 1),
+                         (self.header.right, self.header.bottom - 1))
+        hash_mark = f.title.render("#", theme.TEXT_FAINT)
+        surface.blit(hash_mark, (theme.PAD, self.header.centery - hash_mark.get_height() // 2))
+        title = f.title.render("lobby", theme.TEXT)
+        x = theme.PAD + hash_mark.get_width() + 8
+        surface.blit(title, (x, self.header.centery - title.get_height() // 2))
+        s = self.log.status
+        detail = f"{s.host}:{s.port}" if s.host else ""
+        if self.log.users:
+            detail += f"  \u00b7  {len(self.log.users)} online"
+        sub = f.small.render(clean_text(detail), theme.TEXT_MUTED)
+        surface.blit(sub, (x + title.get_width() + 16, self.header.centery - sub.get_height() // 2 + 1))

@@ -1,0 +1,175 @@
+"""The connect screen: host, port and name fields, a Connect button, the last error.
+
+Each field is an ``InputBox`` (same editing keys as the chat input); Tab and
+Shift+Tab move between fields, Enter anywhere or the button asks to connect. The
+screen validates locally (a port is a number from 1 to 65535, a name has no spaces)
+so the obvious mistakes get a message before any network round trip, and it shows
+the connection's own explanation when connecting fails.
+
+It hands the request back through ``take_request()``: the app owns the connection.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import pygame
+
+from ui import theme
+from ui.inputbox import InputBox
+from ui.textfonts import Fonts
+from ui.wrapping import wrap_text
+
+CARD_WIDTH = 440
+FIELD_HEIGHT = 42
+
+
+class ConnectScreen:
+    """Fields, button and message; ``take_request()`` -> (host, port, name) or None."""
+
+    LABELS = ("Server address", "Port", "Your name")
+
+    def __init__(self, size: Tuple[int, int], fonts: Fonts, host: str = "", port: int = 5050,
+                 name: str = "", error: str = ""):
+        self.fonts = fonts
+        self.fields: List[InputBox] = []
+        for placeholder, value in zip(("e.g. 192.168.1.20", "5050", "e.g. alice"),
+                                      (host, str(port or ""), name)):
+            field = InputBox(pygame.Rect(0, 0, 10, FIELD_HEIGHT), fonts, placeholder=placeholder)
+            field.insert(value)
+            field.focused = False
+            self.fields.append(field)
+        self.focus = 0 if not host else (2 if not name else 2)
+        self.fields[self.focus].focused = True
+        self.error = error
+        self.busy = False                 # a connection attempt is running
+        self.button = pygame.Rect(0, 0, 10, 44)
+        self._request: Optional[Tuple[str, int, str]] = None
+        self.dirty = True
+        self.layout(size)
+
+    def layout(self, size: Tuple[int, int]) -> None:
+        """Centre the card in a window of ``size``."""
+        w, h = size
+        card_w = min(CARD_WIDTH, w - 32)
+        self.card = pygame.Rect(0, 0, card_w, 470)
+        self.card.center = (w // 2, max(235, h // 2))
+        x = self.card.x + 32
+        y = self.card.y + 104
+        for field in self.fields:
+            field.rect = pygame.Rect(x, y + 22, card_w - 64, FIELD_HEIGHT)
+            y += 22 + FIELD_HEIGHT + 16
+        self.button = pygame.Rect(x, y + 6, card_w - 64, 44)
+        self.size = size
+        self.dirty = True
+
+    def set_focus(self, index: int) -> None:
+        for i, field in enumerate(self.fields):
+            field.focused = i == index
+            field.dirty = True
+        self.focus = index
+        self.dirty = True
+
+    def values(self) -> Tuple[str, str, str]:
+        return tuple(f.text.strip() for f in self.fields)
+
+    def validate(self) -> Optional[Tuple[str, int, str]]:
+        """The request if the fields make sense; else sets ``error`` and returns None."""
+        host, port_text, name = self.values()
+        if not host:
+            self.error, focus = "Enter the server's address (ask whoever runs it).", 0
+        elif not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            self.error, focus = "The port is a number from 1 to 65535 (the default is 5050).", 1
+        elif not name or any(ch.isspace() for ch in name) or len(name) > 24 \
+                or name[0] in "/#*@":
+            self.error, focus = ("A name is 1 to 24 characters, without spaces, not starting "
+                                 "with / # * or @."), 2
+        else:
+            return host, int(port_text), name
+        self.set_focus(focus)
+        self.dirty = True
+        return None
+
+    def _connect(self) -> None:
+        if self.busy:
+            return
+        request = self.validate()
+        if request:
+            self._request = request
+            self.error = ""
+            self.busy = True
+            self.dirty = True
+
+    def take_request(self) -> Optional[Tuple[str, int, str]]:
+        """The (host, port, name) the user asked to connect to, once."""
+        request, self._request = self._request, None
+        return request
+
+    def failed(self, reason: str) -> None:
+        """The attempt failed: show why and let the user edit and retry."""
+        self.busy = False
+        self.error = reason
+        self.dirty = True
+
+    def handle_event(self, event) -> bool:
+        if event.type == pygame.KEYDOWN and event.key == pygame.K_TAB:
+            step = -1 if getattr(event, "mod", 0) & pygame.KMOD_SHIFT else 1
+            self.set_focus((self.focus + step) % len(self.fields))
+            return True
+        if event.type == pygame.KEYDOWN and event.key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            self._connect()
+            return True
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            if self.button.collidepoint(event.pos):
+                self._connect()
+                return True
+            for i, field in enumerate(self.fields):
+                if field.rect.collidepoint(event.pos):
+                    self.set_focus(i)
+                    return True
+            return False
+        used = self.fields[self.focus].handle_event(event)
+        if used:
+            self.dirty = True
+        return used
+
+    def update(self, dt: float) -> None:
+        for field in self.fields:
+            field.update(dt)
+            self.dirty = self.dirty or field.dirty
+
+    @property
+    def needs_draw(self) -> bool:
+        return self.dirty or any(f.dirty for f in self.fields)
+
+    def next_wake_in(self) -> float:
+        return self.fields[self.focus].next_blink_in()
+
+    def draw(self, surface: pygame.Surface) -> None:
+        f = self.fonts
+        surface.fill(theme.SIDEBAR_BG)
+        pygame.draw.rect(surface, theme.BG, self.card, border_radius=14)
+        pygame.draw.rect(surface, theme.INPUT_BORDER, self.card, width=1, border_radius=14)
+        x = self.card.x + 32
+        title = f.title.render("LAN Chat", theme.TEXT)
+        surface.blit(title, (x, self.card.y + 32))
+        sub = f.small.render("Join a chat server on your network", theme.TEXT_MUTED)
+        surface.blit(sub, (x, self.card.y + 32 + title.get_height() + 6))
+        for label, field in zip(self.LABELS, self.fields):
+            text = f.small_bold.render(label.upper(), theme.TEXT_MUTED)
+            surface.blit(text, (x, field.rect.y - 20))
+            field.draw(surface)
+        colour = theme.TEXT_FAINT if self.busy else theme.ACCENT
+        pygame.draw.rect(surface, colour, self.button, border_radius=theme.RADIUS)
+        label = f.bold.render("Connecting\u2026" if self.busy else "Connect", (255, 255, 255))
+        surface.blit(label, label.get_rect(center=self.button.center))
+        if self.error:
+            y = self.button.bottom + 16
+            for line in wrap_text(self.error, self.card.width - 64, f.small.width):
+                surface.blit(f.small.render(line, theme.ERROR), (x, y))
+                y += f.small.height + 3
+        else:
+            hint = f.small.render("Enter to connect \u00b7 Tab to move between fields",
+                                  theme.TEXT_FAINT)
+            surface.blit(hint, (x, self.button.bottom + 16))
+        self.dirty = False

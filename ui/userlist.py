@@ -1,0 +1,100 @@
+"""The sidebar: who is online, you first and marked, click a name to whisper.
+
+It draws from the view model's ``users`` (kept current from welcome, join, leave,
+nick and ``/who`` replies) and re-renders only when that list's version changes or
+the hovered row does. A click returns the text to put in the input box (``/msg NAME ``)
+through ``take_clicked()``; the screen does the rest.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import pygame
+
+from ui import theme
+from ui.chatlog import ChatLog
+from ui.textfonts import Fonts, clean_text
+
+ROW = 34
+
+
+class UserList:
+    """The user list sidebar."""
+
+    def __init__(self, rect: pygame.Rect, fonts: Fonts, log: ChatLog):
+        self.rect = pygame.Rect(rect)
+        self.fonts = fonts
+        self.log = log
+        self.hover: Optional[int] = None
+        self._clicked: Optional[str] = None
+        self._drawn_version = -1
+        self.dirty = True
+
+    def row_rects(self) -> List[pygame.Rect]:
+        """Screen rects of the user rows, in ``log.users`` order."""
+        top = self.rect.y + 44
+        return [pygame.Rect(self.rect.x + 8, top + i * ROW, self.rect.width - 16, ROW - 2)
+                for i in range(len(self.log.users))]
+
+    def handle_event(self, event) -> bool:
+        """Hover and click on names; True if used."""
+        if event.type == pygame.MOUSEMOTION:
+            hover = None
+            if self.rect.collidepoint(event.pos):
+                for i, row in enumerate(self.row_rects()):
+                    if row.collidepoint(event.pos):
+                        hover = i
+            if hover != self.hover:
+                self.hover = hover
+                self.dirty = True
+            return False
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 \
+                and self.rect.collidepoint(event.pos):
+            for i, row in enumerate(self.row_rects()):
+                if row.collidepoint(event.pos) and i < len(self.log.users):
+                    name = self.log.users[i]
+                    if name != self.log.me:
+                        self._clicked = name
+                    return True
+            return True
+        return False
+
+    def take_clicked(self) -> Optional[str]:
+        """The name clicked since the last call, if any."""
+        name, self._clicked = self._clicked, None
+        return name
+
+    def update(self, dt: float) -> None:
+        if self.log.users_version != self._drawn_version:
+            self.dirty = True
+
+    def draw(self, surface: pygame.Surface) -> None:
+        """Header with the count, then one row per user."""
+        f = self.fonts
+        surface.fill(theme.SIDEBAR_BG, self.rect)
+        title = f.small_bold.render(f"ONLINE \u2014 {len(self.log.users)}", theme.TEXT_MUTED)
+        surface.blit(title, (self.rect.x + 18, self.rect.y + 18))
+        clip = surface.get_clip()
+        surface.set_clip(self.rect)
+        for i, (name, row) in enumerate(zip(self.log.users, self.row_rects())):
+            if row.top > self.rect.bottom:
+                break
+            mine = name == self.log.me
+            if i == self.hover and not mine:
+                pygame.draw.rect(surface, theme.HOVER_BG, row, border_radius=6)
+            dot = (row.x + 16, row.centery)
+            pygame.draw.circle(surface, theme.name_colour(name), dot, 5)
+            label = f.body.render(clean_text(name), theme.TEXT if not mine else theme.TEXT)
+            x = row.x + 30
+            max_w = row.right - x - (40 if mine else 6)
+            if label.get_width() > max_w:
+                label = label.subsurface((0, 0, max(1, max_w), label.get_height()))
+            surface.blit(label, (x, row.centery - label.get_height() // 2))
+            if mine:
+                you = f.small.render("you", theme.SELF_MARK)
+                surface.blit(you, (row.right - you.get_width() - 8,
+                                   row.centery - you.get_height() // 2))
+        surface.set_clip(clip)
+        self._drawn_version = self.log.users_version
+        self.dirty = False
