@@ -1,0 +1,263 @@
+"""``python client.py --cli`` as a subprocess against a real server (and a fake one).
+
+The terminal client is the scriptable client: stdin lines are sent (slash commands
+included), every event is printed as one readable line, end of input quits after the
+last line is acknowledged. Output is read as bytes, so a raw escape sequence written to
+the terminal would be seen.
+"""
+
+import json
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import protocol
+from conftest import ROOT, WAIT, wait_for
+from test_server import join, next_frame, say
+
+CLOCK = r"\[\d\d:\d\d\]"
+
+
+class CliProcess:
+    """One ``client.py --cli`` with stdin to write and stdout lines to wait for."""
+
+    def __init__(self, port, name, *extra, host="127.0.0.1"):
+        env = dict(os.environ, PYTHONIOENCODING="utf-8")
+        self.proc = subprocess.Popen(
+            [sys.executable, "client.py", "--cli", "--host", host, "--port", str(port),
+             "--name", name, *extra],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=env)
+        self.raw = bytearray()
+        self.lines = queue.Queue()
+        self.seen = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.raw += line
+            self.lines.put(line.decode("utf-8").rstrip("\n"))
+
+    def type(self, *lines):
+        self.proc.stdin.write("".join(f"{line}\n" for line in lines).encode("utf-8"))
+        self.proc.stdin.flush()
+
+    def wait_line(self, pattern, timeout=WAIT) -> re.Match:
+        """The next printed line that matches ``pattern`` (a full match)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                line = self.lines.get(timeout=max(0.001, left))
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern!r}; printed: {self.seen}") from None
+            self.seen.append(line)
+            match = re.fullmatch(pattern, line)
+            if match:
+                return match
+            if left <= 0:
+                raise AssertionError(f"no line matching {pattern!r}; printed: {self.seen}")
+
+    def end_input(self, timeout=WAIT + 5) -> int:
+        self.proc.stdin.close()
+        return self.proc.wait(timeout)
+
+    def stderr(self) -> str:
+        return self.proc.stderr.read().decode("utf-8", "replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(WAIT)
+        self.reader.join(WAIT)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+
+
+@pytest.fixture
+def cli():
+    started = []
+
+    def factory(*args, **kwargs):
+        process = CliProcess(*args, **kwargs)
+        started.append(process)
+        return process
+
+    yield factory
+    for process in started:
+        process.stop()
+
+
+def test_cli_prints_events_and_sends_lines(chat_server, make_client, cli):
+    (bob,) = join(chat_server, make_client, "bob")
+    carol = cli(chat_server.port, "carol")
+    carol.wait_line(rf"\* connected to 127\.0\.0\.1:{chat_server.port} as carol "
+                    r"\(2 here: bob, carol\); /help lists the commands")
+    next_frame(bob, type="join", name="carol")
+
+    say(bob, "hi", "b1")
+    carol.wait_line(rf"{CLOCK} bob: hi")
+    carol.type("hello bob")
+    message = next_frame(bob, type="message", text="hello bob")
+    assert (message["from"], message["kind"]) == ("carol", "chat")
+
+    dave = make_client(chat_server.address)
+    dave.hello("dave")
+    dave.expect("message", text="hello bob")   # the end of dave's history replay
+    carol.wait_line(rf"{CLOCK} \* dave joined")
+    say(dave, "/me waves", "d1")
+    carol.wait_line(rf"{CLOCK} \* dave waves")
+    dave.send(type="bye", reason="lunch")
+    carol.wait_line(rf"{CLOCK} \* dave left \(lunch\)")
+    next_frame(bob, type="join", name="dave")
+
+    assert carol.end_input() == 0
+    bob.expect("leave", name="carol")
+    assert b"Traceback" not in carol.raw
+
+
+def test_cli_slash_commands(chat_server, make_client, cli):
+    (bob,) = join(chat_server, make_client, "bob")
+    carol = cli(chat_server.port, "carol")
+    carol.wait_line(r"\* connected to .*")
+    next_frame(bob, type="join", name="carol")
+
+    carol.type("/me dances")
+    action = next_frame(bob, type="message", kind="action")
+    assert (action["from"], action["text"]) == ("carol", "dances")
+    carol.type("/who")
+    carol.wait_line(r"users \(2\): bob, carol")
+    carol.type("/msg bob psst")
+    private = next_frame(bob, type="message", kind="private")
+    assert (private["from"], private["to"], private["text"]) == ("carol", "bob", "psst")
+    carol.type("//not a command")
+    assert next_frame(bob, type="message")["text"] == "/not a command"
+    carol.type("/dance")
+    carol.wait_line(r"error: unknown command /dance.*")
+    carol.type("/nick caz")
+    carol.wait_line(rf"{CLOCK} \* carol is now known as caz")
+    next_frame(bob, type="nick", old="carol", new="caz")
+    say(bob, "/msg caz back at you", "b")
+    carol.wait_line(rf"{CLOCK} \(private\) bob: back at you")
+    carol.type("/help")
+    carol.wait_line(r"commands:")
+    carol.type("/quit off to bed")
+    bob.expect("leave", name="caz", reason="off to bed")
+    assert carol.end_input() == 0
+
+
+def test_cli_eof_quits_after_the_last_line_is_acked(chat_server, make_client, cli):
+    (bob,) = join(chat_server, make_client, "bob")
+    carol = cli(chat_server.port, "carol")
+    lines = [f"line {n} " + "x" * 200 for n in range(100)]
+    carol.type(*lines)
+    started = time.monotonic()
+    assert carol.end_input() == 0
+    assert time.monotonic() - started < WAIT
+    next_frame(bob, type="join", name="carol")
+    assert [bob.recv()["text"] for _ in lines] == lines
+    leave = next_frame(bob, type="leave", name="carol")
+    assert leave["reason"] == "bye"
+    assert "error" not in carol.raw.decode()
+
+
+def test_cli_connection_refused_is_a_readable_error(cli):
+    # A bound socket that does not listen: connecting to it is refused, with no race.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        carol = cli(port, "carol")
+        assert carol.proc.wait(WAIT + 5) == 1
+    err = carol.stderr()
+    assert err.startswith("error: Connection refused by 127.0.0.1:") and "Is the server running" in err
+    assert "Traceback" not in err
+
+
+def test_cli_needs_host_and_name():
+    done = subprocess.run([sys.executable, "client.py", "--cli", "--name", "x"], cwd=ROOT,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=WAIT + 5)
+    assert done.returncode == 2
+    assert "--host" in done.stderr
+
+
+def test_cli_escapes_what_the_room_strips_anyway(chat_server, make_client, cli):
+    (bob,) = join(chat_server, make_client, "bob")
+    carol = cli(chat_server.port, "carol")
+    carol.wait_line(r"\* connected to .*")
+    next_frame(bob, type="join", name="carol")
+    say(bob, "\x1b[2J\x1b]0;pwned\x07 after", "e")
+    carol.wait_line(rf"{CLOCK} bob: \[2J\]0;pwned after")
+    assert carol.end_input() == 0
+    assert b"\x1b" not in carol.raw and b"\x07" not in carol.raw
+
+
+class FakeServer:
+    """A hostile server: answers hello with a welcome, then sends ``events`` as is."""
+
+    def __init__(self, events):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.events = events
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        self.listener.settimeout(WAIT)
+        conn, _ = self.listener.accept()
+        conn.settimeout(WAIT)
+        with conn:
+            decoder = protocol.FrameDecoder()
+            hello = None
+            while hello is None:
+                decoder.feed(conn.recv(65536))
+                hello = next(iter(decoder.events()), None)
+            name = json.loads(hello)["name"]
+            conn.sendall(protocol.message_frame({
+                "type": "welcome", "name": name, "users": [name, "mallory"], "server": "fake",
+                "max_text": 4000, "max_frame": 65536, "seq": 1, "session": "s"}))
+            for event in self.events:
+                conn.sendall(protocol.message_frame(event))
+            try:
+                while conn.recv(65536):   # until the client hangs up
+                    pass
+            except OSError:
+                pass
+
+    def close(self):
+        self.listener.close()
+        self.thread.join(WAIT)
+
+
+def test_cli_never_writes_escape_sequences_from_the_network(cli):
+    now = time.time()
+    fake = FakeServer([
+        {"type": "message", "seq": 2, "ts": now, "from": "mallory\x1b]0;owned\x07",
+         "text": "\x1b[2Jcleared \x9b31mred\x08\r", "kind": "chat"},
+        {"type": "join", "seq": 3, "ts": now, "name": "eve\x1b[8m"},
+        {"type": "system", "text": "notice \x1b[5mblink\x1b[0m"},
+    ])
+    try:
+        carol = cli(fake.port, "carol", "--no-reconnect")
+        line = carol.wait_line(rf"{CLOCK} mallory.*")
+        assert line.group(0).endswith(
+            r"mallory\x1b]0;owned\x07: \x1b[2Jcleared \x9b31mred\x08\x0d")
+        carol.wait_line(rf"{CLOCK} \* eve\\x1b\[8m joined")
+        carol.wait_line(r"notice \\x1b\[5mblink\\x1b\[0m")
+        assert carol.end_input() == 0
+    finally:
+        fake.close()
+    for byte in (b"\x1b", b"\x07", b"\x08", b"\r", "\x9b".encode("utf-8")):
+        assert byte not in carol.raw
