@@ -85,7 +85,7 @@ class MessageView:
         self.anchor: Optional[int] = None
         self.offset = 0
         self.new_count = 0
-        self._counted = 0                   # entries already considered for new_count
+        self._counted = len(log.entries)    # entries already considered for new_count
         self._layouts: Dict[Entry, Layout] = {}
         self._surfaces: "collections.OrderedDict[Entry, Tuple[int, int, pygame.Surface]]" = \
             collections.OrderedDict()
@@ -302,6 +302,7 @@ class MessageView:
             if pixels < 0:
                 return
             self.anchor, self.offset = entries - 1, 0
+            self._counted = entries
         self.offset += pixels
         # Walk up while the anchor entry is entirely below the view.
         while self.anchor > 0 and self.offset >= self.height_of(self.anchor):

@@ -48,7 +48,7 @@ def wrap_paragraph(text: str, width: int, measure: Measure) -> List[str]:
         if not line and word_width > width:
             # Break the long word; its last piece starts the next line.
             rest = word
-            while rest and measure(rest) > width:
+            while len(rest) > 1 and measure(rest) > width:
                 cut = _fit_prefix(rest, width, measure)
                 lines.append(rest[:cut])
                 rest = rest[cut:]

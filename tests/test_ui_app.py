@@ -1,0 +1,228 @@
+"""The real app loop, headless, against a real loopback server.
+
+Each test drives ``App.step()`` frame by frame and posts real pygame events
+(TEXTINPUT, KEYDOWN Return), while a ``RawClient`` in the same room checks what
+really went over the wire. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+import client  # noqa: E402
+from ui import app as ui_app  # noqa: E402
+from ui import settings  # noqa: E402
+from ui.chatlog import SENT  # noqa: E402
+
+WAIT = 5.0
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path, monkeypatch):
+    """Keep the remembered connect values out of the real config directory."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
+@pytest.fixture
+def make_app():
+    apps = []
+
+    def factory(*argv, size=(900, 600), clipboard=lambda: ""):
+        args = client.build_parser().parse_args(list(argv))
+        app = ui_app.App(args, size=size, clipboard=clipboard)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.quit()
+    pygame.display.quit()
+
+
+def run_until(app, condition, what, timeout=WAIT):
+    """Step the loop until ``condition()``; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        app.step(max_wait=0.01)
+
+
+def post_text(text):
+    pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, {"text": text}))
+
+
+def post_key(key, mod=0, up=False):
+    kind = pygame.KEYUP if up else pygame.KEYDOWN
+    pygame.event.post(pygame.event.Event(kind, {"key": key, "mod": mod, "unicode": "",
+                                                "scancode": 0}))
+
+
+def press_enter():
+    post_key(pygame.K_RETURN)
+    post_key(pygame.K_RETURN, up=True)
+
+
+def view_pixels(app):
+    rect = app.chat.view.rect
+    return pygame.image.tobytes(app.surface.subsurface(rect), "RGB")
+
+
+def connected_app(make_app, server, name="gui"):
+    app = make_app("--host", server.host, "--port", str(server.port), "--name", name)
+    run_until(app, lambda: app.log.status.state == "connected", "the app to connect")
+    return app
+
+
+def test_typed_line_reaches_server_and_inbound_line_is_drawn(chat_server, make_client, make_app):
+    app = connected_app(make_app, chat_server)
+    raw = make_client(chat_server.address)
+    raw.hello("raw")
+    run_until(app, lambda: "raw" in app.log.users, "raw to appear in the user list")
+
+    for chunk in ("hello ", "from ", "the GUI ✓"):
+        post_text(chunk)
+    press_enter()
+    run_until(app, lambda: app.log.entries and app.log.entries[-1].mine, "the pending line")
+    message = raw.expect("message", **{"from": "gui"})
+    assert message["text"] == "hello from the GUI ✓"
+    run_until(app, lambda: app.log.entries[-1].state == SENT, "the ack")
+
+    before = view_pixels(app)
+    raw.send(type="say", text="Привет, 你好 from raw", id="r1")
+    run_until(app, lambda: app.log.entries[-1].text == "Привет, 你好 from raw",
+              "the inbound message in the view model")
+    entry = app.log.entries[-1]
+    assert entry.sender == "raw" and not entry.mine
+    run_until(app, lambda: not app.chat.needs_draw, "the frame to be drawn")
+    assert view_pixels(app) != before
+    assert any(i == len(app.log.entries) - 1 for i, _ in app.chat.view.visible_indices())
+
+
+def test_refused_line_is_marked_failed_with_reason(make_server, make_client, make_app):
+    server = make_server(rate=0, max_text=10)
+    app = connected_app(make_app, server)
+    app.chat.input.max_text = None  # bypass the local check to see the server's refusal
+    app.chat.submit("this line is far too long")
+    run_until(app, lambda: app.log.entries[-1].state == "failed", "the refusal")
+    assert app.log.entries[-1].reason
+    # and with the local check the line never leaves
+    post_text("also too long!")
+    press_enter()
+    app.step(max_wait=0)
+    assert "too long" in app.chat.input.notice and app.chat.input.text == "also too long!"
+
+
+def test_slash_help_shows_server_help_and_quit_sends_bye(chat_server, make_client, make_app):
+    app = connected_app(make_app, chat_server)
+    raw = make_client(chat_server.address)
+    raw.hello("raw")
+    post_text("/help")
+    press_enter()
+    run_until(app, lambda: any(e.kind == "system" and "/nick" in e.text for e in app.log.entries),
+              "the server's help text")
+    thread = app.conn._thread
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    run_until(app, lambda: not app.running, "the app to stop")
+    assert app.conn is None and not thread.is_alive()
+    leave = raw.expect("leave", name="gui")
+    assert leave["reason"] == "bye"
+
+
+def test_click_on_user_fills_msg_command(chat_server, make_client, make_app):
+    app = connected_app(make_app, chat_server)
+    raw = make_client(chat_server.address)
+    raw.hello("zed")
+    run_until(app, lambda: "zed" in app.log.users, "zed in the sidebar")
+    app.step(max_wait=0)
+    row = app.chat.users.row_rects()[app.log.users.index("zed")]
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, {"button": 1, "pos": row.center}))
+    run_until(app, lambda: app.chat.input.text == "/msg zed ", "the /msg prefill")
+    post_text("psst")
+    press_enter()
+    run_until(app, lambda: app.log.entries[-1].mine and app.log.entries[-1].state == SENT,
+              "the private line to be acked")
+    message = raw.expect("message", to="zed")
+    assert message["text"] == "psst" and message["kind"] == "private"
+
+
+def test_unread_count_in_title_while_unfocused(chat_server, make_client, make_app):
+    app = connected_app(make_app, chat_server)
+    raw = make_client(chat_server.address)
+    raw.hello("raw")
+    pygame.event.post(pygame.event.Event(pygame.WINDOWFOCUSLOST, {}))
+    app.step(max_wait=0)
+    raw.send(type="say", text="one")
+    raw.send(type="say", text="two")
+    run_until(app, lambda: pygame.display.get_caption()[0].startswith("(2)"), "the unread title")
+    pygame.event.post(pygame.event.Event(pygame.WINDOWFOCUSGAINED, {}))
+    run_until(app, lambda: not pygame.display.get_caption()[0].startswith("("), "the plain title")
+
+
+def test_burst_is_drained_in_bounded_steps(chat_server, make_client, make_app):
+    app = connected_app(make_app, chat_server)
+    raw = make_client(chat_server.address)
+    raw.hello("raw")
+    run_until(app, lambda: "raw" in app.log.users, "raw in the sidebar")
+    for i in range(600):
+        raw.send(type="say", text=f"burst {i}")
+    deadline = time.monotonic() + WAIT
+    while not (app.log.entries and app.log.entries[-1].text == "burst 599"):
+        assert time.monotonic() < deadline, "burst not shown in time"
+        before = len(app.log.entries)
+        app.step(max_wait=0.01)
+        # a frame applies a bounded number of events, so the window keeps responding
+        assert len(app.log.entries) - before <= ui_app.EVENTS_PER_FRAME + 2
+    texts = [e.text for e in app.log.entries if e.text.startswith("burst")]
+    assert texts == [f"burst {i}" for i in range(600)]
+
+
+def test_connect_screen_flow_and_remembered_values(chat_server, make_app, config_home):
+    app = make_app()
+    assert app.connect_screen is not None and app.chat is None
+    post_text(chat_server.host)
+    post_key(pygame.K_TAB)
+    post_key(pygame.K_u, pygame.KMOD_CTRL)
+    post_text(str(chat_server.port))
+    post_key(pygame.K_TAB)
+    post_text("newbie")
+    post_key(pygame.K_RETURN)
+    run_until(app, lambda: app.chat is not None and app.log.status.state == "connected",
+              "the connect screen to connect")
+    assert settings.load() == {"host": chat_server.host, "port": chat_server.port,
+                               "name": "newbie"}
+    app.quit()
+    again = make_app()
+    assert again.connect_screen.values() == (chat_server.host, str(chat_server.port), "newbie")
+
+
+def test_refused_connection_is_explained_on_connect_screen(make_app):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = make_app("--host", "127.0.0.1", "--port", str(port), "--name", "gui")
+    run_until(app, lambda: app.connect_screen is not None and app.connect_screen.error,
+              "the connect screen with the error")
+    assert "refused" in app.connect_screen.error.lower()
+    assert "port" in app.connect_screen.error.lower()
+    assert app.conn is None
+    app.step(max_wait=0)
+
+
+def test_resize_reflows(chat_server, make_app):
+    app = connected_app(make_app, chat_server)
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, {"w": 500, "h": 400,
+                                                             "size": (500, 400)}))
+    run_until(app, lambda: app.chat.size == app.surface.get_size() and app.chat.size[0] <= 500,
+              "the layout to follow the window")
+    assert app.chat.users.rect.width == 0  # the sidebar folds away when narrow
+    assert app.chat.input.rect.right <= app.chat.size[0]
