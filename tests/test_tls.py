@@ -323,3 +323,37 @@ def test_concurrent_reading_and_sending_over_tls(tls_server, connect, pair, pins
         for i in range(count):
             next_event(receiver, "message", text=f"{prefix}{i}")
     wait_for(lambda: not alice.pending() and not bob.pending(), what="every line acked")
+
+
+def test_server_cli_self_signed_prints_the_same_fingerprint_on_every_start(tmp_path):
+    """``python server.py --tls-self-signed``: made on the first start, reused on the next."""
+    import signal
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "server.py")
+    printed = []
+    for _ in range(2):
+        proc = subprocess.Popen(
+            [sys.executable, script, "--host", "127.0.0.1", "--port", "0",
+             "--db", str(tmp_path / "h.db"), "--tls-self-signed", "--log-level", "WARNING"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out: "queue.Queue[str]" = queue.Queue()
+        threading.Thread(target=lambda: [out.put(line) for line in proc.stdout],
+                         daemon=True).start()
+        try:
+            lines = []
+            while not any("connect with" in line for line in lines):
+                try:
+                    lines.append(out.get(timeout=WAIT))
+                except queue.Empty:
+                    pytest.fail(f"the server printed no address within {WAIT}s: {lines}")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=WAIT)
+        tls_line = next(line for line in lines if line.startswith("TLS on"))
+        printed.append(FINGERPRINT.search(tls_line).group(0))
+        hint = next(line for line in lines if "connect with" in line)
+        assert hint.rstrip().endswith("--tls")
+    assert printed[0] == printed[1] == tls.file_fingerprint(str(tmp_path / tls.CERT_FILE))
