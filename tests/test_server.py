@@ -127,6 +127,25 @@ def test_keepalive_before_hello_does_not_make_a_plain_connection(chat_server, ma
     assert alice.hello("alice")["name"] == "alice"
 
 
+def test_welcome_comes_first_even_when_frames_are_pipelined_after_hello(make_server, make_client):
+    srv = make_server(rate=0, history=0)
+    (alice,) = join(srv, make_client, "alice")
+    for n in range(10):
+        client = make_client(srv.address)
+        client.send_raw(b"".join(protocol.message_frame(m) for m in (
+            {"type": "hello", "name": f"pipe{n}"}, {"type": "ping", "id": n},
+            {"type": "say", "text": " ", "id": "empty"}, {"type": "say", "text": "/who", "id": "w"},
+            {"type": "say", "text": "hi", "id": "hi"})))
+        assert next_frame(client)["type"] == "welcome"
+        assert next_frame(client) == {"type": "pong", "id": n}
+        assert error_of(client)["code"] == "empty_text"
+        assert next_frame(client, type="users")
+        assert next_frame(client, type="ack", id="w")
+        assert next_frame(client, type="ack", id="hi")
+        next_frame(alice, type="join", name=f"pipe{n}")
+        next_frame(alice, type="message", text="hi")
+
+
 def test_a_taken_name_gets_the_first_free_number(chat_server, make_client):
     make_client(chat_server.address).hello("alice")
     assert make_client(chat_server.address).hello("alice")["name"] == "alice_2"
