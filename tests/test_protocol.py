@@ -162,6 +162,23 @@ def test_reject_bad_length(text):
     assert isinstance(error, ProtocolError)
 
 
+@pytest.mark.parametrize("start", [b"x", b"hi\n", b"GET / HTTP/1.1\r\n", b"12 3", b" +", b"\t"])
+def test_reject_a_bad_header_as_soon_as_its_bytes_show_it(start):
+    # A person typing into telnet/nc gets the error now, not after 64 bytes or a timeout.
+    decoder = FrameDecoder()
+    decoder.feed(start)
+    with pytest.raises(FrameError) as info:
+        drain(decoder)
+    assert info.value.code == protocol.BAD_HEADER
+
+
+@pytest.mark.parametrize("start", [b"1", b"  ", b" 12", b"12  ", b"0" * 63, b" " * 63])
+def test_a_partial_header_that_may_still_be_valid_waits(start):
+    decoder = FrameDecoder()
+    decoder.feed(start)
+    assert drain(decoder) == [] and decoder.in_frame
+
+
 def test_reject_header_padded_with_nuls():
     tr_error(b"5" + b"\x00" * 63 + b"hello", protocol.BAD_HEADER)
 

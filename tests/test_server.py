@@ -438,6 +438,13 @@ def test_bad_header_as_the_first_frame_is_a_json_error_then_close(chat_server, m
     assert chat_server.room.members == {}
 
 
+def test_someone_typing_into_telnet_gets_bad_header_at_once(chat_server, make_client):
+    client = make_client(chat_server.address)
+    client.send_raw(b"hello?\r\n")          # far less than a 64-byte header
+    assert error_of(client)["code"] == "bad_header"   # well before the frame timeout
+    assert client.wait_closed()
+
+
 def test_frame_split_into_single_bytes_is_one_frame(chat_server, make_client):
     alice, bob = join(chat_server, make_client, "alice", "bob")
     frame = protocol.message_frame({"type": "say", "text": "slow ✓", "id": "s"})
