@@ -62,12 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
 def make_connection(args: argparse.Namespace, host: str, port: int, name: str) -> ChatConnection:
     """A ``ChatConnection`` configured from the command line (password, TLS, reconnect)."""
     wrap = None
-    if args.tls:
+    if args.tls or args.cafile:  # --cafile alone means TLS too
         import tls
         wrap = tls.client_wrapper(cafile=args.cafile)
     password = args.password or os.environ.get("CHAT_PASSWORD") or None
-    return ChatConnection(host, port, name, password=password, wrap_socket=wrap,
+    conn = ChatConnection(host, port, name, password=password, wrap_socket=wrap,
                           reconnect=not args.no_reconnect)
+    if wrap is not None:  # first contact with a server: show what was pinned (TOFU)
+        wrap.on_new_pin = lambda where, fp: conn.events.put({"type": "system", "text": (
+            f"* new server certificate for {where}, fingerprint {fp}, pinned")})
+    return conn
 
 
 class TerminalPrinter:

@@ -302,7 +302,7 @@ class ChatConnection:
         tick = max(0.05, self.ping_interval / 4)
         while True:
             try:
-                buffered = isinstance(sock, ssl.SSLSocket) and sock.pending()
+                buffered = hasattr(sock, "pending") and sock.pending()  # TLS buffers
                 if not buffered and not select.select([sock], [], [], tick)[0]:
                     raise socket.timeout
                 data = sock.recv(65536)

@@ -241,13 +241,17 @@ class ChatHandler(socketserver.BaseRequestHandler):
     def _hello(self, hello: protocol.Hello) -> Optional[str]:
         expected = self.server.config.password
         if expected is not None and not _same_secret(hello.password or "", expected):
-            self._error(protocol.AUTH_FAILED, "wrong password" if hello.password
-                        else "this server needs a password")
-            log.info("%s: refused, wrong password", self.peer)
+            self._error(protocol.AUTH_FAILED, "wrong password (check client.py --password "
+                        "or CHAT_PASSWORD)" if hello.password else "this server needs a "
+                        "password: connect with client.py --password (or set CHAT_PASSWORD)")
+            log.info("%s: refused, %s password", self.peer, "wrong" if hello.password else "no")
             return "auth failed"
         self.member = self.server.room.join(self.transport, hello.name, plain=False,
                                             peer=self.peer, since=hello.since,
                                             resume=hello.resume, kick=self.kick)
+        # The journal thread sends the welcome; replies this thread sends directly
+        # (pong, errors) to frames pipelined after hello must not overtake it.
+        self.server.journal_barrier(BYE_FLUSH_SECONDS)
         return None
 
 
@@ -436,6 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bytes queued for a slow reader before it is dropped")
     p.add_argument("--password", default=None,
                    help="password clients must give (better: set CHAT_PASSWORD)")
+    p.add_argument("--tls-cert", metavar="FILE", default=None,
+                   help="TLS certificate (PEM); clients then connect with --tls")
+    p.add_argument("--tls-key", metavar="FILE", default=None,
+                   help="private key of --tls-cert (PEM), if not in that file")
+    p.add_argument("--tls-self-signed", action="store_true",
+                   help="TLS with a self-signed certificate made once beside --db and reused")
     p.add_argument("--log-level", default="INFO",
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
     return p
@@ -457,6 +467,12 @@ def main(argv: Optional[list] = None) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config_from_args(args)
+    import tls
+    try:
+        config.tls_context, tls_fingerprint, tls_cert = tls.server_setup(
+            args.tls_cert, args.tls_key, args.tls_self_signed, config.db, lan_addresses)
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         server = ChatServer(config)
     except OSError as exc:
@@ -469,9 +485,12 @@ def main(argv: Optional[list] = None) -> int:
           f"last seq {server.room.seq})", flush=True)
     if config.password:
         print("a password is required to join", flush=True)
+    if config.tls_context:
+        print(f"TLS on; certificate fingerprint {tls_fingerprint} ({tls_cert})", flush=True)
     addresses = lan_addresses() if host in ("0.0.0.0", "") else [host]
     for ip in addresses:
-        print(f"clients can connect with: python client.py --host {ip} --port {port}", flush=True)
+        print(f"clients can connect with: python client.py --host {ip} --port {port}"
+              + (" --tls" if config.tls_context else ""), flush=True)
 
     stop = threading.Event()
 

@@ -54,6 +54,7 @@ class TLSTransport(PlainTransport):
         self._lock = threading.Lock()
         self._ready = False
         self._early: list = []  # frames sent before the handshake finished
+        self._heard = False     # any bytes yet? a first chunk that is not TLS gets a readable no
 
     def send(self, data: bytes) -> bool:
         with self._lock:
@@ -76,6 +77,7 @@ class TLSTransport(PlainTransport):
         with self._lock:
             if not raw:
                 return b""
+            first, self._heard = not self._heard, True
             self._incoming.write(raw)
             if not self._ready:
                 try:
@@ -85,6 +87,10 @@ class TLSTransport(PlainTransport):
                     return None
                 except ssl.SSLError as exc:
                     self._flush_outgoing()
+                    if first and raw[:1] != b"\x16":  # no TLS handshake record: a plaintext client
+                        self.out.send(protocol.message_frame(protocol.error_message(
+                            protocol.BAD_HEADER, "this server uses TLS: connect with TLS "
+                            "(python client.py --tls)")))
                     raise protocol.FrameError(protocol.BAD_HEADER,
                                               f"TLS handshake failed: {exc.reason or exc}") from None
                 self._ready = True
