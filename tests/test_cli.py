@@ -261,3 +261,32 @@ def test_cli_never_writes_escape_sequences_from_the_network(cli):
         fake.close()
     for byte in (b"\x1b", b"\x07", b"\x08", b"\r", "\x9b".encode("utf-8")):
         assert byte not in carol.raw
+
+
+def test_cli_with_a_taken_name_says_which_name_it_got(chat_server, make_client, cli):
+    (alice,) = join(chat_server, make_client, "alice")
+    other = cli(chat_server.port, "ALICE")
+    other.wait_line(r"\* connected to .* as ALICE_2 \(2 here: alice, ALICE_2\).*")
+    other.type("hi")
+    assert next_frame(alice, type="join")["name"] == "ALICE_2"
+    assert next_frame(alice, type="message", text="hi")["from"] == "ALICE_2"
+    assert other.end_input() == 0
+
+
+def test_cli_with_an_invalid_name_is_a_readable_error(chat_server, cli):
+    carol = cli(chat_server.port, "#carol")
+    assert carol.proc.wait(WAIT + 5) == 1
+    err = carol.stderr()
+    assert err.startswith("error: ") and "not a valid name" in err
+    assert "Traceback" not in err
+
+
+def test_cli_without_reconnect_ends_when_the_server_goes(make_server, make_client, cli):
+    srv = make_server(rate=0)
+    carol = cli(srv.port, "carol", "--no-reconnect")
+    carol.wait_line(r"\* connected to .*")
+    srv.stop()
+    carol.wait_line(r"error: the server is shutting down")
+    carol.wait_line(r"\* disconnected: .*")
+    # Nothing more can happen: it exits without waiting for more input.
+    assert carol.proc.wait(WAIT) == 0
