@@ -3,9 +3,11 @@
 ``App.step()`` is one turn of the loop, so tests and benchmarks drive the real loop
 frame by frame:
 
-1. wait for a pygame event, but at most ``POLL_SECONDS`` (or until the cursor's
-   next blink), so network events are picked up promptly while an idle window costs
-   next to no CPU; no wait at all while inbound events are still queued;
+1. sleep a few milliseconds (8 ms right after input or network activity, 40 ms when
+   idle, never past the cursor's next blink), then take the pygame events; no sleep
+   at all while inbound events are queued or something is waiting to be drawn. Not
+   ``pygame.event.wait(timeout)``: in pygame 2.6 that is a 1 ms polling loop, which
+   costs several per cent of a core in an idle window;
 2. hand each pygame event to the current screen;
 3. drain at most ``EVENTS_PER_FRAME`` connection events (``get_nowait``) into the view
    model, so a burst of a thousand messages is shown over a few frames instead of
@@ -40,8 +42,10 @@ log = logging.getLogger("chat.ui.app")
 WINDOW_SIZE = (1000, 660)
 MIN_SIZE = (420, 360)
 TITLE = "LAN Chat"
-POLL_SECONDS = 0.05        # longest wait before looking at the network queue again
-EVENTS_PER_FRAME = 250     # connection events applied per frame (bursts spread out)
+POLL_ACTIVE = 0.008        # sleep between looks at input/network just after activity
+POLL_IDLE = 0.04           # ... and after IDLE_AFTER seconds without any
+IDLE_AFTER = 2.0
+EVENTS_PER_FRAME = 100     # connection events applied per frame (bursts spread out)
 PING_EVERY = 15.0          # seconds between round-trip measurements
 KEY_REPEAT = (400, 35)     # ms before repeat, ms between repeats
 DEFAULT_PORT = 5050
@@ -88,6 +92,7 @@ class App:
         self._last_ping = 0.0
         self._ever_connected = False
         self._last_step = time.monotonic()
+        self._last_input = self._last_step
         remembered = settings.load()
         host = args.host or remembered.get("host", "")
         port = args.port or remembered.get("port", DEFAULT_PORT)
@@ -140,6 +145,7 @@ class App:
             except queue.Empty:
                 break
             handled += 1
+            self._last_input = time.monotonic()
             kind = event.get("type")
             if kind == "connect_failed" and not self._ever_connected:
                 self._connection_failed(event.get("reason") or "Could not connect.")
@@ -166,22 +172,28 @@ class App:
     def _backlog(self) -> bool:
         return self.conn is not None and not self.conn.events.empty()
 
+    def _idle_poll(self) -> float:
+        """How long to sleep before looking at input and the network again."""
+        recent = time.monotonic() - self._last_input < IDLE_AFTER
+        return POLL_ACTIVE if recent else POLL_IDLE
+
     def step(self, max_wait: Optional[float] = None) -> bool:
         """Run one frame; returns False once the app should exit.
 
         Args:
             max_wait: cap on the idle wait in seconds (tests pass 0 to never wait).
         """
-        wait = 0.0 if (self._backlog() or self.screen.needs_draw) else POLL_SECONDS
+        wait = 0.0 if (self._backlog() or self.screen.needs_draw) else self._idle_poll()
         wait = min(wait, self.screen.next_wake_in())
         if max_wait is not None:
             wait = min(wait, max_wait)
-        events = []
         if wait > 0.001:
-            first = pygame.event.wait(max(1, int(wait * 1000)))
-            if first.type != pygame.NOEVENT:
-                events.append(first)
-        events.extend(pygame.event.get())
+            # Not pygame.event.wait: pygame 2.6 implements it as a 1 ms polling loop
+            # (SDL_Delay(1) between pumps), which costs several % CPU when idle.
+            time.sleep(wait)
+        events = pygame.event.get()
+        if events:
+            self._last_input = time.monotonic()
         for event in events:
             self.handle_event(event)
             if not self.running:
@@ -204,9 +216,16 @@ class App:
         return self.running
 
     def draw(self) -> None:
-        """Draw the current screen and flip."""
-        self.screen.draw(self.surface)
-        pygame.display.flip()
+        """Draw what changed on the current screen and show it."""
+        if self.chat is not None:
+            rects = self.chat.draw_changed(self.surface)
+        else:
+            self.screen.draw(self.surface)
+            rects = None
+        if rects is None:
+            pygame.display.flip()
+        elif rects:
+            pygame.display.update(rects)
         self.frames_drawn += 1
 
     def handle_event(self, event) -> None:
@@ -239,7 +258,7 @@ class App:
             self.log.reset_unread()
         if self.chat is not None:
             self.chat.input.focused = focused
-            self.chat.input.dirty = True
+            self.chat.input.wake_cursor()
             if not focused:
                 self.chat.input.focus_lost()
 

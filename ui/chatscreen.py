@@ -136,6 +136,29 @@ class ChatScreen:
         self.status.draw(surface)
         self.dirty = False
 
+    def draw_changed(self, surface: pygame.Surface):
+        """Redraw only what changed; returns the rects to update, or None for all.
+
+        A blinking cursor or a keystroke then costs one small rect instead of a
+        full-window flip (which is what a software X server makes expensive).
+        """
+        if self.dirty or self.view.dirty:
+            self.draw(surface)
+            return None
+        rects = []
+        cursor = self.input.draw_cursor(surface) if self.input.dirty else None
+        if cursor is not None:
+            rects.append(cursor)
+        elif self.input.dirty:
+            surface.fill(theme.BG, self.input_area)
+            self.input.draw(surface)
+            rects.append(self.input_area)
+        for widget in (self.users, self.status):
+            if widget.dirty and widget.rect.width:
+                widget.draw(surface)
+                rects.append(widget.rect)
+        return rects
+
     def _draw_header(self, surface: pygame.Surface) -> None:
         f = self.fonts
         surface.fill(theme.HEADER_BG, self.header)

@@ -26,6 +26,7 @@ from ui.textfonts import Fonts, clean_text
 NEWLINE_SHOWN = " \u23ce "     # how a pasted newline appears in the box
 COUNTER_FROM = 0.8             # show the length counter from 80 % of max_text
 BLINK = 0.53                   # seconds per cursor phase
+BLINK_TIMEOUT = 10.0           # then the cursor stays solid, as GTK does: idle is idle
 HISTORY_SIZE = 200
 
 
@@ -66,11 +67,14 @@ class InputBox:
         self._blink_on = True
         self.focused = True
         self.notice = ""                      # e.g. "too long", shown in the box
+        self.cursor_rect: Optional[pygame.Rect] = None
+        self.blink_only = False
         self.dirty = True
 
     # ------------------------------------------------------------------ editing
 
     def _changed(self, keep_completion: bool = False) -> None:
+        self.blink_only = False
         self._last_edit = time.monotonic()
         self._blink_on = True
         self.dirty = True
@@ -261,6 +265,12 @@ class InputBox:
             return False
         return True
 
+    def wake_cursor(self) -> None:
+        """Restart the blink (the window got focus back)."""
+        self._last_edit = time.monotonic()
+        self._blink_on = True
+        self.dirty = True
+
     def focus_lost(self) -> None:
         """The window lost focus: forget a held Enter (its KEYUP goes elsewhere)."""
         self._enter_down = False
@@ -272,16 +282,19 @@ class InputBox:
                 self._blink_on = False
                 self.dirty = True
             return
-        phase = int((time.monotonic() - self._last_edit) / BLINK) % 2 == 0
+        elapsed = time.monotonic() - self._last_edit
+        phase = elapsed > BLINK_TIMEOUT or int(elapsed / BLINK) % 2 == 0
         if phase != self._blink_on:
             self._blink_on = phase
+            if not self.dirty:
+                self.blink_only = True  # nothing but the cursor changed
             self.dirty = True
 
     def next_blink_in(self) -> float:
         """Seconds until the cursor's next blink change (the loop may sleep that long)."""
-        if not self.focused:
-            return 10.0
         elapsed = time.monotonic() - self._last_edit
+        if not self.focused or elapsed > BLINK_TIMEOUT:
+            return 10.0
         return BLINK - (elapsed % BLINK)
 
     def _display(self):
@@ -338,7 +351,17 @@ class InputBox:
                 self._scroll_x = 0
             surface.blit(f.render(shown, theme.TEXT), (inner.x - self._scroll_x, text_y))
             cursor_x = inner.x + cursor_px - self._scroll_x
+        self.cursor_rect = pygame.Rect(cursor_x, text_y + 1, 2, f.height - 2).clip(inner)
         if self._blink_on and self.focused:
-            pygame.draw.rect(surface, theme.TEXT, pygame.Rect(cursor_x, text_y + 1, 2, f.height - 2))
+            pygame.draw.rect(surface, theme.TEXT, self.cursor_rect)
         surface.set_clip(clip)
-        self.dirty = False
+        self.dirty = self.blink_only = False
+
+    def draw_cursor(self, surface: pygame.Surface) -> Optional[pygame.Rect]:
+        """Redraw just the cursor after a blink; returns its rect (None: draw it all)."""
+        if not self.blink_only or self.cursor_rect is None:
+            return None
+        colour = theme.TEXT if (self._blink_on and self.focused) else theme.INPUT_BG
+        surface.fill(colour, self.cursor_rect)
+        self.dirty = self.blink_only = False
+        return self.cursor_rect

@@ -1,0 +1,222 @@
+"""GUI performance figures: frame time vs scrollback, idle CPU, a 1,000-message burst.
+
+Not a test (timings depend on the machine); run it and copy the figures into
+docs/gui.md and the README:
+
+    python bench/bench_render.py            # headless (SDL dummy driver)
+    DISPLAY=:0 python bench/bench_render.py --real-window   # idle CPU in a real window
+
+1. Frame time: the chat screen drawn with 10 and with 10,000 messages in scrollback,
+   in the same run (steady frames at the bottom, and frames that scroll one wheel
+   notch each, which lay out and render newly visible lines).
+2. Idle CPU: the real ``App`` loop connected to a real server (a subprocess), with
+   nothing arriving and no input, for 10 s; CPU time of this process (all threads)
+   / wall time. Measured twice: the first 10 s after focus, while the cursor blinks,
+   and the 10 s after, when it has stopped (as GTK's cursor does).
+3. Burst: another client sends 1,000 messages at once; time until the last one is
+   in the view model and drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def _setup_display(real_window: bool) -> None:
+    if not real_window:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+
+def filled_screen(count: int, size=(1000, 660)):
+    """A ChatScreen whose log holds ``count`` varied messages."""
+    import pygame
+    from ui.chatlog import ChatLog
+    from ui.chatscreen import ChatScreen
+    from ui.textfonts import Fonts
+    pygame.display.init()
+    pygame.font.init()
+    surface = pygame.display.get_surface() or pygame.display.set_mode(size)
+    log = ChatLog("me")
+    users = ["alice", "bob", "carol", "dmitri", "mei", "me"]
+    log.apply({"type": "connected", "name": "me", "users": users, "max_text": 4000, "seq": 0,
+               "host": "127.0.0.1", "port": 5050})
+    texts = ["short one", "Привет, как дела? всё хорошо",
+             "a longer line that will need to wrap once the window is not very wide, "
+             "with some more words to make sure it really does wrap around " * 2,
+             "你好，今天中午吃什么？", "ok"]
+    t0 = time.time() - count * 30
+    for i in range(count):
+        kind = "action" if i % 17 == 0 else "chat"
+        log.apply({"type": "message", "seq": i + 1, "ts": t0 + i * 30 + (i % 3) * 400,
+                   "from": users[i % 5], "text": texts[i % len(texts)], "kind": kind})
+    screen = ChatScreen(size, Fonts(), log, send=lambda text: "x")
+    return screen, surface
+
+
+def frame_times(count: int, frames: int = 200):
+    """Frame figures in ms for a log of ``count`` messages.
+
+    Returns (draw median, draw p95, scrolling draw median, flip median): "draw" is our
+    rendering into the window surface, "flip" is handing it to the display, which
+    depends only on the window size and the display (a software X server is slow).
+    """
+    import pygame
+    screen, surface = filled_screen(count)
+    screen.update(0.0)
+    screen.draw(surface)  # warm the caches of the visible lines
+    steady, flips = [], []
+    for _ in range(frames):
+        screen.dirty = True
+        start = time.perf_counter()
+        screen.draw(surface)
+        drawn = time.perf_counter()
+        pygame.display.flip()
+        steady.append((drawn - start) * 1000)
+        flips.append((time.perf_counter() - drawn) * 1000)
+    scrolling = []
+    if count > 50:
+        for i in range(frames):
+            start = time.perf_counter()
+            screen.view.scroll_by(60 if i < frames // 2 else -60)
+            screen.draw(surface)
+            scrolling.append((time.perf_counter() - start) * 1000)
+            pygame.display.flip()
+    steady.sort()
+    return (statistics.median(steady), steady[int(len(steady) * 0.95) - 1],
+            statistics.median(scrolling) if scrolling else None, statistics.median(flips))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "server.py"), "--host",
+                             "127.0.0.1", "--port", str(port), "--db", ":memory:", "--rate", "0",
+                             "--log-level", "WARNING"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def connected_app(port: int):
+    import tempfile
+    import client
+    from ui.app import App
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="bench-gui-")
+    args = client.build_parser().parse_args(["--host", "127.0.0.1", "--port", str(port),
+                                             "--name", "bench"])
+    app = App(args)
+    deadline = time.monotonic() + 10
+    while app.log.status.state != "connected":
+        if time.monotonic() > deadline:
+            raise SystemExit("app did not connect")
+        app.step()
+    return app
+
+
+def idle_cpu(app, seconds: float = 10.0):
+    """(CPU % of one core, frames drawn) while the loop idles for ``seconds``."""
+    for _ in range(20):
+        app.step()  # settle: first ping, first frames
+    frames_before = app.frames_drawn
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    while time.monotonic() - wall0 < seconds:
+        app.step()
+    cpu = time.process_time() - cpu0
+    wall = time.monotonic() - wall0
+    return 100.0 * cpu / wall, app.frames_drawn - frames_before
+
+
+def burst(app, port: int, count: int = 1000):
+    """Seconds from the first of ``count`` messages sent to the last one drawn."""
+    import protocol
+    sender = socket.create_connection(("127.0.0.1", port))
+    sender.sendall(protocol.message_frame({"type": "hello", "name": "burster"}))
+    deadline = time.monotonic() + 10
+    while "burster" not in app.log.users:
+        if time.monotonic() > deadline:
+            raise SystemExit("burster never joined")
+        app.step()
+    payload = b"".join(protocol.message_frame({"type": "say", "text": f"burst message {i}"})
+                       for i in range(count))
+    last = f"burst message {count - 1}"
+    frames_before = app.frames_drawn
+    longest_step = 0.0
+    start = time.monotonic()
+    sender.sendall(payload)
+    while not (app.log.entries and app.log.entries[-1].text == last
+               and not app.screen.needs_draw):
+        if time.monotonic() - start > 30:
+            raise SystemExit("burst not shown within 30 s")
+        step_start = time.monotonic()
+        app.step()
+        longest_step = max(longest_step, time.monotonic() - step_start)
+    elapsed = time.monotonic() - start
+    sender.close()
+    return elapsed, app.frames_drawn - frames_before, longest_step
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="GUI render/idle/burst benchmark")
+    parser.add_argument("--real-window", action="store_true",
+                        help="use the real video driver (needs DISPLAY) instead of dummy")
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    _setup_display(args.real_window)
+    import pygame
+
+    small = frame_times(10)
+    large = frame_times(10_000)
+    print(f"frame draw, 10 messages:      median {small[0]:.2f} ms, p95 {small[1]:.2f} ms")
+    print(f"frame draw, 10,000 messages:  median {large[0]:.2f} ms, p95 {large[1]:.2f} ms "
+          f"(ratio {large[0] / small[0]:.2f}x)")
+    print(f"scrolling frame draw, 10,000: median {large[2]:.2f} ms (lays out newly visible lines)")
+    print(f"display flip (1000x660):      median {large[3]:.2f} ms "
+          f"(driver {pygame.display.get_driver()})")
+    pygame.display.quit()
+
+    port = free_port()
+    server = start_server(port)
+    try:
+        app = connected_app(port)
+        app.set_focused(True)  # the cursor blinks for 10 s after focus or input
+        cpu, frames = idle_cpu(app, args.idle_seconds)
+        print(f"idle CPU over {args.idle_seconds:.0f} s, cursor blinking: {cpu:.2f} % of one core "
+              f"({frames} partial frames; driver {pygame.display.get_driver()})")
+        cpu, frames = idle_cpu(app, args.idle_seconds)
+        print(f"idle CPU over the next {args.idle_seconds:.0f} s (blink stopped): {cpu:.2f} % "
+              f"of one core ({frames} frames drawn)")
+        elapsed, frames, longest = burst(app, port)
+        print(f"1,000-message burst: all shown in {elapsed * 1000:.0f} ms over {frames} frames "
+              f"(longest frame {longest * 1000:.1f} ms)")
+        app.quit()
+        pygame.quit()
+    finally:
+        server.terminate()
+        server.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
