@@ -172,6 +172,13 @@ def test_numbered_name_is_shortened_to_fit_24(chat_server, make_client):
     assert make_client(chat_server.address).hello(long.upper())["name"] == long.upper()[:22] + "_3"
 
 
+def test_names_are_unique_ignoring_case_the_unicode_way(chat_server, make_client):
+    make_client(chat_server.address).hello("Straße")
+    assert make_client(chat_server.address).hello("STRASSE")["name"] == "STRASSE_2"
+    assert make_client(chat_server.address).hello("ΣΊΣΥΦΟΣ")["name"] == "ΣΊΣΥΦΟΣ"
+    assert make_client(chat_server.address).hello("σίσυφος")["name"] == "σίσυφος_2"
+
+
 def test_names_are_unique_ignoring_case_also_for_numbered_names(chat_server, make_client):
     make_client(chat_server.address).hello("eve")
     make_client(chat_server.address).hello("EVE_2")   # free: nobody holds eve_2
@@ -323,6 +330,18 @@ def test_bye_flushes_the_acks_before_closing(chat_server, make_client):
     assert [a["id"] for a in acks] == [f"l{n}" for n in range(20)]
     assert [bob.recv()["text"] for _ in range(20)] == [f"line {n}" for n in range(20)]
     next_frame(bob, type="leave", name="alice", reason="bye")
+
+
+def test_half_close_still_gets_the_acks_of_what_was_sent(chat_server, make_client):
+    # What ChatConnection.close does: bye, then shutdown(SHUT_WR), then read to the end.
+    alice, bob = join(chat_server, make_client, "alice", "bob")
+    alice.send_raw(b"".join(protocol.message_frame({"type": "say", "text": f"t{n}", "id": f"t{n}"})
+                            for n in range(30)))
+    alice.sock.shutdown(socket.SHUT_WR)
+    assert alice.wait_closed()
+    assert [protocol.decode_message(b)["id"] for b in alice.bodies] == [f"t{n}" for n in range(30)]
+    assert [bob.recv()["text"] for _ in range(30)] == [f"t{n}" for n in range(30)]
+    assert next_frame(bob, type="leave", name="alice")["reason"] == "connection closed"
 
 
 def test_hanging_up_is_a_leave(chat_server, make_client):
@@ -516,6 +535,19 @@ def test_plain_guests_get_distinct_numbers(chat_server, make_client):
         names.append(next_frame(alice, type="join")["name"])
         next_frame(alice, type="message", text="hi")
     assert len(set(names)) == 3 and all(re.fullmatch(r"guest-\d+", n) for n in names)
+
+
+def test_plain_guest_name_skips_numbers_a_structured_user_took(chat_server, make_client):
+    (alice,) = join(chat_server, make_client, "alice")
+    squatters = [make_client(chat_server.address) for _ in range(3)]
+    for n, squatter in enumerate(squatters, 1):
+        squatter.hello(f"GUEST-{n}")
+        alice.expect("join", name=f"GUEST-{n}")
+    client = make_client(chat_server.address)
+    client.send_text("who am I")
+    assert client.recv_line() == "Msg received"
+    name = next_frame(alice, type="join")["name"]
+    assert re.fullmatch(r"guest-\d+", name) and name not in ("guest-1", "guest-2", "guest-3")
 
 
 def test_plain_and_structured_chat_both_ways(chat_server, make_client):
