@@ -35,9 +35,7 @@ def demo_events(now: float):
     yield {"type": "pong", "id": 1, "rtt": 0.003}
     seq = iter(range(41, 200))
     yield {"type": "message", "seq": next(seq), "ts": t, "from": "bob", "kind": "chat",
-           "text": "morning all! anyone up for lunch at the noodle place?", "replay": True}
-    yield {"type": "message", "seq": next(seq), "ts": t + 20, "from": "carol", "kind": "chat",
-           "text": "yes please. 12:30?", "replay": True}
+           "text": "lunch at the noodle place, 12:30?", "replay": True}
     yield {"type": "join", "seq": next(seq), "ts": t + 200, "name": "dmitri"}
     yield {"type": "message", "seq": next(seq), "ts": t + 230, "from": "dmitri", "kind": "chat",
            "text": "Привет! Count me in too"}
@@ -53,7 +51,7 @@ def demo_events(now: float):
            "to": "alice", "text": "psst, it's bob's birthday. cake after lunch?"}
 
 
-def build(size=(1000, 660)):
+def build(size=(1000, 780)):
     """The demo chat screen, drawn on a fresh display surface."""
     pygame.display.init()
     pygame.font.init()
@@ -68,7 +66,7 @@ def build(size=(1000, 660)):
     log.apply({"type": "ack", "id": "demo-1", "seq": 150, "text": None})
     screen.submit("sounds great, see you all at 12:30 héllo")
     log.apply({"type": "ack", "id": "demo-2", "seq": 151, "text": None})
-    screen.submit("x" * 12 + " spam spam spam")
+    screen.submit("who's bringing the birthday card?")
     log.apply({"type": "error", "id": "demo-3", "code": "rate_limited",
                "message": "You are sending too fast; wait a moment.", "text": None})
     screen.submit("on my way \u2014 saving seats by the window")
@@ -81,7 +79,7 @@ def build(size=(1000, 660)):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "screenshot.png"))
-    parser.add_argument("--size", default="1000x660")
+    parser.add_argument("--size", default="1000x780")
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.lower().split("x"))
     surface = build((w, h))

@@ -226,3 +226,19 @@ def test_resize_reflows(chat_server, make_app):
               "the layout to follow the window")
     assert app.chat.users.rect.width == 0  # the sidebar folds away when narrow
     assert app.chat.input.rect.right <= app.chat.size[0]
+
+
+def test_password_refusal_is_explained_and_password_field_fixes_it(make_server, make_app,
+                                                                   monkeypatch):
+    monkeypatch.delenv("CHAT_PASSWORD", raising=False)
+    server = make_server(rate=0, password="s3cret")
+    app = make_app("--host", server.host, "--port", str(server.port), "--name", "gui")
+    run_until(app, lambda: app.connect_screen is not None and app.connect_screen.error,
+              "the refusal on the connect screen")
+    assert "password" in app.connect_screen.error.lower()
+    assert "Traceback" not in app.connect_screen.error
+    app.connect_screen.set_focus(3)
+    post_text("s3cret")
+    post_key(pygame.K_RETURN)
+    run_until(app, lambda: app.chat is not None and app.log.status.state == "connected",
+              "the connection with the password")

@@ -49,6 +49,12 @@ EVENTS_PER_FRAME = 100     # connection events applied per frame (bursts spread 
 PING_EVERY = 15.0          # seconds between round-trip measurements
 KEY_REPEAT = (400, 35)     # ms before repeat, ms between repeats
 DEFAULT_PORT = 5050
+# What to try next when the server refuses the hello (its message says what is wrong).
+REFUSAL_HINTS = {
+    "auth_failed": "Type the server's password in the Password field (or set CHAT_PASSWORD).",
+    "bad_name": "Pick another name: 1 to 24 characters, no spaces.",
+    "server_full": "Try again later, or ask whoever runs the server to raise --max-clients.",
+}
 
 
 class App:
@@ -117,6 +123,7 @@ class App:
         self.chat = ChatScreen(self.size, self.fonts, self.log, self.conn.say,
                                clipboard=self.clipboard)
         self._ever_connected = False
+        self._refusal = None
         self.conn.start()
 
     def _connection_failed(self, reason: str) -> None:
@@ -125,7 +132,8 @@ class App:
         self._close_connection()
         self.chat = None
         if self.connect_screen is None:
-            self.connect_screen = ConnectScreen(self.size, self.fonts, host, port, name)
+            self.connect_screen = ConnectScreen(self.size, self.fonts, host, port, name,
+                                                password=getattr(self.args, "password", None) or "")
         self.connect_screen.failed(reason)
 
     def _close_connection(self, reason: str = "bye") -> None:
@@ -147,8 +155,12 @@ class App:
             handled += 1
             self._last_input = time.monotonic()
             kind = event.get("type")
+            if kind == "error" and not self._ever_connected:
+                self._refusal = event.get("code")
             if kind == "connect_failed" and not self._ever_connected:
-                self._connection_failed(event.get("reason") or "Could not connect.")
+                reason = event.get("reason") or "Could not connect."
+                hint = REFUSAL_HINTS.get(self._refusal)
+                self._connection_failed(f"{reason} {hint}" if hint else reason)
                 return handled
             self.log.apply(event)
             if kind == "connected":
@@ -201,8 +213,11 @@ class App:
         self.drain_network()
         request = self.connect_screen.take_request() if self.connect_screen else None
         if request:
-            settings.save(*request)
-            self.start_connection(*request)
+            host, port, name, password = request
+            settings.save(host, port, name)
+            if password:
+                self.args.password = password  # make_connection reads it from args
+            self.start_connection(host, port, name)
         if self.chat is not None and self.chat.quit_reason:
             self.quit(self.chat.quit_reason)
             return False

@@ -1,6 +1,7 @@
 """The connect screen: host, port and name fields, a Connect button, the last error.
 
-Each field is an ``InputBox`` (same editing keys as the chat input); Tab and
+A password field (masked, never remembered) serves servers started with
+``--password``. Each field is an ``InputBox`` (same editing keys as the chat input); Tab and
 Shift+Tab move between fields, Enter anywhere or the button asks to connect. The
 screen validates locally (a port is a number from 1 to 65535, a name has no spaces)
 so the obvious mistakes get a message before any network round trip, and it shows
@@ -25,17 +26,18 @@ FIELD_HEIGHT = 42
 
 
 class ConnectScreen:
-    """Fields, button and message; ``take_request()`` -> (host, port, name) or None."""
+    """Fields, button and message; ``take_request()`` -> (host, port, name, password)."""
 
-    LABELS = ("Server address", "Port", "Your name")
+    LABELS = ("Server address", "Port", "Your name", "Password (only if the server has one)")
 
     def __init__(self, size: Tuple[int, int], fonts: Fonts, host: str = "", port: int = 5050,
-                 name: str = "", error: str = ""):
+                 name: str = "", error: str = "", password: str = ""):
         self.fonts = fonts
         self.fields: List[InputBox] = []
-        for placeholder, value in zip(("e.g. 192.168.1.20", "5050", "e.g. alice"),
-                                      (host, str(port or ""), name)):
-            field = InputBox(pygame.Rect(0, 0, 10, FIELD_HEIGHT), fonts, placeholder=placeholder)
+        for placeholder, value in zip(("e.g. 192.168.1.20", "5050", "e.g. alice", ""),
+                                      (host, str(port or ""), name, password)):
+            field = InputBox(pygame.Rect(0, 0, 10, FIELD_HEIGHT), fonts, placeholder=placeholder,
+                             mask=len(self.fields) == 3)
             field.insert(value)
             field.focused = False
             self.fields.append(field)
@@ -44,7 +46,7 @@ class ConnectScreen:
         self.error = error
         self.busy = False                 # a connection attempt is running
         self.button = pygame.Rect(0, 0, 10, 44)
-        self._request: Optional[Tuple[str, int, str]] = None
+        self._request: Optional[Tuple[str, int, str, str]] = None
         self.dirty = True
         self.layout(size)
 
@@ -52,8 +54,8 @@ class ConnectScreen:
         """Centre the card in a window of ``size``."""
         w, h = size
         card_w = min(CARD_WIDTH, w - 32)
-        self.card = pygame.Rect(0, 0, card_w, 470)
-        self.card.center = (w // 2, max(235, h // 2))
+        self.card = pygame.Rect(0, 0, card_w, 570)
+        self.card.center = (w // 2, max(285, h // 2))
         x = self.card.x + 32
         y = self.card.y + 104
         for field in self.fields:
@@ -71,9 +73,10 @@ class ConnectScreen:
         self.dirty = True
 
     def values(self) -> Tuple[str, str, str]:
-        return tuple(f.text.strip() for f in self.fields)
+        """What the host, port and name fields hold (the password is not echoed)."""
+        return tuple(f.text.strip() for f in self.fields[:3])
 
-    def validate(self) -> Optional[Tuple[str, int, str]]:
+    def validate(self) -> Optional[Tuple[str, int, str, str]]:
         """The request if the fields make sense; else sets ``error`` and returns None."""
         host, port_text, name = self.values()
         if not host:
@@ -85,7 +88,7 @@ class ConnectScreen:
             self.error, focus = ("A name is 1 to 24 characters, without spaces, not starting "
                                  "with / # * or @."), 2
         else:
-            return host, int(port_text), name
+            return host, int(port_text), name, self.fields[3].text
         self.set_focus(focus)
         self.dirty = True
         return None
@@ -100,8 +103,8 @@ class ConnectScreen:
             self.busy = True
             self.dirty = True
 
-    def take_request(self) -> Optional[Tuple[str, int, str]]:
-        """The (host, port, name) the user asked to connect to, once."""
+    def take_request(self) -> Optional[Tuple[str, int, str, str]]:
+        """The (host, port, name, password) the user asked to connect to, once."""
         request, self._request = self._request, None
         return request
 
@@ -145,16 +148,26 @@ class ConnectScreen:
     def next_wake_in(self) -> float:
         return self.fields[self.focus].next_blink_in()
 
+    def _message_lines(self):
+        text = self.error or "Enter to connect \u00b7 Tab to move between fields"
+        return wrap_text(text, self.card.width - 64 - (24 if self.error else 0),
+                         self.fonts.small.width)
+
     def draw(self, surface: pygame.Surface) -> None:
         f = self.fonts
         surface.fill(theme.SIDEBAR_BG)
-        pygame.draw.rect(surface, theme.BG, self.card, border_radius=14)
-        pygame.draw.rect(surface, theme.INPUT_BORDER, self.card, width=1, border_radius=14)
-        x = self.card.x + 32
+        lines = self._message_lines()
+        line_h = f.small.height + 3
+        message_h = len(lines) * line_h + (20 if self.error else 0)
+        card = self.card.copy()
+        card.height = self.button.bottom + 18 + message_h + 26 - card.y
+        pygame.draw.rect(surface, theme.BG, card, border_radius=14)
+        pygame.draw.rect(surface, theme.INPUT_BORDER, card, width=1, border_radius=14)
+        x = card.x + 32
         title = f.title.render("LAN Chat", theme.TEXT)
-        surface.blit(title, (x, self.card.y + 32))
+        surface.blit(title, (x, card.y + 32))
         sub = f.small.render("Join a chat server on your network", theme.TEXT_MUTED)
-        surface.blit(sub, (x, self.card.y + 32 + title.get_height() + 6))
+        surface.blit(sub, (x, card.y + 32 + title.get_height() + 6))
         for label, field in zip(self.LABELS, self.fields):
             text = f.small_bold.render(label.upper(), theme.TEXT_MUTED)
             surface.blit(text, (x, field.rect.y - 20))
@@ -163,13 +176,17 @@ class ConnectScreen:
         pygame.draw.rect(surface, colour, self.button, border_radius=theme.RADIUS)
         label = f.bold.render("Connecting\u2026" if self.busy else "Connect", (255, 255, 255))
         surface.blit(label, label.get_rect(center=self.button.center))
+        y = self.button.bottom + 18
         if self.error:
-            y = self.button.bottom + 16
-            for line in wrap_text(self.error, self.card.width - 64, f.small.width):
-                surface.blit(f.small.render(line, theme.ERROR), (x, y))
-                y += f.small.height + 3
+            band = pygame.Rect(x, y, self.button.width, message_h)
+            pygame.draw.rect(surface, theme.ERROR_BG, band, border_radius=theme.RADIUS)
+            pygame.draw.rect(surface, theme.ERROR, pygame.Rect(x, y, 3, message_h))
+            y += 10
+            for line in lines:
+                surface.blit(f.small.render(line, (255, 200, 200)), (x + 16, y))
+                y += line_h
         else:
-            hint = f.small.render("Enter to connect \u00b7 Tab to move between fields",
-                                  theme.TEXT_FAINT)
-            surface.blit(hint, (x, self.button.bottom + 16))
+            for line in lines:
+                surface.blit(f.small.render(line, theme.TEXT_FAINT), (x, y))
+                y += line_h
         self.dirty = False

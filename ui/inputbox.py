@@ -28,6 +28,7 @@ COUNTER_FROM = 0.8             # show the length counter from 80 % of max_text
 BLINK = 0.53                   # seconds per cursor phase
 BLINK_TIMEOUT = 10.0           # then the cursor stays solid, as GTK does: idle is idle
 HISTORY_SIZE = 200
+RENDER_WINDOW = 400            # characters rendered either side of the cursor
 
 
 def _is_word(ch: str) -> bool:
@@ -42,15 +43,17 @@ class InputBox:
         fonts: the UI's fonts.
         clipboard: ``() -> str``; stubbed in tests.
         placeholder: hint shown while empty.
+        mask: show dots instead of the text (a password field).
     """
 
     def __init__(self, rect: pygame.Rect, fonts: Fonts,
                  clipboard: Callable[[], str] = get_clipboard_text,
-                 placeholder: str = "Message"):
+                 placeholder: str = "Message", mask: bool = False):
         self.rect = pygame.Rect(rect)
         self.fonts = fonts
         self.clipboard = clipboard
         self.placeholder = placeholder
+        self.mask = mask
         self.text = ""
         self.cursor = 0
         self.max_text: Optional[int] = None
@@ -62,7 +65,6 @@ class InputBox:
         self._submitted: List[str] = []
         self._enter_down = False
         self._completion = None               # (start, matches, index) while tabbing
-        self._scroll_x = 0
         self._last_edit = time.monotonic()
         self._blink_on = True
         self.focused = True
@@ -299,6 +301,8 @@ class InputBox:
 
     def _display(self):
         """The shown text and the cursor's index in it."""
+        if self.mask:
+            return "\u2022" * len(self.text), self.cursor
         before = self.text[:self.cursor].replace("\n", NEWLINE_SHOWN)
         after = self.text[self.cursor:].replace("\n", NEWLINE_SHOWN)
         return before + after, len(before)
@@ -342,15 +346,17 @@ class InputBox:
             cursor_x = inner.x
         else:
             shown, cursor_index = self._display()
-            cursor_px = f.width(shown[:cursor_index])
-            if cursor_px - self._scroll_x > inner.width - 4:
-                self._scroll_x = cursor_px - inner.width + 40
-            elif cursor_px < self._scroll_x:
-                self._scroll_x = max(0, cursor_px - 40)
-            if f.width(shown) < inner.width:
-                self._scroll_x = 0
-            surface.blit(f.render(shown, theme.TEXT), (inner.x - self._scroll_x, text_y))
-            cursor_x = inner.x + cursor_px - self._scroll_x
+            # Render only a window of text around the cursor: a 4,000-character line
+            # would otherwise be a 30,000-pixel surface on every keystroke.
+            start = max(0, cursor_index - RENDER_WINDOW)
+            before_px = f.width(shown[start:cursor_index])
+            if start == 0 and before_px <= inner.width - 4:
+                x0 = inner.x
+            else:
+                x0 = inner.right - 40 - before_px
+            visible = shown[start:cursor_index + RENDER_WINDOW]
+            surface.blit(f.render(visible, theme.TEXT), (x0, text_y))
+            cursor_x = x0 + before_px
         self.cursor_rect = pygame.Rect(cursor_x, text_y + 1, 2, f.height - 2).clip(inner)
         if self._blink_on and self.focused:
             pygame.draw.rect(surface, theme.TEXT, self.cursor_rect)

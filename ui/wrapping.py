@@ -20,7 +20,7 @@ _TOKENS = re.compile(r"\S+\s*|\s+")
 
 def _fit_prefix(word: str, width: int, measure: Measure) -> int:
     """Length of the longest prefix of ``word`` that fits ``width`` (at least 1)."""
-    lo, hi = 1, len(word)
+    lo, hi = 1, min(len(word), max(1, width))  # a glyph is at least one pixel wide
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if measure(word[:mid]) <= width:
@@ -48,7 +48,9 @@ def wrap_paragraph(text: str, width: int, measure: Measure) -> List[str]:
         if not line and word_width > width:
             # Break the long word; its last piece starts the next line.
             rest = word
-            while len(rest) > 1 and measure(rest) > width:
+            # (every glyph is at least a pixel wide, so a rest longer than ``width``
+            # characters cannot fit: no need to measure it)
+            while len(rest) > 1 and (len(rest) > width or measure(rest) > width):
                 cut = _fit_prefix(rest, width, measure)
                 lines.append(rest[:cut])
                 rest = rest[cut:]
