@@ -290,3 +290,40 @@ def test_cli_without_reconnect_ends_when_the_server_goes(make_server, make_clien
     carol.wait_line(r"\* disconnected: .*")
     # Nothing more can happen: it exits without waiting for more input.
     assert carol.proc.wait(WAIT) == 0
+
+
+def test_cli_survives_malformed_and_unknown_events(cli):
+    fake = FakeServer([
+        {"type": "from_the_future", "seq": 2, "payload": [1, 2]},
+        {"type": "message", "seq": 3, "ts": "yesterday", "from": 7, "text": None},
+        {"type": "join", "seq": 4, "ts": None, "name": ["x"]},
+        {"type": "message", "seq": 5, "ts": 1e300, "from": "bob", "text": "huge ts"},
+        {"type": "users", "users": "not a list"},
+        {"type": "message", "seq": 6, "ts": time.time(), "from": "bob", "text": "still printing"},
+    ])
+    try:
+        carol = cli(fake.port, "carol", "--no-reconnect")
+        carol.wait_line(rf"{CLOCK} bob: still printing")
+        assert carol.end_input() == 0
+    finally:
+        fake.close()
+    assert b"Traceback" not in carol.raw
+
+
+@pytest.mark.parametrize("raw,shown", [
+    ("plain text é 😀", "plain text é 😀"),
+    ("tab\tnew\nline", "tab\tnew\nline"),
+    ("\x1b[2J", "\\x1b[2J"),
+    ("\x1b]0;title\x07", "\\x1b]0;title\\x07"),
+    ("\x9b31m", "\\x9b31m"),
+    ("back\x08\x7f\r\x00", "back\\x08\\x7f\\x0d\\x00"),
+])
+def test_terminal_safe(raw, shown):
+    import client
+    assert client.terminal_safe(raw) == shown
+
+
+@pytest.mark.parametrize("ts", [None, "yesterday", float("nan"), 1e300, -1e300, [1]])
+def test_clock_of_any_timestamp_is_a_clock(ts):
+    import eventtext
+    assert re.fullmatch(CLOCK, eventtext.clock(ts))
