@@ -320,6 +320,25 @@ def test_bye_tells_the_others_with_the_reason_and_closes(chat_server, make_clien
     assert list(chat_server.room.members) == ["alice"]
 
 
+@pytest.mark.parametrize("how", ["bye", "quit"])
+def test_a_leave_reason_is_cleaned_and_bounded(chat_server, make_client, how):
+    # The reason goes to everyone (plain clients print it raw): same hygiene as text.
+    alice, bob = join(chat_server, make_client, "alice", "bob")
+    tut = plain_client(chat_server, make_client, "tut")
+    for c in (alice, bob):
+        c.expect("nick", new="tut")
+    reason = "\x1b[2J\x1b]0;pwned\x07gone " + "z" * 10_000
+    if how == "bye":
+        bob.send(type="bye", reason=reason)
+    else:
+        bob.send(type="say", text="/quit " + reason, id="q")
+    leave = alice.expect("leave", name="bob")
+    assert leave["reason"].startswith("[2J]0;pwnedgone zzz")
+    assert len(leave["reason"]) <= 200
+    line = tut.recv_line()
+    assert line.startswith("* bob left ([2J]0;pwnedgone zzz") and "\x1b" not in line
+
+
 def test_bye_flushes_the_acks_before_closing(chat_server, make_client):
     alice, bob = join(chat_server, make_client, "alice", "bob")
     for n in range(20):
