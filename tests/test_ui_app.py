@@ -242,3 +242,43 @@ def test_password_refusal_is_explained_and_password_field_fixes_it(make_server, 
     post_key(pygame.K_RETURN)
     run_until(app, lambda: app.chat is not None and app.log.status.state == "connected",
               "the connection with the password")
+
+
+def test_drop_is_shown_and_pending_line_survives_reconnect(make_server, make_client, make_app):
+    first = make_server(rate=0)
+    port = first.port
+    app = connected_app(make_app, first)
+    first.stop()
+    run_until(app, lambda: app.log.status.state in ("disconnected", "reconnecting"),
+              "the status bar to show the drop")
+    assert app.chat is not None  # a drop after connecting stays on the chat screen
+    assert app.log.status.reason
+    post_text("typed while offline")
+    press_enter()
+    run_until(app, lambda: app.log.entries and app.log.entries[-1].state == "pending",
+              "the pending line")
+    second = make_server(rate=0, port=port)
+    raw = make_client(second.address)
+    raw.hello("raw")
+    run_until(app, lambda: app.log.status.state == "connected", "the reconnect", timeout=10)
+    run_until(app, lambda: app.log.entries[-1].state == SENT, "the resent line's ack")
+    message = raw.expect("message", **{"from": "gui"})
+    assert message["text"] == "typed while offline"
+
+
+def test_home_end_route_between_input_and_scrollback(chat_server, make_client, make_app):
+    app = connected_app(make_app, chat_server)
+    raw = make_client(chat_server.address)
+    raw.hello("raw")
+    for i in range(60):
+        raw.send(type="say", text=f"line {i}")
+    run_until(app, lambda: app.log.entries and app.log.entries[-1].text == "line 59",
+              "the lines")
+    post_key(pygame.K_HOME)  # empty input: Home scrolls to the oldest line
+    run_until(app, lambda: not app.chat.view.following, "the view to scroll up")
+    post_text("abc")
+    post_key(pygame.K_HOME)  # with text, Home moves the cursor
+    run_until(app, lambda: app.chat.input.cursor == 0, "the cursor to move")
+    post_key(pygame.K_END, pygame.KMOD_CTRL)  # Ctrl+End always jumps to the newest
+    run_until(app, lambda: app.chat.view.following, "the view to follow again")
+    assert app.chat.input.cursor == 0

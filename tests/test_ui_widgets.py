@@ -195,6 +195,10 @@ def test_cursor_moves_and_deletes(box):
     box.handle_event(key(pygame.K_END))
     box.handle_event(key(pygame.K_BACKSPACE))
     assert box.text == "ello" and box.cursor == 4
+    box.handle_event(key(pygame.K_a, pygame.KMOD_CTRL))
+    assert box.cursor == 0
+    box.handle_event(key(pygame.K_e, pygame.KMOD_CTRL))
+    assert box.cursor == 4
     box.handle_event(key(pygame.K_u, pygame.KMOD_CTRL))
     assert box.text == "" and box.cursor == 0
 

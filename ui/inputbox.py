@@ -247,6 +247,10 @@ class InputBox:
             self.paste()
         elif ctrl and key == pygame.K_u:
             self.clear()
+        elif ctrl and key == pygame.K_a:
+            self.home()  # as in a shell; there is no selection to extend
+        elif ctrl and key == pygame.K_e:
+            self.end()
         elif key == pygame.K_BACKSPACE:
             self.backspace(word=ctrl)
         elif key == pygame.K_DELETE:
