@@ -383,3 +383,26 @@ def test_settings_round_trip_in_xdg_dir(tmp_path, monkeypatch):
 def test_name_colour_is_stable_and_case_blind():
     assert theme.name_colour("Alice") == theme.name_colour("alice")
     assert theme.name_colour("bob") in theme.NAME_COLOURS
+
+
+def test_drop_and_reconnect_are_announced_once():
+    log = ChatLog("me")
+    welcome(log)
+    log.apply({"type": "disconnected", "reason": "the server closed the connection",
+               "will_retry": True})
+    log.apply({"type": "reconnecting", "attempt": 1, "delay": 0.6, "reason": "refused"})
+    log.apply({"type": "reconnecting", "attempt": 2, "delay": 1.2, "reason": "refused"})
+    assert log.status.state == "reconnecting" and log.status.reason == "in 1 s: refused"
+    welcome(log)
+    texts = [e.text for e in log.entries]
+    assert texts == ["Disconnected: the server closed the connection. Reconnecting\u2026",
+                     "Reconnected as me"]
+
+
+def test_live_system_line_closes_the_replay_section():
+    log = ChatLog("me")
+    welcome(log)
+    log.apply({"type": "message", "seq": 2, "from": "bob", "text": "old", "kind": "chat",
+               "replay": True})
+    log.apply({"type": "system", "text": "help"})
+    assert [e.kind for e in log.entries] == [DIVIDER, CHAT, DIVIDER, "system"]

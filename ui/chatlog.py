@@ -105,7 +105,7 @@ class ChatLog:
         self._own: Dict[str, Entry] = {}  # pending own lines by say id
         self._commands: set = set()       # ids of own commands without a line
         self._in_replay = False
-        self._saw_replay = False
+        self._dropped = False             # a drop was announced; say when it is over
 
     # ------------------------------------------------------------------ own lines
 
@@ -116,6 +116,7 @@ class ChatLog:
             self._commands.add(msg_id)
             return None
         kind, shown, peer = parsed
+        self._end_replay()
         entry = Entry(kind=kind, text=shown, sender=self.me, to=peer, mine=True,
                       state=PENDING, msg_id=msg_id)
         self._own[msg_id] = entry
@@ -150,17 +151,27 @@ class ChatLog:
         if isinstance(event.get("seq"), int):
             self._seqs.add(event["seq"])
         self._in_replay = False
+        if self._dropped:
+            self._append(Entry(kind=NOTICE, text=f"Reconnected as {self.me}"))
+            self._dropped = False
         return True
 
     def _on_disconnected(self, event):
+        was_connected = self.status.state == "connected"
         self._set_status(state="disconnected", reason=event.get("reason", ""))
+        if was_connected:
+            # once per drop, in full (the status bar may have to cut it short)
+            retry = " Reconnecting\u2026" if event.get("will_retry") else ""
+            self._end_replay()
+            self._append(Entry(kind=NOTICE, text=f"Disconnected: {event.get('reason', '')}.{retry}"))
+            self._dropped = True
         return True
 
     def _on_reconnecting(self, event):
         delay = event.get("delay")
         reason = event.get("reason", "")
-        if delay is not None:
-            reason = f"{reason}; retrying in {delay:.0f} s" if reason else f"retrying in {delay:.0f} s"
+        if delay is not None:  # the delay first: the status bar may cut the end off
+            reason = f"in {max(1, round(delay))} s" + (f": {reason}" if reason else "")
         self._set_status(state="reconnecting", reason=reason)
         return True
 
@@ -200,16 +211,19 @@ class ChatLog:
             entry.version += 1
             return True
         self._commands.discard(event.get("id"))
+        self._end_replay()
         self._append(Entry(kind=ERROR, text=message))
         return True
 
     def _on_system(self, event):
+        self._end_replay()
         self._append(Entry(kind=SYSTEM, text=str(event.get("text", ""))))
         return True
 
     def _on_users(self, event):
         self._set_users(event.get("users") or [])
         users = self.users
+        self._end_replay()
         self._append(Entry(kind=SYSTEM, text=f"{len(users)} online: " + ", ".join(users)))
         return True
 
@@ -223,7 +237,6 @@ class ChatLog:
         replay = bool(event.get("replay"))
         if replay and not self._in_replay:
             self._append(Entry(kind=DIVIDER, text="earlier messages"))
-            self._saw_replay = True
         elif not replay and self._in_replay:
             self._append(Entry(kind=DIVIDER, text="now"))
         self._in_replay = replay
@@ -279,6 +292,12 @@ class ChatLog:
         return True
 
     # ------------------------------------------------------------------ helpers
+
+    def _end_replay(self) -> None:
+        """A live entry follows replayed ones: close the replay section first."""
+        if self._in_replay:
+            self._append(Entry(kind=DIVIDER, text="now"))
+            self._in_replay = False
 
     def _append(self, entry: Entry) -> None:
         previous = self.entries[-1] if self.entries else None

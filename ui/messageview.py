@@ -226,6 +226,8 @@ class MessageView:
 
     @staticmethod
     def _notice_icon(entry: Entry) -> str:
+        if entry.sender is None:
+            return "\u26a1 " if entry.text.startswith("Disconnected") else "\u2713 "
         if entry.text.endswith(" joined"):
             return "\u2192 "
         if " left" in entry.text:

@@ -23,7 +23,7 @@ def status_line(log: ChatLog) -> tuple:
     if s.state == "connecting":
         return theme.WARN, f"Connecting to {where}\u2026"
     if s.state == "reconnecting":
-        return theme.WARN, f"Reconnecting to {where}: {s.reason}"
+        return theme.WARN, f"Reconnecting to {where} {s.reason}".rstrip()
     if s.state == "disconnected":
         return theme.ERROR, f"Disconnected from {where}: {s.reason}"
     if s.state == "failed":
@@ -60,10 +60,13 @@ class StatusBar:
             right -= rtt.get_width()
             surface.blit(rtt, (right, cy - rtt.get_height() // 2))
             right -= 16
-        label = f.render(clean_text(text), theme.TEXT_MUTED)
+        text = clean_text(text)
         room = right - (self.rect.x + 28)
-        if label.get_width() > room > 0:
-            label = label.subsurface((0, 0, room, label.get_height()))
+        if f.width(text) > room > 0:
+            while text and f.width(text + "\u2026") > room:
+                text = text[:-1]
+            text = text.rstrip() + "\u2026"
+        label = f.render(text, theme.TEXT_MUTED)
         surface.blit(label, (self.rect.x + 28, cy - label.get_height() // 2))
         self._drawn_version = self.log.status_version
         self.dirty = False
