@@ -777,6 +777,35 @@ def test_an_exception_in_one_connection_spares_the_others(chat_server, make_clie
     assert make_client(chat_server.address).hello("newcomer")["name"] == "newcomer"
 
 
+def test_a_failing_delivery_to_one_member_spares_the_others(chat_server, make_client, caplog):
+    alice, mallory, bob = join(chat_server, make_client, "alice", "mallory", "bob")
+    member = chat_server.room.members["mallory"]
+
+    class Broken:
+        """mallory's outbound path has a bug (not an OSError: a bug)."""
+
+        def __init__(self, real):
+            self.real = real
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        def send(self, data):
+            raise RuntimeError("bug in mallory's send path")
+
+    member.out = Broken(member.out)
+    caplog.set_level(logging.ERROR)
+    ack = say(alice, "for everyone", "a")
+    assert next_frame(bob, type="message", text="for everyone")["seq"] == ack["seq"]
+    # mallory is dropped rather than left half-working
+    for other in (alice, bob):
+        assert next_frame(other, type="leave", name="mallory")["reason"] == "internal error"
+    assert mallory.wait_closed()
+    marker(bob, [alice], "later")
+    peer = "127.0.0.1:%d" % mallory.sock.getsockname()[1]
+    assert any(peer in r.getMessage() and r.exc_info for r in caplog.records)
+
+
 # ------------------------------------------------------------------- shutdown
 
 def test_graceful_shutdown_tells_everyone_and_closes(make_server, make_client):
