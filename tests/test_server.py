@@ -716,23 +716,30 @@ def say_after_joins(client, text):
     return client.expect("ack", id="x", timeout=10)
 
 
-def test_a_client_that_stops_reading_does_not_delay_the_others(make_server, make_client):
-    srv = make_server(rate=0, max_send_queue=64 * MiB)
-    alice, bob = join(srv, make_client, "alice", "bob")
+def stalled_client(srv, request, others):
+    """A member called "stalled" that will not read, and its server-side SendQueue."""
     # A small receive window set before connecting, so the kernel cannot hide the stall.
     stalled = RawClient.__new__(RawClient)
     stalled.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    request.addfinalizer(stalled.close)
     stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.sock.settimeout(WAIT)
     stalled.sock.connect(srv.address)
     stalled.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
     stalled.bodies, stalled.timeout, stalled.closed = [], WAIT, False
     stalled.hello("stalled")
-    for client in (alice, bob):
+    for client in others:
         client.expect("join", name="stalled")
     # And a small send buffer on the server's side of it (autotuning would take MBs).
     stalled_queue = srv.room.members["stalled"].out.out
     stalled_queue._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    return stalled, stalled_queue
+
+
+def test_a_client_that_stops_reading_does_not_delay_the_others(make_server, make_client, request):
+    srv = make_server(rate=0, max_send_queue=64 * MiB)
+    alice, bob = join(srv, make_client, "alice", "bob")
+    stalled, stalled_queue = stalled_client(srv, request, [alice, bob])
     count, text = 800, "w" * 4000   # 3.2 MB of chat
     frames = b"".join(protocol.message_frame({"type": "say", "text": text, "id": str(n)})
                       for n in range(count))
@@ -823,6 +830,21 @@ def test_graceful_shutdown_tells_everyone_and_closes(make_server, make_client):
     assert tut.wait_closed()
     with pytest.raises(OSError):
         RawClient(srv.address, timeout=1)
+
+
+def test_shutdown_flush_is_bounded_when_a_client_does_not_read(make_server, make_client, request):
+    srv = make_server(rate=0, max_send_queue=64 * MiB)
+    (alice,) = join(srv, make_client, "alice")
+    stalled, stalled_queue = stalled_client(srv, request, [alice])
+    alice.send_raw(b"".join(protocol.message_frame({"type": "say", "text": "v" * 4000, "id": str(n)})
+                            for n in range(300)))
+    wait_for(lambda: stalled_queue.queued_bytes > 512 * 1024, what="a backlog for the stalled client")
+    started = time.monotonic()
+    srv.server.close_gracefully(flush_seconds=0.5)
+    assert time.monotonic() - started < 4.0
+    alice.expect("error", code="shutting_down")
+    assert alice.wait_closed()
+    assert srv.server.connection_count() == 0
 
 
 # ------------------------------------------------------------------- the CLI
