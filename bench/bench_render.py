@@ -98,12 +98,14 @@ def frame_times(count: int, frames: int = 200):
 
 
 def free_port() -> int:
+    """A port nothing listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
 def start_server(port: int) -> subprocess.Popen:
+    """``server.py`` in a subprocess (no rate limit, no history file), once it accepts."""
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "server.py"), "--host",
                              "127.0.0.1", "--port", str(port), "--db", ":memory:", "--rate", "0",
                              "--log-level", "WARNING"],
@@ -120,6 +122,7 @@ def start_server(port: int) -> subprocess.Popen:
 
 
 def connected_app(port: int):
+    """The real App, connected, with its config directory in a temp dir."""
     import tempfile
     import client
     from ui.app import App
@@ -178,6 +181,7 @@ def burst(app, port: int, count: int = 1000):
 
 
 def main() -> int:
+    """Run the three measurements and print one line per figure."""
     parser = argparse.ArgumentParser(description="GUI render/idle/burst benchmark")
     parser.add_argument("--real-window", action="store_true",
                         help="use the real video driver (needs DISPLAY) instead of dummy")

@@ -77,6 +77,7 @@ def build(size=(1000, 780)):
 
 
 def main() -> int:
+    """Render and save the demo; prints where."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "screenshot.png"))
     parser.add_argument("--size", default="1000x780")

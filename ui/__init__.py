@@ -7,3 +7,8 @@ share: ``theme`` (colours, sizes), ``textfonts`` (fallback fonts, rendering in r
 Widgets never touch the network: they return what the user asked for and the screen
 that owns them talks to the connection.
 """
+
+import os as _os
+
+# pygame prints a banner on import; a chat window's terminal should stay quiet.
+_os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")

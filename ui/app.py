@@ -31,7 +31,7 @@ from typing import Callable, Optional, Tuple
 
 import pygame
 
-from ui import settings, theme
+from ui import settings
 from ui.chatlog import ChatLog
 from ui.chatscreen import ChatScreen
 from ui.connectscreen import ConnectScreen

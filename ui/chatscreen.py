@@ -56,6 +56,7 @@ class ChatScreen:
 
     @property
     def widgets(self):
+        """Every widget, in drawing order."""
         return (self.view, self.users, self.input, self.status)
 
     def layout(self, size: Tuple[int, int]) -> None:
@@ -117,10 +118,12 @@ class ChatScreen:
             widget.update(dt)
 
     def next_wake_in(self) -> float:
+        """Seconds until something changes by itself (the cursor blink)."""
         return self.input.next_blink_in()
 
     @property
     def needs_draw(self) -> bool:
+        """Whether anything changed since the last draw."""
         return self.dirty or any(w.dirty for w in self.widgets)
 
     # ------------------------------------------------------------------ drawing

@@ -66,6 +66,7 @@ class ConnectScreen:
         self.dirty = True
 
     def set_focus(self, index: int) -> None:
+        """Move the keyboard focus to field ``index``."""
         for i, field in enumerate(self.fields):
             field.focused = i == index
             field.dirty = True
@@ -115,6 +116,7 @@ class ConnectScreen:
         self.dirty = True
 
     def handle_event(self, event) -> bool:
+        """Tab, Enter and clicks here; everything else to the focused field."""
         if event.type == pygame.KEYDOWN and event.key == pygame.K_TAB:
             step = -1 if getattr(event, "mod", 0) & pygame.KMOD_SHIFT else 1
             self.set_focus((self.focus + step) % len(self.fields))
@@ -137,15 +139,18 @@ class ConnectScreen:
         return used
 
     def update(self, dt: float) -> None:
+        """Advance the fields' cursors."""
         for field in self.fields:
             field.update(dt)
             self.dirty = self.dirty or field.dirty
 
     @property
     def needs_draw(self) -> bool:
+        """Whether anything changed since the last draw."""
         return self.dirty or any(f.dirty for f in self.fields)
 
     def next_wake_in(self) -> float:
+        """Seconds until the focused field's cursor blinks."""
         return self.fields[self.focus].next_blink_in()
 
     def _message_lines(self):
@@ -154,6 +159,7 @@ class ConnectScreen:
                          self.fonts.small.width)
 
     def draw(self, surface: pygame.Surface) -> None:
+        """The card: title, labelled fields, button, and the error or a hint."""
         f = self.fonts
         surface.fill(theme.SIDEBAR_BG)
         lines = self._message_lines()

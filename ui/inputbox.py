@@ -130,10 +130,12 @@ class InputBox:
         self._changed()
 
     def home(self) -> None:
+        """Cursor to the start of the line."""
         self.cursor = 0
         self._changed()
 
     def end(self) -> None:
+        """Cursor to the end of the line."""
         self.cursor = len(self.text)
         self._changed()
 

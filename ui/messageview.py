@@ -62,6 +62,7 @@ class AvatarCache:
         self._cache: Dict[str, pygame.Surface] = {}
 
     def get(self, name: str) -> pygame.Surface:
+        """The avatar for ``name`` (made on first use)."""
         surface = self._cache.get(name)
         if surface is None:
             big = self.size * 4
@@ -97,6 +98,7 @@ class MessageView:
 
     @property
     def content_width(self) -> int:
+        """Width available to an entry's layout."""
         return max(40, self.rect.width - 2 * theme.PAD)
 
     @property

@@ -42,13 +42,16 @@ class StatusBar:
         self.dirty = True
 
     def handle_event(self, event) -> bool:
+        """The status bar takes no input."""
         return False
 
     def update(self, dt: float) -> None:
+        """Mark for redraw when the connection status changed."""
         if self.log.status_version != self._drawn_version:
             self.dirty = True
 
     def draw(self, surface: pygame.Surface) -> None:
+        """Dot, state sentence (cut with an ellipsis if too long), round-trip time."""
         f = self.fonts.small
         surface.fill(theme.SIDEBAR_BG, self.rect)
         colour, text = status_line(self.log)

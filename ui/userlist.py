@@ -66,6 +66,7 @@ class UserList:
         return name
 
     def update(self, dt: float) -> None:
+        """Mark for redraw when the user list changed."""
         if self.log.users_version != self._drawn_version:
             self.dirty = True
 
