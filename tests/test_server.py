@@ -692,6 +692,53 @@ def test_total_order_with_five_concurrent_senders(chat_server, make_client):
         assert mine == list(range(lines))  # each sender's lines in the order sent
 
 
+def test_one_order_over_every_kind_of_event(make_server, make_client):
+    srv = make_server(rate=0, history=0)
+    senders = join(srv, make_client, "s0", "s1", "s2")
+    observer = make_client(srv.address)
+    observer.hello("observer")
+    for s in senders:
+        s.expect("join", name="observer")
+    errors = []
+
+    def talk(index, client):
+        try:
+            for n in range(100):
+                text = f"/msg observer p{n}" if n % 10 == 0 else f"/me m{n}" if n % 7 == 0 else f"m{n}"
+                client.send(type="say", text=text, id=str(n))
+                if n % 25 == 0:
+                    client.send(type="say", text=f"/nick s{index}x{n}", id=f"nick{n}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    def churn():
+        try:
+            for n in range(15):
+                visitor = RawClient(srv.address)
+                visitor.hello(f"visitor{n}")
+                visitor.send(type="bye", reason=f"visit {n} over")
+                visitor.wait_closed()
+                visitor.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=talk, args=(i, c)) for i, c in enumerate(senders)]
+    threads.append(threading.Thread(target=churn))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert not errors, errors
+    kinds = {"message": 0, "join": 0, "leave": 0, "nick": 0}
+    seqs = []
+    while kinds["message"] < 300 or kinds["leave"] < 15:
+        event = observer.recv(timeout=10)
+        kinds[event["type"]] += 1
+        seqs.append(event["seq"])
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert kinds == {"message": 300, "join": 15, "leave": 15, "nick": 12}
+
+
 def test_200_clients_in_one_room(chat_server, make_client):
     clients = []
     for n in range(200):
