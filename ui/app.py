@@ -97,6 +97,7 @@ class App:
         self._title = ""
         self._last_ping = 0.0
         self._ever_connected = False
+        self._remember: Optional[Tuple[str, int, str]] = None
         self._last_step = time.monotonic()
         self._last_input = self._last_step
         remembered = settings.load()
@@ -110,8 +111,8 @@ class App:
 
     @property
     def screen(self):
-        """The screen being shown."""
-        return self.chat if self.chat is not None else self.connect_screen
+        """The screen being shown: the connect screen until its attempt succeeds."""
+        return self.connect_screen if self.connect_screen is not None else self.chat
 
     # ------------------------------------------------------------------ connection
 
@@ -166,8 +167,11 @@ class App:
             if kind == "connected":
                 self._ever_connected = True
                 if self.connect_screen is not None:
-                    settings.save(self.log.status.host, self.log.status.port, self.log.me)
                     self.connect_screen = None
+                    self.chat.dirty = True
+                if self._remember:
+                    settings.save(*self._remember)
+                    self._remember = None
                 self._last_ping = 0.0
         if handled and self.chat is not None:
             self.chat.dirty = True
@@ -214,7 +218,7 @@ class App:
         request = self.connect_screen.take_request() if self.connect_screen else None
         if request:
             host, port, name, password = request
-            settings.save(host, port, name)
+            self._remember = (host, port, name)  # saved once the attempt succeeds
             if password:
                 self.args.password = password  # make_connection reads it from args
             self.start_connection(host, port, name)
