@@ -19,7 +19,7 @@ import time
 import pytest
 
 import protocol
-from conftest import ROOT, WAIT, wait_for
+from conftest import ROOT, WAIT
 from test_server import join, next_frame, say
 
 CLOCK = r"\[\d\d:\d\d\]"

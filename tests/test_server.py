@@ -8,7 +8,6 @@ would have sent has already arrived.
 """
 
 import logging
-import os
 import queue
 import re
 import signal
@@ -748,7 +747,8 @@ def test_200_clients_in_one_room(chat_server, make_client):
     for n, client in enumerate(clients):
         assert client.expect("welcome")["name"] == f"user{n}"
     wait_for(lambda: len(chat_server.room.members) == 200, what="200 members")
-    ack = say_after_joins(clients[0], "hello 200")
+    clients[0].send(type="say", text="hello 200", id="x")
+    ack = clients[0].expect("ack", id="x", timeout=10)   # after the 199 joins it saw
     for client in clients[1:]:
         message = client.expect("message", timeout=10)
         assert (message["text"], message["seq"], message["from"]) == ("hello 200", ack["seq"], "user0")
@@ -756,11 +756,6 @@ def test_200_clients_in_one_room(chat_server, make_client):
     last.send(type="say", text="/who", id="who")
     users = last.expect("users")["users"]
     assert sorted(users) == sorted(f"user{n}" for n in range(200))
-
-
-def say_after_joins(client, text):
-    client.send(type="say", text=text, id="x")
-    return client.expect("ack", id="x", timeout=10)
 
 
 def stalled_client(srv, request, others):
