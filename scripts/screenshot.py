@@ -15,6 +15,7 @@ import sys
 import time
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
@@ -52,7 +53,7 @@ def demo_events(now: float):
 
 
 def build(size=(1000, 780)):
-    """The demo chat screen, drawn on a fresh display surface."""
+    """The demo chat screen drawn on a fresh display surface; returns (surface, screen)."""
     pygame.display.init()
     pygame.font.init()
     surface = pygame.display.set_mode(size)
@@ -73,7 +74,7 @@ def build(size=(1000, 780)):
     screen.input.insert("lunch is the best meeting of the day")
     screen.update(0.0)
     screen.draw(surface)
-    return surface
+    return surface, screen
 
 
 def main() -> int:
@@ -83,7 +84,7 @@ def main() -> int:
     parser.add_argument("--size", default="1000x780")
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.lower().split("x"))
-    surface = build((w, h))
+    surface, _ = build((w, h))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     pygame.image.save(surface, args.out)
     print(f"wrote {args.out}")

@@ -406,3 +406,22 @@ def test_live_system_line_closes_the_replay_section():
                "replay": True})
     log.apply({"type": "system", "text": "help"})
     assert [e.kind for e in log.entries] == [DIVIDER, CHAT, DIVIDER, "system"]
+
+
+def test_hover_highlights_and_shows_time_of_grouped_line(fonts):
+    log = ChatLog("me")
+    welcome(log)
+    for i in range(3):
+        log.apply({"type": "message", "seq": 10 + i, "ts": 1000.0 + i, "from": "bob",
+                   "text": f"line {i}", "kind": "chat"})
+    view = MessageView(pygame.Rect(0, 0, 500, 400), fonts, log)
+    surface = pygame.Surface((500, 400))
+    view.draw(surface)
+    index, top = view.visible_indices()[0]
+    assert log.entries[index].grouped
+    view.handle_event(pygame.event.Event(pygame.MOUSEMOTION, {"pos": (200, top + 5), "rel": (0, 0),
+                                                              "buttons": (0, 0, 0)}))
+    assert view.hover == index and view.dirty
+    before = pygame.image.tobytes(surface.subsurface((0, top, 60, 20)), "RGB")
+    view.draw(surface)
+    assert pygame.image.tobytes(surface.subsurface((0, top, 60, 20)), "RGB") != before

@@ -92,6 +92,8 @@ class MessageView:
             collections.OrderedDict()
         self._avatars = AvatarCache(fonts.title, theme.AVATAR)
         self._pill_rect: Optional[pygame.Rect] = None
+        self.hover: Optional[int] = None    # entry under the mouse: highlighted, shows its time
+        self._shown: List[Tuple[int, int]] = []
         self.dirty = True
 
     # ------------------------------------------------------------------ geometry
@@ -348,6 +350,16 @@ class MessageView:
 
     def handle_event(self, event) -> bool:
         """Mouse wheel over the view, clicks on the new-messages pill; True if used."""
+        if event.type == pygame.MOUSEMOTION:
+            hover = self._entry_at(event.pos) if self.rect.collidepoint(event.pos) else None
+            if hover != self.hover:
+                self.hover = hover
+                self.dirty = True
+            return False
+        if event.type == pygame.WINDOWLEAVE and self.hover is not None:
+            self.hover = None
+            self.dirty = True
+            return False
         if event.type == pygame.MOUSEWHEEL:
             if self.rect.collidepoint(pygame.mouse.get_pos()):
                 self.scroll_by(int(event.y * SCROLL_STEP))
@@ -357,6 +369,14 @@ class MessageView:
                 self.follow()
                 return True
         return False
+
+    def _entry_at(self, pos) -> Optional[int]:
+        """Index of the entry drawn at screen ``pos`` in the last frame, if any."""
+        for index, top in self._shown:
+            if top <= pos[1] < top + self.height_of(index):
+                kind = self.log.entries[index].kind
+                return index if kind in COUNTED_KINDS else None
+        return None
 
     def scroll_key(self, key: int, ctrl: bool) -> bool:
         """PageUp/PageDown always; Home/End when the screen passes them on."""
@@ -408,7 +428,10 @@ class MessageView:
             hint = self.fonts.body.render("No messages yet. Say hello!", theme.TEXT_FAINT)
             surface.blit(hint, hint.get_rect(center=self.rect.center))
         for index, top in shown:
+            if index == self.hover:
+                self._draw_hover(surface, index, top)
             surface.blit(self.render_entry(index), (self.rect.x + theme.PAD - 8, top))
+        self._shown = shown
         self._pill_rect = None
         if self.anchor is not None:
             self._draw_scrollbar(surface, shown)
@@ -416,6 +439,21 @@ class MessageView:
                 self._draw_pill(surface)
         surface.set_clip(previous_clip)
         self.dirty = False
+
+    def _draw_hover(self, surface, index: int, top: int) -> None:
+        """A faint band behind the entry under the mouse; grouped lines show their time."""
+        entry = self.log.entries[index]
+        height = self.height_of(index)
+        band = pygame.Rect(self.rect.x, top, self.rect.width, height)
+        if entry.kind == CHAT and not entry.grouped:
+            band.top += theme.GROUP_GAP - 6
+            band.height -= theme.GROUP_GAP - 6
+        if entry.kind != PRIVATE:
+            surface.fill(theme.HOVER_ROW, band)
+        if entry.kind == CHAT and entry.grouped:
+            stamp = self.fonts.small.render(clock_text(entry.ts), theme.TEXT_FAINT)
+            y = top + theme.ITEM_GAP // 2 + (self.fonts.body.height - stamp.get_height()) // 2 + 1
+            surface.blit(stamp, (self.rect.x + theme.PAD, y))
 
     def _draw_scrollbar(self, surface, shown) -> None:
         entries = len(self.log.entries)

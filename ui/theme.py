@@ -18,6 +18,7 @@ INPUT_BG = (44, 47, 56)
 INPUT_BORDER = (60, 64, 76)
 INPUT_BORDER_FOCUS = (96, 140, 255)
 HOVER_BG = (44, 47, 56)
+HOVER_ROW = (36, 38, 45)     # a message under the mouse
 PRIVATE_BG = (52, 44, 72)    # private messages: a violet band
 PRIVATE_BAR = (160, 120, 255)
 DIVIDER = (58, 61, 72)
