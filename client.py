@@ -147,11 +147,27 @@ def run_cli(args: argparse.Namespace) -> int:
     if printer.failed:
         conn.close()
         return 1
+    # stdin is read on its own thread, so when the connection ends for good (a drop
+    # with --no-reconnect, a refusal) the program ends without waiting for more input.
+    typed: "queue.Queue[Optional[str]]" = queue.Queue()
+
+    def read_stdin():
+        try:
+            for typed_line in sys.stdin:
+                typed.put(typed_line)
+        finally:
+            typed.put(None)
+
+    threading.Thread(target=read_stdin, name="stdin", daemon=True).start()
     try:
-        for line in sys.stdin:
-            line = line.rstrip("\r\n")
-            if finished.is_set():
+        while not finished.is_set():
+            try:
+                line = typed.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if line is None:
                 break
+            line = line.rstrip("\r\n")
             if line.strip():
                 conn.say(line)
     except KeyboardInterrupt:

@@ -47,5 +47,9 @@ def describe(event: dict, me: Optional[str] = None) -> Optional[str]:
 
 
 def clock(ts: Optional[float]) -> str:
-    """``[HH:MM]`` in local time for a Unix timestamp (now if None)."""
-    return time.strftime("[%H:%M]", time.localtime(ts if ts is not None else time.time()))
+    """``[HH:MM]`` in local time for a Unix timestamp (now if None or unusable)."""
+    try:
+        return time.strftime("[%H:%M]", time.localtime(ts if ts is not None else time.time()))
+    except (TypeError, ValueError, OverflowError, OSError):
+        # A peer's bad "ts" (a string, 1e300) must not stop whoever prints events.
+        return time.strftime("[%H:%M]")

@@ -26,6 +26,9 @@ MAX_NAME = 24
 MAX_ID = 64
 # The header after stripping spaces: digits only (int() would accept "+1", "1_0").
 _HEADER_RE = re.compile(rb"[0-9]+")
+_HEADER_PREFIX_RE = re.compile(rb" *[0-9]* *")  # what the start of a valid header can be
+# A JSON escape of a UTF-16 surrogate; only then is a body checked for lone ones.
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
 
 # Error codes (PROTOCOL.md section 6).
 BAD_HEADER = "bad_header"
@@ -137,6 +140,10 @@ class FrameDecoder:
                 continue
             if self._need is None:
                 if len(self._buf) < HEADER_SIZE:
+                    # Refuse a header as soon as no completion could be valid (someone
+                    # typing into telnet gets the error now, not at the frame timeout).
+                    if not _HEADER_PREFIX_RE.fullmatch(self._buf):
+                        self._parse_header(bytes(self._buf))  # raises bad_header
                     return
                 self._need = self._parse_header(bytes(self._buf[:HEADER_SIZE]))
                 del self._buf[:HEADER_SIZE]
@@ -198,6 +205,13 @@ def decode_message(body: bytes) -> dict:
         raise MessageError(BAD_JSON, "body is not valid JSON") from None
     if not isinstance(obj, dict):
         raise MessageError(BAD_JSON, "body must be a JSON object")
+    # JSON may escape a lone surrogate ("\ud800"): not text, and it cannot be encoded
+    # back to UTF-8 (storing or broadcasting it would fail far from here).
+    if _SURROGATE_ESCAPE_RE.search(text):
+        try:
+            encode_message(obj)
+        except UnicodeEncodeError:
+            raise MessageError(BAD_JSON, "body has a lone surrogate escape (not text)") from None
     if not isinstance(obj.get("type"), str):
         raise MessageError(BAD_JSON, 'body must have a string field "type"')
     return obj

@@ -98,11 +98,14 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.server.release(self)
         reason = self.kick_reason or (self.member.close_reason if self.member else None) \
             or self.out.failed or getattr(self, "reason", None) or "connection closed"
+        graceful = getattr(self, "graceful", False)
+        if graceful and self.member is not None:
+            # Leave only after the journal delivered what this client sent before its
+            # bye: a member that is gone gets no acks.
+            self.server.journal_barrier(BYE_FLUSH_SECONDS)
         if self.member is not None:
             self.server.room.leave(self.member, reason)
-        if getattr(self, "graceful", False):
-            # Say bye only after the journal delivered what this client sent before it.
-            self.server.journal_barrier(BYE_FLUSH_SECONDS)
+        if graceful:
             self.out.flush(BYE_FLUSH_SECONDS)
         self.out.close()
         log.debug("%s closed: %s", self.peer, reason)
