@@ -99,6 +99,14 @@ def test_type_in_real_window_and_quit(xvfb, chat_server, make_client, tmp_path):
         message = watcher.expect("message", timeout=WAIT, **{"from": "xgui"})
         assert message["text"] == "hello from xdotool"
 
+        # real keys: Tab completes a name (and types no tab), BackSpace deletes
+        xdotool(xvfb, "type", "--delay", "15", "wat")
+        xdotool(xvfb, "key", "Tab")
+        xdotool(xvfb, "type", "--delay", "15", "hi!!")
+        xdotool(xvfb, "key", "BackSpace", "Return")
+        message = watcher.expect("message", timeout=WAIT, **{"from": "xgui"})
+        assert message["text"] == "watcher: hi!"
+
         watcher.send(type="say", text="welcome, real window")
         xdotool(xvfb, "key", "ctrl+q")
         assert gui.wait(WAIT) == 0

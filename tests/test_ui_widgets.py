@@ -425,3 +425,13 @@ def test_hover_highlights_and_shows_time_of_grouped_line(fonts):
     before = pygame.image.tobytes(surface.subsurface((0, top, 60, 20)), "RGB")
     view.draw(surface)
     assert pygame.image.tobytes(surface.subsurface((0, top, 60, 20)), "RGB") != before
+
+
+def test_ime_composition_is_shown_then_replaced_by_the_result(box):
+    box.insert("ni ")
+    box.handle_event(pygame.event.Event(pygame.TEXTEDITING, {"text": "hao", "start": 3,
+                                                             "length": 0}))
+    assert box.text == "ni " and box._display() == ("ni hao", 6)
+    box.draw(pygame.Surface((400, 60)))
+    box.handle_event(text_event("好"))
+    assert box.text == "ni 好" and box.composition == ""

@@ -73,6 +73,10 @@ class ChatScreen:
                                       theme.INPUT_MIN_HEIGHT)
         self.view.set_rect(pygame.Rect(0, theme.HEADER_HEIGHT, main_w,
                                        self.input_area.y - theme.HEADER_HEIGHT))
+        try:  # where an input method shows its candidate window
+            pygame.key.set_text_input_rect(self.input.rect)
+        except (pygame.error, AttributeError):
+            pass
         self.size = size
         self.dirty = True
 

@@ -69,6 +69,7 @@ class InputBox:
         self._blink_on = True
         self.focused = True
         self.notice = ""                      # e.g. "too long", shown in the box
+        self.composition = ""                 # IME text being composed (TEXTEDITING)
         self.cursor_rect: Optional[pygame.Rect] = None
         self.blink_only = False
         self.dirty = True
@@ -227,7 +228,15 @@ class InputBox:
     def handle_event(self, event) -> bool:
         """Editing keys and text input; True if the event was used."""
         if event.type == pygame.TEXTINPUT:
+            self.composition = ""
             self.insert(event.text)
+            return True
+        if event.type == pygame.TEXTEDITING:
+            # An input method is composing: show it at the cursor, underlined; the
+            # result arrives as TEXTINPUT.
+            self.composition = clean_text(event.text).replace("\n", " ")
+            self.dirty = True
+            self.blink_only = False
             return True
         if event.type == pygame.KEYUP and event.key in (pygame.K_RETURN, pygame.K_KP_ENTER):
             self._enter_down = False
@@ -311,7 +320,7 @@ class InputBox:
             return "\u2022" * len(self.text), self.cursor
         before = self.text[:self.cursor].replace("\n", NEWLINE_SHOWN)
         after = self.text[self.cursor:].replace("\n", NEWLINE_SHOWN)
-        return before + after, len(before)
+        return before + self.composition + after, len(before) + len(self.composition)
 
     def counter_text(self) -> Optional[str]:
         """``"3,950 / 4,000"`` near the limit, else None."""
@@ -346,7 +355,7 @@ class InputBox:
         text_y = box.centery - f.height // 2
         clip = surface.get_clip()
         surface.set_clip(inner.clip(clip) if clip else inner)
-        if not self.text:
+        if not self.text and not self.composition:
             hint = f.render(self.placeholder, theme.TEXT_FAINT)
             surface.blit(hint, (inner.x, text_y))
             cursor_x = inner.x
@@ -363,6 +372,10 @@ class InputBox:
             visible = shown[start:cursor_index + RENDER_WINDOW]
             surface.blit(f.render(visible, theme.TEXT), (x0, text_y))
             cursor_x = x0 + before_px
+            if self.composition:
+                comp_w = f.width(self.composition)
+                pygame.draw.line(surface, theme.ACCENT, (cursor_x - comp_w, text_y + f.height),
+                                 (cursor_x, text_y + f.height), 2)
         self.cursor_rect = pygame.Rect(cursor_x, text_y + 1, 2, f.height - 2).clip(inner)
         if self._blink_on and self.focused:
             pygame.draw.rect(surface, theme.TEXT, self.cursor_rect)
