@@ -308,6 +308,11 @@ def error_message(code: str, message: str, msg_id: Optional[str] = None) -> dict
 
 def clean_text(text: str) -> str:
     """Remove control characters other than newline and tab (and NUL, always)."""
+    # isprintable() is False for every Cc/Cf character (and for \n, \t and ZWJ, which
+    # are kept), so printable text is already clean: a C-speed check first instead of
+    # a Python loop over the characters (6 us for a short line, 0.5 ms for 4000).
+    if text.isprintable():
+        return text
     return "".join(ch for ch in text
                    if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf")
                    or ch == "\u200d")

@@ -1,11 +1,12 @@
 """The room: members, the global seq counter, commands and the broadcast.
 
 One lock (``Room.lock``) guards membership, names, sessions and the seq counter. A
-change is decided under it and given its seq there, then handed to the journal, whose
-thread stores it and delivers it: every delivery happens on that one thread, in seq
-order, so every member sees events in the same order. Delivery is a non-blocking
-``send`` on each member's outbound queue, with the frame encoded once per event and
-kind of connection, never once per recipient.
+change is decided under it and given its seq there, then handed to the journal, which
+stores it and delivers it one batch at a time, in seq order, so every member sees
+events in the same order (a chat line's own thread runs the batch when the journal is
+idle, saving a thread hand-off; otherwise the journal's thread does). Delivery is a
+non-blocking ``send`` on each member's outbound queue, with the frame encoded once per
+event and kind of connection, never once per recipient.
 
 Connection handlers (``server.py``) call ``join``, ``line``, ``leave``; nothing here
 reads a socket.
@@ -13,6 +14,7 @@ reads a socket.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -39,6 +41,9 @@ HELP = """commands:
   /quit [reason]    leave (plain clients: also !DISCONNECT)
   //text            send text starting with /"""
 HISTORY_COMMAND_DEFAULT, HISTORY_COMMAND_MAX = 20, 500
+MAX_REASON = 200  # characters of a leave reason (a user may give one to everyone)
+# The same bytes as protocol.encode_message, without building a JSONEncoder per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass
@@ -97,12 +102,19 @@ class _SessionState:
 class _Outgoing:
     """One event and its frames, each encoded at most once."""
 
-    __slots__ = ("event", "_json", "_plain")
+    __slots__ = ("event", "_body", "_json", "_plain")
 
     def __init__(self, event: dict):
         self.event = event
+        self._body: Optional[str] = None
         self._json: Optional[bytes] = None
         self._plain: Optional[bytes] = None
+
+    def body(self) -> str:
+        """The event as JSON text: the structured frame's body and the journal's row."""
+        if self._body is None:
+            self._body = _ENCODE(self.event)
+        return self._body
 
     def frame(self, plain: bool) -> bytes:
         if plain:
@@ -110,7 +122,7 @@ class _Outgoing:
                 self._plain = protocol.encode_frame(eventtext.describe(self.event) or "")
             return self._plain
         if self._json is None:
-            self._json = protocol.message_frame(self.event)
+            self._json = protocol.encode_frame(self.body())
         return self._json
 
 
@@ -168,7 +180,10 @@ class Room:
                 token = secrets.token_urlsafe(18)
                 state = self._sessions[token] = _SessionState("?")
             if requested is None:
+                # guest-<n> with the next n nobody holds (someone may have asked for it).
                 self._guests += 1
+                while protocol.name_key(f"guest-{self._guests}") in self.members:
+                    self._guests += 1
                 requested = f"guest-{self._guests}"
             name = self._free_name(requested)
             seq, now = self._next_seq()
@@ -228,6 +243,9 @@ class Room:
 
     def leave(self, member: Member, reason: str) -> None:
         """Remove a member (idempotent) and tell the others why."""
+        # A bye or /quit reason is the user's text sent to everyone: clean it, one
+        # line, bounded.
+        reason = " ".join(protocol.clean_text(reason).split())[:MAX_REASON] or "left"
         with self.lock:
             self._remove(member, reason)
 
@@ -263,7 +281,14 @@ class Room:
         for member in targets:
             if member is exclude or not member.welcomed or member.gone or member.joined_seq >= seq:
                 continue
-            member.out.send(out.frame(member.plain))
+            try:
+                member.out.send(out.frame(member.plain))
+            except Exception:
+                # A bug in one connection's send path must not cost the others this
+                # event: log it with the peer and drop that connection.
+                log.exception("delivery to %s (%s) failed", member.name, member.peer)
+                if member.kick is not None:
+                    member.kick("internal error")
 
     def _ack(self, member: Member, msg_id: Optional[str], seq: Optional[int]) -> None:
         if member.gone:
@@ -271,7 +296,8 @@ class Room:
         if member.plain:
             member.send_text(PLAIN_ACK)
         else:
-            member.out.send(protocol.message_frame({"type": "ack", "id": msg_id, "seq": seq}))
+            ack = {"type": "ack", "id": msg_id, "seq": seq}
+            member.out.send(protocol.encode_frame(_ENCODE(ack)))
 
     # ------------------------------------------------------------------ lines
 
@@ -351,7 +377,10 @@ class Room:
 
             self.journal.submit(event, deliver, sender=member.key,
                                 recipient=target.key if target is not None else None,
-                                session=member.session, msg_id=msg_id, now=now)
+                                session=member.session, msg_id=msg_id, now=now, body=out.body(),
+                                wake=False)
+        # Out of the lock: commit and deliver on this thread if the journal is idle.
+        self.journal.run_inline()
 
     def _reply_ok(self, member: Member, msg_id: Optional[str]) -> None:
         """Answer a command that made no event: ack for structured, a line for plain."""
@@ -394,7 +423,7 @@ class Room:
         return None
 
     def _nick(self, member: Member, new: str, msg_id: Optional[str]) -> None:
-        new = protocol.clean_text(new)
+        # Not cleaned: control characters make the name invalid, as in hello.
         if not new or " " in new:
             raise MessageError(protocol.BAD_NAME, "usage: /nick NEW (one word)")
         problem = protocol.name_problem(new)
