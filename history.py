@@ -31,6 +31,11 @@ log = logging.getLogger("chat.history")
 
 REPLAY_CAP = 5000          # most events one `since` replay sends before a notice
 KNOWN_IDS_LOADED = 100000  # say ids reloaded at start, so resends after a restart dedupe
+SESSION_DAYS = 7           # a session unused this long cannot be resumed after a restart
+
+
+class JournalClosed(RuntimeError):
+    """The journal is closed (the server is shutting down): nothing more is stored."""
 # json.dumps with non-default arguments builds a new JSONEncoder on every call.
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -42,7 +47,8 @@ CREATE TABLE IF NOT EXISTS events (
     sender TEXT,        -- casefolded name of whoever caused it
     recipient TEXT,     -- casefolded name of a private message's addressee
     private INTEGER NOT NULL DEFAULT 0,
-    session TEXT,       -- the sender's session token (messages only)
+    session TEXT,       -- the sender's session token
+    recipient_session TEXT,  -- a private message's addressee's session token
     msg_id TEXT,        -- the sender's say id (messages only)
     body TEXT NOT NULL  -- the event as broadcast, JSON
 );
@@ -60,6 +66,7 @@ class _Entry:
     row: Optional[tuple]             # an events row, or None for delivery only
     session: Optional[tuple]         # a sessions row to upsert, or None
     deliver: Optional[Callable[[], None]]
+    refused: Optional[Callable[[], None]] = None  # instead of deliver if the row failed
 
 
 class Journal:
@@ -91,9 +98,10 @@ class Journal:
 
     # ----------------------------------------------------------- loading at start
 
-    def sessions(self) -> dict:
-        """All known session tokens with their last name."""
-        return dict(self._db.execute("SELECT token, name FROM sessions"))
+    def sessions(self, now: float) -> dict:
+        """Session tokens used in the last ``SESSION_DAYS`` days, with their last name."""
+        return dict(self._db.execute("SELECT token, name FROM sessions WHERE updated > ?",
+                                     (now - SESSION_DAYS * 86400,)))
 
     def known_ids(self) -> dict:
         """``{session: {say id: seq}}`` for the recent messages that carried an id."""
@@ -109,10 +117,15 @@ class Journal:
 
     def submit(self, event: Optional[dict], deliver: Optional[Callable[[], None]] = None, *,
                sender: Optional[str] = None, recipient: Optional[str] = None,
-               session: Optional[str] = None, msg_id: Optional[str] = None,
-               session_name: Optional[str] = None, now: float = 0.0,
-               body: Optional[str] = None, wake: bool = True) -> None:
+               session: Optional[str] = None, recipient_session: Optional[str] = None,
+               msg_id: Optional[str] = None, session_name: Optional[str] = None,
+               now: float = 0.0, body: Optional[str] = None, wake: bool = True,
+               refused: Optional[Callable[[], None]] = None) -> None:
         """Queue an event (or nothing) to store, then ``deliver()`` after the commit.
+
+        If the commit fails (disk full, read-only file), ``refused()`` runs instead of
+        ``deliver()`` when given: an event that is not stored is not shown or acked.
+        Raises ``JournalClosed`` once the journal is closing.
 
         ``body`` is the event's JSON if the caller already encoded it (the broadcast
         frame's body is the same text), so it is encoded once.
@@ -124,13 +137,13 @@ class Journal:
         row = None
         if event is not None:
             row = (event["seq"], event["ts"], event["type"], sender, recipient,
-                   1 if event.get("kind") == "private" else 0, session, msg_id,
-                   body if body is not None else _ENCODE(event))
+                   1 if event.get("kind") == "private" else 0, session, recipient_session,
+                   msg_id, body if body is not None else _ENCODE(event))
         session_row = (session, session_name, now) if session_name is not None else None
         with self._lock:
             if self._closing:
-                raise RuntimeError("journal closed")
-            self._pending.append(_Entry(row, session_row, deliver))
+                raise JournalClosed("journal closed")
+            self._pending.append(_Entry(row, session_row, deliver, refused))
             if wake:
                 self._lock.notify()
 
@@ -162,11 +175,14 @@ class Journal:
 
     def _run(self, batch: list) -> None:
         try:
-            self._write(batch)
+            stored = self._write(batch)
             for entry in batch:
-                if entry.deliver is not None:
+                action = entry.deliver
+                if not stored and entry.row is not None and entry.refused is not None:
+                    action = entry.refused
+                if action is not None:
                     try:
-                        entry.deliver()
+                        action()
                     except Exception:
                         log.exception("delivery failed")
         finally:
@@ -175,27 +191,31 @@ class Journal:
                 if self._pending or self._closing:
                     self._lock.notify()  # the committer thread takes what came meanwhile
 
-    def _write(self, batch: list) -> None:
+    def _write(self, batch: list) -> bool:
+        """Commit the batch's rows in one transaction; False if that failed."""
         rows = [e.row for e in batch if e.row is not None]
         sessions = [e.session for e in batch if e.session is not None]
         if not rows and not sessions:
-            return
+            return True
         try:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)", rows)
+            self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
             self._db.executemany(
                 "INSERT INTO sessions VALUES (?,?,?) ON CONFLICT(token) DO UPDATE "
                 "SET name=excluded.name, updated=excluded.updated", sessions)
             self._db.execute("COMMIT")
             self.batches += 1
+            return True
         except Exception as exc:  # sqlite3.Error, or a row it cannot take
-            # A full disk must not stop the chat; say so loudly and carry on.
+            # A full disk must not stop the server; the lines in this batch are refused
+            # (their senders are told), so nothing unstored is ever acked.
             self.failed = str(exc)
             log.error("could not store %d events: %s", len(rows), exc)
             try:
                 self._db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+            return False
 
     def close(self, timeout: float = 5.0) -> None:
         """Store and deliver what is queued, stop the thread, close the database."""
@@ -211,49 +231,49 @@ class Journal:
 
     # ------------------------------------------------- reading (journal thread only)
 
-    def replay(self, viewer: str, *, since: Optional[int], until: int, limit: int,
-               session: Optional[str]) -> tuple:
-        """Events the viewer may see, oldest first, and whether more were left out.
+    def replay(self, session: str, *, since: Optional[int], until: int, limit: int) -> tuple:
+        """Events a session may see, oldest first, and how many were left out.
 
-        With ``since``: every event after it (joins, leaves and nicks too), at most
-        ``REPLAY_CAP``. Without: the last ``limit`` messages. Private messages only
-        for their two parties. Must be called from a delivery callback.
+        With ``since``: every event after it (joins, leaves and nicks too); past
+        ``REPLAY_CAP`` only the newest that many. Without: the last ``limit``
+        messages. Private messages only for the sessions of their two parties (not
+        whoever holds a party's name now). Call it only from a delivery callback.
 
         Returns:
-            (list of event dicts marked ``replay``, number left out)
+            (list of event dicts, messages marked ``replay``; number left out)
         """
-        visible = "(private = 0 OR sender = ? OR recipient = ?)"
+        visible = "(private = 0 OR session = ? OR recipient_session = ?)"
         if since is not None:
             # SQLite integers are 64-bit; a client may send any JSON integer.
             since = max(-2 ** 63, min(since, 2 ** 63 - 1))
             rows = self._db.execute(
                 f"SELECT body, session, msg_id FROM events WHERE seq > ? AND seq <= ? "
-                f"AND {visible} ORDER BY seq LIMIT ?",
-                (since, until, viewer, viewer, REPLAY_CAP + 1)).fetchall()
+                f"AND {visible} ORDER BY seq DESC LIMIT ?",
+                (since, until, session, session, REPLAY_CAP + 1)).fetchall()[::-1]
             left_out = 0
             if len(rows) > REPLAY_CAP:
                 left_out = self._db.execute(
                     f"SELECT COUNT(*) FROM events WHERE seq > ? AND seq <= ? AND {visible}",
-                    (since, until, viewer, viewer)).fetchone()[0] - REPLAY_CAP
-                rows = rows[:REPLAY_CAP]
+                    (since, until, session, session)).fetchone()[0] - REPLAY_CAP
+                rows = rows[1:]
         else:
             if limit <= 0:
                 return [], 0
             rows = self._db.execute(
                 f"SELECT body, session, msg_id FROM events WHERE type = 'message' "
                 f"AND seq <= ? AND {visible} ORDER BY seq DESC LIMIT ?",
-                (until, viewer, viewer, limit)).fetchall()[::-1]
+                (until, session, session, limit)).fetchall()[::-1]
             left_out = 0
         events = []
         for body, row_session, msg_id in rows:
             event = json.loads(body)
             if event["type"] == "message":
                 event["replay"] = True
-                if session is not None and row_session == session and msg_id is not None:
+                if row_session == session and msg_id is not None:
                     event["id"] = msg_id  # lets a resuming client settle its outbox
             events.append(event)
         return events, left_out
 
-    def recent_messages(self, viewer: str, limit: int, until: int) -> list:
-        """The last ``limit`` messages the viewer may see (for ``/history``)."""
-        return self.replay(viewer, since=None, until=until, limit=limit, session=None)[0]
+    def recent_messages(self, session: str, limit: int, until: int) -> list:
+        """The last ``limit`` messages the session may see (for ``/history``)."""
+        return self.replay(session, since=None, until=until, limit=limit)[0]

@@ -48,6 +48,9 @@ NO_SUCH_USER = "no_such_user"
 UNKNOWN_COMMAND = "unknown_command"
 SEND_QUEUE_FULL = "send_queue_full"
 SHUTTING_DOWN = "shutting_down"
+# Extension (docs/protocol.md): the history database refused the line, so it was
+# neither stored nor shown to anyone.
+NOT_STORED = "not_stored"
 ERROR_CODES = frozenset({
     BAD_HEADER, TOO_LARGE, BAD_UTF8, BAD_JSON, UNKNOWN_TYPE, NOT_WELCOME, BAD_NAME,
     NAME_TAKEN, AUTH_FAILED, SERVER_FULL, EMPTY_TEXT, TEXT_TOO_LONG, RATE_LIMITED,

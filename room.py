@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 import eventtext
 import protocol
-from history import Journal
+from history import Journal, JournalClosed
 from protocol import MessageError
 from ratelimit import TokenBucket
 
@@ -41,6 +41,7 @@ HELP = """commands:
   /quit [reason]    leave (plain clients: also !DISCONNECT)
   //text            send text starting with /"""
 HISTORY_COMMAND_DEFAULT, HISTORY_COMMAND_MAX = 20, 500
+IDS_PER_SESSION = 10000  # say ids remembered per session (a resend comes within minutes)
 MAX_REASON = 200  # characters of a leave reason (a user may give one to everyone)
 # The same bytes as protocol.encode_message, without building a JSONEncoder per call.
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -141,7 +142,7 @@ class Room:
         self.members: dict = {}        # name key -> Member
         self.seq = journal.last_seq
         self._sessions: dict = {token: _SessionState(name)
-                                for token, name in journal.sessions().items()}
+                                for token, name in journal.sessions(time.time()).items()}
         for token, ids in journal.known_ids().items():
             self._sessions.setdefault(token, _SessionState("?")).ids.update(ids)
         self._guests = 0
@@ -168,6 +169,8 @@ class Room:
                 raise MessageError(protocol.BAD_NAME, f"{requested[:40]!r} is not a valid name: {problem}")
         replaced = None
         with self.lock:
+            if self.closing:
+                raise MessageError(protocol.SHUTTING_DOWN, "the server is shutting down")
             state = self._sessions.get(resume) if resume else None
             if state is not None:
                 token = resume
@@ -190,15 +193,20 @@ class Room:
             member = Member(name=name, out=out, plain=plain, peer=peer, session=token,
                             joined_seq=seq, bucket=TokenBucket(self.settings.rate, self.settings.burst),
                             kick=kick)
-            self.members[member.key] = member
             state.name = name
             event = {"type": "join", "seq": seq, "ts": now, "name": name}
             welcome = {"type": "welcome", "name": name,
-                       "users": [m.name for m in self.members.values()],
+                       "users": [m.name for m in self.members.values()] + [name],
                        "server": self.settings.server_name, "max_text": self.settings.max_text,
                        "max_frame": self.settings.max_frame, "seq": seq, "session": token}
-            self.journal.submit(event, lambda: self._deliver_join(member, event, welcome, since),
-                                sender=member.key, session=token, session_name=name, now=now)
+            try:
+                # Plain clients cannot resume, so their sessions are not kept.
+                self.journal.submit(event, lambda: self._deliver_join(member, event, welcome, since),
+                                    sender=member.key, session=token,
+                                    session_name=None if plain else name, now=now)
+            except JournalClosed:
+                raise MessageError(protocol.SHUTTING_DOWN, "the server is shutting down") from None
+            self.members[member.key] = member
         if replaced is not None and replaced.kick is not None:
             replaced.kick("replaced")
         log.info("%s joined as %s (%s)", peer, name, "plain" if plain else "structured")
@@ -223,8 +231,7 @@ class Room:
         replay, left_out = [], 0
         if not member.plain:
             replay, left_out = self.journal.replay(
-                member.key, since=since, until=event["seq"], limit=self.settings.history,
-                session=member.session)
+                member.session, since=since, until=event["seq"], limit=self.settings.history)
         with self.lock:
             self._broadcast(_Outgoing(event), exclude=member)
             if member.gone:
@@ -233,11 +240,11 @@ class Room:
             if member.plain:
                 return
             member.send(welcome)
-            for past in replay:
-                member.out.send(protocol.message_frame(past))
             if left_out:
                 member.send({"type": "system", "text": f"{left_out} earlier events are not "
                              "shown; /history N shows older messages"})
+            for past in replay:
+                member.out.send(protocol.message_frame(past))
 
     # ------------------------------------------------------------------ leaving
 
@@ -256,13 +263,15 @@ class Room:
         member.gone = True
         if self.members.get(member.key) is member:
             del self.members[member.key]
+        if member.plain:
+            self._sessions.pop(member.session, None)
         seq, now = self._next_seq()
         event = {"type": "leave", "seq": seq, "ts": now, "name": member.name, "reason": reason}
         out = _Outgoing(event)
         try:
             self.journal.submit(event, lambda: self._broadcast_locked(out),
                                 sender=member.key, now=now)
-        except RuntimeError:
+        except JournalClosed:
             pass  # shutting down and the journal is closed: nobody left to tell
         log.info("%s (%s) left: %s", member.name, member.peer, reason)
 
@@ -316,7 +325,9 @@ class Room:
             return self._line(member, text, msg_id)
         except MessageError as exc:
             self.error(member, exc.code, exc.message, msg_id)
-            return None
+        except JournalClosed:
+            self.error(member, protocol.SHUTTING_DOWN, "the server is shutting down", msg_id)
+        return None
 
     def _line(self, member: Member, text: str, msg_id: Optional[str]) -> Optional[str]:
         if member.plain and text == "!DISCONNECT":
@@ -363,8 +374,6 @@ class Room:
                      "text": text, "kind": kind}
             if target is not None:
                 event["to"] = target.name
-            if msg_id is not None:
-                state.ids[msg_id] = seq
             out = _Outgoing(event)
 
             def deliver():
@@ -375,10 +384,22 @@ class Room:
                         self._broadcast(out, exclude=member)
                     self._ack(member, msg_id, seq)
 
+            def refused():
+                with self.lock:
+                    state.ids.pop(msg_id, None)  # not stored, so a resend is new
+                self.error(member, protocol.NOT_STORED, "the server could not store your "
+                           "message (is its disk full?); it was not sent", msg_id)
+
             self.journal.submit(event, deliver, sender=member.key,
                                 recipient=target.key if target is not None else None,
-                                session=member.session, msg_id=msg_id, now=now, body=out.body(),
-                                wake=False)
+                                session=member.session,
+                                recipient_session=target.session if target is not None else None,
+                                msg_id=msg_id, now=now, body=out.body(), wake=False,
+                                refused=refused)
+            if msg_id is not None:
+                state.ids[msg_id] = seq
+                if len(state.ids) > IDS_PER_SESSION:
+                    del state.ids[next(iter(state.ids))]
         # Out of the lock: commit and deliver on this thread if the journal is idle.
         self.journal.run_inline()
 
@@ -466,7 +487,7 @@ class Room:
             until = self.seq
 
         def deliver():
-            past = self.journal.recent_messages(member.key, count, until)
+            past = self.journal.recent_messages(member.session, count, until)
             lines = [f"{eventtext.clock(e['ts'])} {eventtext.describe(e, member.name)}"
                      for e in past] or ["no messages yet"]
             with self.lock:

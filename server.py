@@ -95,7 +95,6 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.refused = not self.server.admit(self)
 
     def finish(self) -> None:
-        self.server.release(self)
         reason = self.kick_reason or (self.member.close_reason if self.member else None) \
             or self.out.failed or getattr(self, "reason", None) or "connection closed"
         graceful = getattr(self, "graceful", False)
@@ -108,6 +107,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
         if graceful:
             self.out.flush(BYE_FLUSH_SECONDS)
         self.out.close()
+        # Last: shutdown waits for every connection to be released, so by then its
+        # leave is in the journal.
+        self.server.release(self)
         log.debug("%s closed: %s", self.peer, reason)
 
     def kick(self, reason: str) -> None:

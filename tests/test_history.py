@@ -37,7 +37,7 @@ def test_history_counts_only_messages_the_user_may_see(make_server, make_client)
     srv = make_server(rate=0, history=2)
     alice, carol = make_client(srv.address), make_client(srv.address)
     alice.hello("alice")
-    carol.hello("carol")
+    carols_session = carol.hello("carol")["session"]
     chat(alice, "public")
     chat(alice, "/msg carol secret")
     chat(alice, "/me waves")
@@ -48,7 +48,7 @@ def test_history_counts_only_messages_the_user_may_see(make_server, make_client)
     carol2 = make_client(srv.address)
     carol.send(type="bye")
     carol.wait_closed()
-    carol2.hello("carol")
+    carol2.hello("carol", resume=carols_session)
     got = replayed(carol2, 2)
     assert [(m["text"], m["kind"]) for m in got] == [("secret", "private"), ("waves", "action")]
 
@@ -100,7 +100,7 @@ def test_private_messages_replay_only_to_their_parties(make_server, make_client)
     srv = make_server(rate=0)
     alice, bob = make_client(srv.address), make_client(srv.address)
     alice.hello("alice")
-    bob.hello("bob")
+    bobs_session = bob.hello("bob")["session"]
     chat(alice, "/msg bob for bob only")
     chat(alice, "for everyone")
     eve = make_client(srv.address)
@@ -111,8 +111,16 @@ def test_private_messages_replay_only_to_their_parties(make_server, make_client)
     assert not any(b"for bob only" in body for body in eve.bodies)
     bob.send(type="bye")
     bob.wait_closed()
+    # Whoever takes the name "bob" next is not bob: no private replay for them.
+    impostor = make_client(srv.address)
+    assert impostor.hello("bob", since=0)["name"] == "bob"
+    impostor.send(type="ping", id="end")
+    impostor.expect("pong", id="end")
+    assert not any(b"for bob only" in body for body in impostor.bodies)
+    impostor.send(type="bye")
+    impostor.wait_closed()
     bob_again = make_client(srv.address)
-    bob_again.hello("bob")
+    bob_again.hello("bob", resume=bobs_session)
     texts = [m["text"] for m in replayed(bob_again, 2)]
     assert texts == ["for bob only", "for everyone"]
 
@@ -205,10 +213,11 @@ def test_since_replay_is_capped_with_a_notice(make_server, make_client, monkeypa
         chat(alice, f"m{n}")
     bob = make_client(srv.address)
     bob.hello("bob", since=start)
-    got = [bob.recv() for _ in range(5)]
-    assert [g["text"] for g in got] == ["m0", "m1", "m2", "m3", "m4"]
-    notice = bob.expect("system")
+    notice = bob.recv()
+    assert notice["type"] == "system"
     assert notice["text"].startswith("4 earlier events are not shown")
+    got = [bob.recv() for _ in range(5)]  # the newest five, the join of bob last
+    assert [g.get("text", g["type"]) for g in got] == ["m4", "m5", "m6", "m7", "join"]
 
 
 def test_db_is_written_before_the_ack(make_server, make_client, tmp_path):
@@ -220,3 +229,37 @@ def test_db_is_written_before_the_ack(make_server, make_client, tmp_path):
     reader = sqlite3.connect(db)
     row = reader.execute("SELECT msg_id, body FROM events WHERE seq = ?", (ack["seq"],)).fetchone()
     assert row is not None and row[0] == "d1" and '"on disk"' in row[1]
+
+
+def test_a_line_the_db_cannot_store_is_refused_not_shown(make_server, make_client, tmp_path):
+    srv = make_server(rate=0, db=str(tmp_path / "chat.db"))
+    alice, bob = make_client(srv.address), make_client(srv.address)
+    alice.hello("alice")
+    bob.hello("bob")
+    chat(alice, "stored")
+    bob.expect("message", text="stored")
+    srv.server.journal._db.execute("PRAGMA query_only=1")  # as if the disk were full
+    alice.send(type="say", text="lost?", id="q1")
+    refusal = alice.expect("error", id="q1")
+    assert refusal["code"] == "not_stored"
+    srv.server.journal._db.execute("PRAGMA query_only=0")
+    alice.send(type="say", text="lost?", id="q1")  # the resend is new, not a duplicate
+    ack = alice.expect("ack", id="q1")
+    first = bob.expect("message", text="lost?")
+    assert first["seq"] == ack["seq"]
+    assert not [b for b in bob.bodies if b'"lost?"' in b]
+
+
+def test_plain_clients_leave_no_sessions_behind(make_server, make_client, tmp_path):
+    db = str(tmp_path / "chat.db")
+    srv = make_server(rate=0, db=db)
+    for n in range(5):
+        plain = make_client(srv.address)
+        plain.send_text(f"hello {n}")
+        assert plain.recv_line() == "Msg received"
+        plain.send_text("!DISCONNECT")
+        assert plain.wait_closed()
+    wait_for(lambda: not srv.room.members, what="the plain clients to leave")
+    assert srv.room._sessions == {}
+    srv.server.journal_barrier(5)
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
