@@ -82,6 +82,7 @@ class TerminalPrinter:
         self.out = out
         self.in_replay = False
         self.failed: Optional[str] = None
+        self.unsent = 0  # lines the connection gave up on
 
     def say(self, line: str) -> None:
         print(terminal_safe(line), file=self.out, flush=True)
@@ -112,6 +113,8 @@ class TerminalPrinter:
             line = eventtext.describe(event, self.conn.name)
             if line is None:
                 return
+            if kind == "error" and event.get("code") == "not_sent":
+                self.unsent += 1
             if kind == "error" and event.get("text"):
                 line += f" (not sent: {event['text'][:60]})"
             if kind in ("message", "join", "leave", "nick"):
@@ -126,6 +129,8 @@ def run_cli(args: argparse.Namespace) -> int:
         return 2
     conn = make_connection(args, args.host, args.port or DEFAULT_PORT, args.name)
     printer = TerminalPrinter(conn)
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")  # a stray byte is not worth a traceback
     connected = threading.Event()
     finished = threading.Event()
 
@@ -177,7 +182,7 @@ def run_cli(args: argparse.Namespace) -> int:
         time.sleep(0.02)
     conn.close()
     finished.wait(3.0)
-    return 1 if printer.failed else 0
+    return 1 if printer.failed or printer.unsent else 0
 
 
 def main(argv: Optional[list] = None) -> int:

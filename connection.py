@@ -41,6 +41,8 @@ CONNECT_TIMEOUT = 6.0
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 SEEN_SEQS = 20000             # how many recent seqs we remember to drop duplicates
 _SHUT_WR = object()           # sender-queue marker: half-close after the bye
+RESEND_RETRY = 1.0            # seconds before resending lines the rate limit refused
+NOT_SENT = "not_sent"         # local error code: the connection ended with the line unsent
 # Refusals after which retrying cannot help.
 FATAL_CODES = frozenset({protocol.AUTH_FAILED, protocol.BAD_NAME})
 
@@ -117,6 +119,8 @@ class ChatConnection:
         self._id_prefix = uuid.uuid4().hex[:8]
         self._ping_ids = itertools.count(1)
         self._pings: dict = {}
+        self._resent: set = set()   # ids sent again after the last reconnect
+        self._retry: list = []      # of those, the ones the rate limit refused
 
     # ------------------------------------------------------------------ public API
 
@@ -137,6 +141,10 @@ class ChatConnection:
             the line's id; its ``ack`` or ``error`` event carries the same id.
         """
         msg_id = f"{self._id_prefix}-{next(self._ids)}"
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates, e.g. undecodable terminal input
+            text = text.encode("utf-8", "replace").decode("utf-8")
         message = {"type": "say", "text": text, "id": msg_id}
         with self._state_lock:
             self._outbox[msg_id] = message
@@ -204,6 +212,23 @@ class ChatConnection:
         self.events.put(event)
 
     def _run(self) -> None:
+        try:
+            self._connect_loop()
+        except Exception:  # a bug here must still end with "closed", not a hang
+            log.exception("connection thread failed")
+        finally:
+            self._give_up_outbox()
+            self._emit({"type": "closed"})
+
+    def _give_up_outbox(self) -> None:
+        """The connection is over for good: every line still pending gets a reason."""
+        with self._state_lock:
+            pending, self._outbox = list(self._outbox.items()), collections.OrderedDict()
+        for msg_id, message in pending:
+            self._emit({"type": "error", "code": NOT_SENT, "id": msg_id, "text": message["text"],
+                        "message": "the connection ended before the server acknowledged it"})
+
+    def _connect_loop(self) -> None:
         attempt = 0
         ever_connected = False
         while not self._stop.is_set():
@@ -212,6 +237,9 @@ class ChatConnection:
                         "attempt": attempt})
             try:
                 sock = self._open()
+                if self._stop.is_set():  # close() was called while we connected
+                    sock.close()
+                    break
             except Exception as exc:  # every failure becomes a readable event
                 reason = explain_error(exc, self.host, self.port)
                 if not ever_connected or not self.reconnect or isinstance(exc, ConnectError):
@@ -247,7 +275,6 @@ class ChatConnection:
                         "reason": reason})
             if self._stop.wait(delay):
                 break
-        self._emit({"type": "closed"})
 
     @staticmethod
     def _backoff(attempt: int) -> float:
@@ -352,8 +379,14 @@ class ChatConnection:
             self.name = msg.get("name", self.name)
             self._session = msg.get("session", self._session)
             self.max_text = msg.get("max_text", self.max_text)
-            if self.last_seq is None or msg.get("seq", 0) > self.last_seq:
-                self._seen_before(msg.get("seq"))
+            seq = msg.get("seq")
+            if isinstance(seq, int) and self.last_seq is not None and seq <= self.last_seq:
+                # The server's history started again (a new database): old seqs mean
+                # nothing now, and dropping new events as seen would lose them.
+                self._seen.clear()
+                self._seen_set.clear()
+                self.last_seq = None
+            self._seen_before(seq)
             self._emit({**msg, "type": "connected", "host": self.host, "port": self.port})
             self._resend_outbox()
             return None
@@ -395,6 +428,13 @@ class ChatConnection:
         if kind == "error":
             code = msg.get("code")
             with self._state_lock:
+                if code == protocol.RATE_LIMITED and msg.get("id") in self._resent:
+                    # A line resent after a reconnect hit the server's burst limit:
+                    # still the user's line, so try it again shortly, not "failed".
+                    self._retry.append(msg["id"])
+                    if len(self._retry) == 1:
+                        threading.Timer(RESEND_RETRY, self._resend_retries).start()
+                    return None
                 failed = self._outbox.pop(msg.get("id"), None) if msg.get("id") else None
             self._emit({**msg, "text": failed["text"] if failed else None})
             if code in FATAL_CODES and self.welcome is None:
@@ -411,6 +451,15 @@ class ChatConnection:
     def _resend_outbox(self) -> None:
         with self._state_lock:
             pending = list(self._outbox.values())
+            self._resent = {m["id"] for m in pending}
+            self._retry = []
         for message in pending:
             if not self._send(message):
                 break
+
+    def _resend_retries(self) -> None:
+        with self._state_lock:
+            retry, self._retry = self._retry, []
+            messages = [self._outbox[i] for i in retry if i in self._outbox]
+        for message in messages:
+            self._send(message)

@@ -116,3 +116,110 @@ def test_close_sends_bye_and_joins_the_thread(chat_server, make_client):
     conn.close("see you")
     assert watcher.expect("leave", name="leaver")["reason"] == "see you"
     assert not conn._thread.is_alive()
+
+
+def collect_until(conn, predicate, what, events=None):
+    events = [] if events is None else events
+    deadline = time.monotonic() + WAIT * 2
+    while time.monotonic() < deadline:
+        try:
+            event = conn.events.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        events.append(event)
+        if predicate(events):
+            return events
+    raise AssertionError(f"timed out waiting for {what}; got {[e['type'] for e in events]}")
+
+
+def test_a_line_with_lone_surrogates_is_sent_with_replacements(chat_server, make_client):
+    watcher = make_client(chat_server.address)
+    watcher.hello("watcher")
+    conn = ChatConnection("127.0.0.1", chat_server.port, "typist").start()
+    try:
+        next_event(conn, "connected")
+        conn.say("caf\udce9 ok")  # what undecodable terminal input turns into
+        assert next_event(conn, "ack")["text"] == "caf? ok"
+        assert watcher.expect("message", **{"from": "typist"})["text"] == "caf? ok"
+    finally:
+        conn.close()
+
+
+def test_lines_typed_offline_beyond_the_burst_are_all_delivered(make_server, tmp_path):
+    db = str(tmp_path / "chat.db")
+    srv = make_server(rate=20, burst=3, db=db)
+    conn = ChatConnection("127.0.0.1", srv.port, "offline").start()
+    try:
+        next_event(conn, "connected")
+        srv.stop()
+        next_event(conn, "reconnecting")
+        ids = {conn.say(f"offline {n}") for n in range(8)}
+        make_server(rate=20, burst=3, db=db, port=srv.port)
+        events = collect_until(conn, lambda ev: {e.get("id") for e in ev if e["type"] == "ack"} >= ids,
+                               "acks of all eight lines")
+        assert not [e for e in events if e["type"] == "error"]
+        assert conn.pending() == []
+    finally:
+        conn.close()
+
+
+def test_a_server_with_a_new_history_is_not_mistaken_for_duplicates(make_server):
+    first = make_server(rate=0)  # :memory: history, so a restart starts seq again
+    conn = ChatConnection("127.0.0.1", first.port, "carl").start()
+    try:
+        next_event(conn, "connected")
+        for n in range(5):
+            conn.say(f"old {n}")
+        collect_until(conn, lambda ev: sum(e["type"] == "ack" for e in ev) == 5, "five acks")
+        first.stop()
+        second = make_server(rate=0, port=first.port)
+        next_event(conn, "connected")
+        from conftest import RawClient
+        talker = RawClient(second.address)
+        talker.hello("talker")
+        for n in range(3):
+            talker.send(type="say", text=f"new {n}")
+        events = collect_until(
+            conn, lambda ev: [e.get("text") for e in ev if e["type"] == "message"] == ["new 0", "new 1", "new 2"],
+            "the new history's messages")
+        assert events
+        talker.close()
+    finally:
+        conn.close()
+
+
+def test_lines_pending_when_the_connection_ends_for_good_get_a_reason(chat_server):
+    fake = FakeServer()
+    conn = ChatConnection("127.0.0.1", fake.port, "me", reconnect=False).start()
+    try:
+        fake.accept_and_welcome()
+        next_event(conn, "connected")
+        line_id = conn.say("never acked")
+        fake.close()  # the server goes away without acking
+        refusal = next_event(conn, "error")
+        assert refusal["id"] == line_id and refusal["code"] == "not_sent"
+        assert refusal["text"] == "never acked"
+        next_event(conn, "closed")
+        assert conn.pending() == []
+    finally:
+        conn.close()
+
+
+def test_close_during_a_slow_connect_leaves_no_session(chat_server, monkeypatch):
+    import connection
+    entered, release = threading.Event(), threading.Event()
+    real_open = connection.ChatConnection._open
+
+    def slow_open(self):
+        sock = real_open(self)
+        entered.set()
+        release.wait(WAIT)  # as a slow TLS handshake would
+        return sock
+
+    monkeypatch.setattr(connection.ChatConnection, "_open", slow_open)
+    conn = ChatConnection("127.0.0.1", chat_server.port, "ghost").start()
+    assert entered.wait(WAIT)
+    conn.close(timeout=0.2)
+    release.set()
+    next_event(conn, "closed")
+    assert "ghost" not in chat_server.room.members
