@@ -171,7 +171,9 @@ class ChatLog:
         delay = event.get("delay")
         reason = event.get("reason", "")
         if delay is not None:  # the delay first: the status bar may cut the end off
-            reason = f"in {max(1, round(delay))} s" + (f": {reason}" if reason else "")
+            attempt = event.get("attempt")
+            reason = ((f"(attempt {attempt}) " if attempt else "")
+                      + f"in {max(1, round(delay))} s" + (f": {reason}" if reason else ""))
         self._set_status(state="reconnecting", reason=reason)
         return True
 
