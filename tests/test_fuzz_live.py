@@ -12,7 +12,11 @@ file descriptors are back to their baseline, no acknowledged line of a well-beha
 client was lost, duplicated or reordered, every frame the server sent was well formed,
 and the server logged no error (a handler crash is logged as "unexpected error").
 
-``CHAT_FUZZ_EXAMPLES`` changes the number of examples; ``CHAT_FUZZ_RANDOM=1`` draws new
+A second test does the same to a TLS port: plaintext streams, ClientHellos cut short,
+and real TLS sessions carrying fuzz streams, with garbage after the records, cut at
+random points, reset or stalled; then a real TLS client must still be served.
+
+``CHAT_FUZZ_EXAMPLES`` and ``CHAT_FUZZ_TLS_EXAMPLES`` change the number of examples; ``CHAT_FUZZ_RANDOM=1`` draws new
 ones instead of the fixed (derandomized) sequence that CI runs.
 """
 
@@ -24,16 +28,17 @@ import logging
 import os
 import queue
 import socket
+import ssl
 import struct
 import threading
 import time
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import protocol
 from conftest import RawClient, wait_for
+import tls
 from connection import ChatConnection
 
 MAX_FRAME = 8192          # small, so oversized-but-discarded bodies are cheap to send
@@ -501,6 +506,187 @@ def test_fuzzing_the_live_server_leaves_it_healthy(make_server, make_client, cap
         for reader in (alice, bob):  # raw readers see exactly what the server sent
             seqs = [m["seq"] for m in reader.received]
             assert seqs == sorted(set(seqs)), f"{reader.name} saw seqs out of order or twice"
+
+    assert not thread_crashes, thread_crashes
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("chat")]
+    assert not errors, [f"{r.name}: {r.getMessage()}\n{r.exc_text or ''}" for r in errors]
+
+
+# ------------------------------------------------------------------ the TLS port
+
+TLS_EXAMPLES = int(os.environ.get("CHAT_FUZZ_TLS_EXAMPLES", "40"))
+
+
+def _client_context():
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the fuzzer does not care who answers
+    return context
+
+
+def _handshake(sock: socket.socket, deadline: float):
+    """A client handshake over memory BIOs: (tls object, incoming, outgoing) or None."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls_obj = _client_context().wrap_bio(incoming, outgoing)
+    while time.monotonic() < deadline:
+        try:
+            tls_obj.do_handshake()
+            sock.sendall(outgoing.read())
+            return tls_obj, incoming, outgoing
+        except ssl.SSLWantReadError:
+            sock.sendall(outgoing.read())
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            data = sock.recv(65536)
+            if not data:
+                return None
+            incoming.write(data)
+    return None
+
+
+def client_hello() -> bytes:
+    """The first flight of a TLS client: a ClientHello, to be cut short."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls_obj = _client_context().wrap_bio(incoming, outgoing)
+    try:
+        tls_obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+@st.composite
+def tls_script(draw) -> dict:
+    script = draw(connection_script())
+    script["mode"] = draw(st.sampled_from(["tls_session", "tls_session", "plaintext",
+                                           "hello_prefix"]))
+    script["garbage"] = draw(st.none() | st.binary(min_size=1, max_size=200))
+    script["prefix"] = draw(st.floats(0, 1))
+    return script
+
+
+def run_tls_fuzz_connection(address, script: dict, tally: Tally) -> None:
+    deadline = time.monotonic() + CONNECTION_BOUND
+    sock = socket.create_connection(address, timeout=5)
+    mode, ending = script["mode"], script["ending"]
+    try:
+        if mode == "hello_prefix":
+            hello = client_hello()
+            data = hello[:int(len(hello) * script["prefix"])] or hello[:1]
+        elif mode == "plaintext":
+            data = script["stream"] or protocol.KEEPALIVE
+        else:
+            session = _handshake(sock, deadline)
+            if session is None:
+                tally.problem("the TLS handshake with the server failed")
+                return
+            tls_obj, _, outgoing = session
+            tls_obj.write(script["stream"] or protocol.KEEPALIVE)
+            data = outgoing.read()
+            if ending in ("truncate_close", "truncate_reset", "stall"):
+                data = data[:int(len(data) * script["truncate_at"])]
+        if script["garbage"] is not None and mode != "hello_prefix":
+            data += script["garbage"]
+        points = [0] + [int(f * len(data)) for f in script["cuts"]] + [len(data)]
+        for a, b in zip(points, points[1:]):
+            if data[a:b]:
+                try:
+                    sock.sendall(data[a:b])
+                except OSError:
+                    break
+        if ending in ("fin", "stall"):
+            if ending == "fin":
+                try:
+                    sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+            closed = False
+            while time.monotonic() < deadline:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    if not sock.recv(65536):
+                        closed = True
+                        break
+                except socket.timeout:
+                    break
+                except OSError:
+                    closed = True
+                    break
+            # A stalled TLS session: the server cannot see a half frame inside TLS
+            # records it cannot decrypt yet, so only FIN must always close.
+            if ending == "fin" and not closed:
+                tally.problem(f"the TLS port did not close after FIN ({mode})")
+    except (OSError, ssl.SSLError) as exc:
+        tally.problem(f"TLS fuzz connection failed: {exc!r}")
+    finally:
+        if ending in ("reset", "truncate_reset"):
+            _reset(sock)
+        else:
+            sock.close()
+        with tally.lock:
+            tally.inputs[f"tls:{mode}"] += 1
+            tally.endings[ending] += 1
+
+
+def test_fuzzing_the_tls_port_leaves_it_healthy(make_server, tmp_path, caplog, monkeypatch):
+    caplog.set_level(logging.WARNING, logger="chat")
+    thread_crashes = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: thread_crashes.append(
+        f"{args.thread.name if args.thread else '?'}: {args.exc_type.__name__}: {args.exc_value}"))
+    certfile, keyfile = tls.self_signed(str(tmp_path), addresses=[])
+    srv = make_server(rate=0, max_frame_bytes=MAX_FRAME, frame_timeout=FRAME_TIMEOUT,
+                      tls_context=tls.server_context(certfile, keyfile))
+    baseline_threads = set(threading.enumerate())
+    baseline_fds = _fd_count()
+    tally = Tally()
+
+    @settings(max_examples=TLS_EXAMPLES, deadline=None, database=None,
+              derandomize=not os.environ.get("CHAT_FUZZ_RANDOM"),
+              suppress_health_check=list(HealthCheck))
+    @given(st.lists(tls_script(), min_size=1, max_size=4))
+    def fuzz(scripts):
+        threads = [threading.Thread(target=run_tls_fuzz_connection, args=(srv.address, s, tally),
+                                    name=f"tls-fuzz-{i}", daemon=True) for i, s in enumerate(scripts)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(CONNECTION_BOUND + 5)
+            assert not thread.is_alive(), "a TLS fuzz connection hung"
+        assert not tally.problems, tally.problems
+
+    fuzz()
+    # Stalled TLS sessions are closed by the frame or idle timeout, or by the server's
+    # handshake failing; all of them must be gone within a bound.
+    wait_for(lambda: srv.server.connection_count() == 0, timeout=15,
+             what="the TLS server to drop every fuzz connection")
+    wait_for(lambda: _server_threads_settled(baseline_threads, ()), timeout=10,
+             what="threads back to the baseline")
+    wait_for(lambda: _fd_count() <= baseline_fds, timeout=10, what="file descriptors back to the baseline")
+    print("\nTLS fuzz inputs:", dict(sorted(tally.inputs.items())), "endings:", dict(tally.endings))
+
+    # A real TLS client is still served.
+    sock = socket.create_connection(srv.address, timeout=5)
+    try:
+        session = _handshake(sock, time.monotonic() + 5)
+        assert session is not None
+        tls_obj, incoming, outgoing = session
+        tls_obj.write(protocol.message_frame({"type": "hello", "name": "fresh"})
+                      + protocol.message_frame({"type": "say", "text": "after", "id": "t1"}))
+        sock.sendall(outgoing.read())
+        decoder = protocol.FrameDecoder(protocol.HARD_MAX_FRAME)
+        kinds = []
+        deadline = time.monotonic() + 5
+        while "ack" not in kinds and time.monotonic() < deadline:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            incoming.write(sock.recv(65536))
+            while True:  # one read gives one TLS record at most
+                try:
+                    decoder.feed(tls_obj.read(65536))
+                except ssl.SSLWantReadError:
+                    break
+            kinds += [json.loads(body)["type"] for body in decoder.events()]
+        assert kinds[:1] == ["welcome"] and "ack" in kinds, kinds
+    finally:
+        sock.close()
 
     assert not thread_crashes, thread_crashes
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("chat")]
