@@ -43,7 +43,7 @@ from connection import ChatConnection
 
 MAX_FRAME = 8192          # small, so oversized-but-discarded bodies are cheap to send
 FRAME_TIMEOUT = 0.5       # a stalled half frame is closed quickly
-EXAMPLES = int(os.environ.get("CHAT_FUZZ_EXAMPLES", "160"))
+EXAMPLES = int(os.environ.get("CHAT_FUZZ_EXAMPLES", "240"))
 CONNECTION_BOUND = 10.0   # no fuzz connection may take longer than this, in all
 WELL_BEHAVED = ("alice", "bob", "carol")
 
@@ -514,7 +514,11 @@ def test_fuzzing_the_live_server_leaves_it_healthy(make_server, make_client, cap
 
 # ------------------------------------------------------------------ the TLS port
 
-TLS_EXAMPLES = int(os.environ.get("CHAT_FUZZ_TLS_EXAMPLES", "40"))
+TLS_EXAMPLES = int(os.environ.get("CHAT_FUZZ_TLS_EXAMPLES", "50"))
+# Bytes inside an unfinished TLS handshake or record are no chat frame yet, so the
+# frame timeout cannot see them; such a connection is closed by the idle timeout, as
+# one that sends nothing at all is. Short here, so the stalls end quickly.
+TLS_IDLE_TIMEOUT = 1.0
 
 
 def _client_context():
@@ -600,8 +604,9 @@ def run_tls_fuzz_connection(address, script: dict, tally: Tally) -> None:
                 except OSError:
                     pass
             closed = False
-            while time.monotonic() < deadline:
-                sock.settimeout(max(0.01, deadline - time.monotonic()))
+            wait_until = min(deadline, time.monotonic() + TLS_IDLE_TIMEOUT + 4)
+            while time.monotonic() < wait_until:
+                sock.settimeout(max(0.01, wait_until - time.monotonic()))
                 try:
                     if not sock.recv(65536):
                         closed = True
@@ -611,10 +616,8 @@ def run_tls_fuzz_connection(address, script: dict, tally: Tally) -> None:
                 except OSError:
                     closed = True
                     break
-            # A stalled TLS session: the server cannot see a half frame inside TLS
-            # records it cannot decrypt yet, so only FIN must always close.
-            if ending == "fin" and not closed:
-                tally.problem(f"the TLS port did not close after FIN ({mode})")
+            if not closed:
+                tally.problem(f"the TLS port did not close after {ending} ({mode})")
     except (OSError, ssl.SSLError) as exc:
         tally.problem(f"TLS fuzz connection failed: {exc!r}")
     finally:
@@ -634,7 +637,7 @@ def test_fuzzing_the_tls_port_leaves_it_healthy(make_server, tmp_path, caplog, m
         f"{args.thread.name if args.thread else '?'}: {args.exc_type.__name__}: {args.exc_value}"))
     certfile, keyfile = tls.self_signed(str(tmp_path), addresses=[])
     srv = make_server(rate=0, max_frame_bytes=MAX_FRAME, frame_timeout=FRAME_TIMEOUT,
-                      tls_context=tls.server_context(certfile, keyfile))
+                      idle_timeout=TLS_IDLE_TIMEOUT, tls_context=tls.server_context(certfile, keyfile))
     baseline_threads = set(threading.enumerate())
     baseline_fds = _fd_count()
     tally = Tally()
@@ -654,9 +657,7 @@ def test_fuzzing_the_tls_port_leaves_it_healthy(make_server, tmp_path, caplog, m
         assert not tally.problems, tally.problems
 
     fuzz()
-    # Stalled TLS sessions are closed by the frame or idle timeout, or by the server's
-    # handshake failing; all of them must be gone within a bound.
-    wait_for(lambda: srv.server.connection_count() == 0, timeout=15,
+    wait_for(lambda: srv.server.connection_count() == 0, timeout=10,
              what="the TLS server to drop every fuzz connection")
     wait_for(lambda: _server_threads_settled(baseline_threads, ()), timeout=10,
              what="threads back to the baseline")
