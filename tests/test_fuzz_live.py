@@ -92,8 +92,9 @@ def structured(draw) -> tuple:
             obj["text"] = draw(texts)
         else:
             obj["text"] = draw(json_values)
-        if draw(st.booleans()):
-            obj["id"] = draw(wild_text | st.text(min_size=60, max_size=70) | json_values)
+        if draw(st.booleans()):  # mostly a good id, sometimes a bad one
+            obj["id"] = draw(st.text(max_size=12) if draw(st.integers(0, 3)) < 3
+                             else wild_text | st.text(min_size=60, max_size=70) | json_values)
     elif kind == "ping":
         if draw(st.booleans()):
             obj["id"] = draw(json_values)
@@ -101,7 +102,7 @@ def structured(draw) -> tuple:
         if draw(st.booleans()):
             obj["reason"] = draw(json_values)
     for _ in range(draw(st.integers(0, 2))):
-        obj[draw(wild_text)] = draw(json_values)  # unknown fields are ignored
+        obj[draw(st.text(max_size=8) | wild_text)] = draw(json_values)  # unknown: ignored
     if draw(st.integers(0, 9)) == 9:
         del obj["type"]
     label = f"json:{kind}"
