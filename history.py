@@ -61,12 +61,24 @@ CREATE TABLE IF NOT EXISTS sessions (
 """
 
 
+def _call_each(actions: list) -> None:
+    for prepare, action in actions:
+        try:
+            if prepare is None:
+                action()
+            else:
+                action(prepare())
+        except Exception:
+            log.exception("delivery failed")
+
+
 @dataclass
 class _Entry:
     row: Optional[tuple]             # an events row, or None for delivery only
     session: Optional[tuple]         # a sessions row to upsert, or None
-    deliver: Optional[Callable[[], None]]
+    deliver: Optional[Callable[..., None]]
     refused: Optional[Callable[[], None]] = None  # instead of deliver if the row failed
+    prepare: Optional[Callable[[], object]] = None  # its result is deliver's argument
 
 
 class Journal:
@@ -90,10 +102,20 @@ class Journal:
         self._committing = False  # a batch is being written or delivered (by anyone)
         self._closing = False
         self._thread = threading.Thread(target=self._commit_loop, name="journal", daemon=True)
+        self._deliver_batch: Callable[[list], None] = _call_each
         self.batches = 0  # commits made, for benchmarks
         self.failed: Optional[str] = None
 
-    def start(self) -> None:
+    def start(self, deliver_batch: Optional[Callable[[list], None]] = None) -> None:
+        """Start the committer thread.
+
+        Args:
+            deliver_batch: runs a committed batch's callbacks, given as a list of
+                ``(prepare, deliver)`` (see ``submit``); the room gathers their sends.
+                By default each is called in turn.
+        """
+        if deliver_batch is not None:
+            self._deliver_batch = deliver_batch
         self._thread.start()
 
     # ----------------------------------------------------------- loading at start
@@ -120,12 +142,17 @@ class Journal:
                session: Optional[str] = None, recipient_session: Optional[str] = None,
                msg_id: Optional[str] = None, session_name: Optional[str] = None,
                now: float = 0.0, body: Optional[str] = None, wake: bool = True,
-               refused: Optional[Callable[[], None]] = None) -> None:
+               refused: Optional[Callable[[], None]] = None,
+               prepare: Optional[Callable[[], object]] = None) -> None:
         """Queue an event (or nothing) to store, then ``deliver()`` after the commit.
 
         If the commit fails (disk full, read-only file), ``refused()`` runs instead of
         ``deliver()`` when given: an event that is not stored is not shown or acked.
         Raises ``JournalClosed`` once the journal is closing.
+
+        With ``prepare``, the delivery is ``deliver(prepare())``, and ``prepare`` runs
+        after the commit but outside the room lock (a history query, say), while the
+        room runs the batch's ``deliver`` callbacks holding it.
 
         ``body`` is the event's JSON if the caller already encoded it (the broadcast
         frame's body is the same text), so it is encoded once.
@@ -143,7 +170,7 @@ class Journal:
         with self._lock:
             if self._closing:
                 raise JournalClosed("journal closed")
-            self._pending.append(_Entry(row, session_row, deliver, refused))
+            self._pending.append(_Entry(row, session_row, deliver, refused, prepare))
             if wake:
                 self._lock.notify()
 
@@ -176,15 +203,15 @@ class Journal:
     def _run(self, batch: list) -> None:
         try:
             stored = self._write(batch)
+            actions = []
             for entry in batch:
-                action = entry.deliver
                 if not stored and entry.row is not None and entry.refused is not None:
-                    action = entry.refused
-                if action is not None:
-                    try:
-                        action()
-                    except Exception:
-                        log.exception("delivery failed")
+                    actions.append((None, entry.refused))
+                elif entry.deliver is not None:
+                    actions.append((entry.prepare, entry.deliver))
+            self._deliver_batch(actions)
+        except Exception:
+            log.exception("delivery failed")
         finally:
             with self._lock:
                 self._committing = False

@@ -4,8 +4,9 @@ One lock (``Room.lock``) guards membership, names, sessions and the seq counter.
 change is decided under it and given its seq there, then handed to the journal, which
 stores it and delivers it one batch at a time, in seq order, so every member sees
 events in the same order (a chat line's own thread runs the batch when the journal is
-idle, saving a thread hand-off; otherwise the journal's thread does). Delivery is a
-non-blocking ``send`` on each member's outbound queue, with the frame encoded once per
+idle, saving a thread hand-off; otherwise the journal's thread does). A batch's
+deliveries are gathered per member (``delivery.Delivery``) and each member gets them
+in one non-blocking ``send`` on its outbound queue, with each frame encoded once per
 event and kind of connection, never once per recipient.
 
 Connection handlers (``server.py``) call ``join``, ``line``, ``leave``; nothing here
@@ -14,7 +15,6 @@ reads a socket.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
@@ -24,6 +24,7 @@ from typing import Any, Optional
 
 import eventtext
 import protocol
+from delivery import ENCODE, Delivery, Outgoing
 from history import Journal, JournalClosed
 from protocol import MessageError
 from ratelimit import TokenBucket
@@ -43,8 +44,6 @@ HELP = """commands:
 HISTORY_COMMAND_DEFAULT, HISTORY_COMMAND_MAX = 20, 500
 IDS_PER_SESSION = 10000  # say ids remembered per session (a resend comes within minutes)
 MAX_REASON = 200  # characters of a leave reason (a user may give one to everyone)
-# The same bytes as protocol.encode_message, without building a JSONEncoder per call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass
@@ -80,14 +79,18 @@ class Member:
     def key(self) -> str:
         return protocol.name_key(self.name)
 
-    def send(self, message: dict) -> None:
-        """Send a reply meant for this member only (not a seq'd event)."""
+    def frame(self, message: dict) -> Optional[bytes]:
+        """A reply meant for this member only (not a seq'd event), framed for its kind."""
         if self.plain:
             line = eventtext.describe(message, self.name)
-            if line is not None:
-                self.out.send(protocol.encode_frame(line))
-        else:
-            self.out.send(protocol.message_frame(message))
+            return None if line is None else protocol.encode_frame(line)
+        return protocol.message_frame(message)
+
+    def send(self, message: dict) -> None:
+        """Send a reply meant for this member only, from a connection's own thread."""
+        data = self.frame(message)
+        if data is not None:
+            self.out.send(data)
 
     def send_text(self, text: str) -> None:
         """A plain acknowledgement line (plain connections only)."""
@@ -98,33 +101,6 @@ class Member:
 class _SessionState:
     name: str
     ids: dict = field(default_factory=dict)  # say id -> seq
-
-
-class _Outgoing:
-    """One event and its frames, each encoded at most once."""
-
-    __slots__ = ("event", "_body", "_json", "_plain")
-
-    def __init__(self, event: dict):
-        self.event = event
-        self._body: Optional[str] = None
-        self._json: Optional[bytes] = None
-        self._plain: Optional[bytes] = None
-
-    def body(self) -> str:
-        """The event as JSON text: the structured frame's body and the journal's row."""
-        if self._body is None:
-            self._body = _ENCODE(self.event)
-        return self._body
-
-    def frame(self, plain: bool) -> bytes:
-        if plain:
-            if self._plain is None:
-                self._plain = protocol.encode_frame(eventtext.describe(self.event) or "")
-            return self._plain
-        if self._json is None:
-            self._json = protocol.encode_frame(self.body())
-        return self._json
 
 
 class Room:
@@ -147,7 +123,8 @@ class Room:
             self._sessions.setdefault(token, _SessionState("?")).ids.update(ids)
         self._guests = 0
         self.closing = False
-        journal.start()
+        self._delivery: Optional[Delivery] = None  # the batch being delivered
+        journal.start(self._deliver_batch)
 
     # ------------------------------------------------------------------ joining
 
@@ -201,9 +178,10 @@ class Room:
                        "max_frame": self.settings.max_frame, "seq": seq, "session": token}
             try:
                 # Plain clients cannot resume, so their sessions are not kept.
-                self.journal.submit(event, lambda: self._deliver_join(member, event, welcome, since),
+                self.journal.submit(event, lambda replayed: self._deliver_join(member, event, welcome, replayed),
                                     sender=member.key, session=token,
-                                    session_name=None if plain else name, now=now)
+                                    session_name=None if plain else name, now=now,
+                                    prepare=lambda: self._replay_for(member, event, since))
             except JournalClosed:
                 raise MessageError(protocol.SHUTTING_DOWN, "the server is shutting down") from None
             self.members[member.key] = member
@@ -224,27 +202,32 @@ class Room:
         self.seq += 1
         return self.seq, time.time()
 
-    def _deliver_join(self, member: Member, event: dict, welcome: dict, since: Optional[int]) -> None:
-        # Journal thread. The history query runs before taking the room lock: nothing
-        # else is delivered meanwhile (this thread is the only one that delivers), and
-        # everything up to this join is already committed.
-        replay, left_out = [], 0
-        if not member.plain:
-            replay, left_out = self.journal.replay(
-                member.session, since=since, until=event["seq"], limit=self.settings.history)
-        with self.lock:
-            self._broadcast(_Outgoing(event), exclude=member)
-            if member.gone:
-                return
-            member.welcomed = True
-            if member.plain:
-                return
-            member.send(welcome)
-            if left_out:
-                member.send({"type": "system", "text": f"{left_out} earlier events are not "
-                             "shown; /history N shows older messages"})
-            for past in replay:
-                member.out.send(protocol.message_frame(past))
+    def _replay_for(self, member: Member, event: dict, since: Optional[int]) -> tuple:
+        # Prepared outside the room lock, after the commit of everything up to the join.
+        if member.plain:
+            return [], 0
+        return self.journal.replay(member.session, since=since, until=event["seq"],
+                                   limit=self.settings.history)
+
+    def _deliver_join(self, member: Member, event: dict, welcome: dict, replayed: tuple) -> None:
+        # Lock held, in a batch's delivery.
+        replay, left_out = replayed
+        delivery = self._delivery
+        if not member.gone:
+            delivery.starting(member)  # nothing from before its join
+        self._broadcast(Outgoing(event), exclude=member)
+        if member.gone:
+            return
+        member.welcomed = True
+        if member.plain:
+            return
+        delivery.one(member, member.frame(welcome))
+        if left_out:
+            delivery.one(member, member.frame({
+                "type": "system", "text": f"{left_out} earlier events are not shown; "
+                "/history N shows older messages"}))
+        for past in replay:
+            delivery.one(member, protocol.message_frame(past))
 
     # ------------------------------------------------------------------ leaving
 
@@ -267,9 +250,9 @@ class Room:
             self._sessions.pop(member.session, None)
         seq, now = self._next_seq()
         event = {"type": "leave", "seq": seq, "ts": now, "name": member.name, "reason": reason}
-        out = _Outgoing(event)
+        out = Outgoing(event)
         try:
-            self.journal.submit(event, lambda: self._broadcast_locked(out),
+            self.journal.submit(event, lambda: self._broadcast(out),
                                 sender=member.key, now=now)
         except JournalClosed:
             pass  # shutting down and the journal is closed: nobody left to tell
@@ -277,36 +260,86 @@ class Room:
 
     # ------------------------------------------------------------------ delivery
 
-    def _broadcast_locked(self, out: _Outgoing, exclude: Optional[Member] = None,
-                          only: Optional[tuple] = None) -> None:
-        with self.lock:
-            self._broadcast(out, exclude, only)
-
-    def _broadcast(self, out: _Outgoing, exclude: Optional[Member] = None,
+    def _broadcast(self, out: Outgoing, exclude: Optional[Member] = None,
                    only: Optional[tuple] = None) -> None:
-        # Lock held, journal thread. Members who joined after this event skip it.
-        seq = out.event["seq"]
-        targets = only if only is not None else self.members.values()
-        for member in targets:
-            if member is exclude or not member.welcomed or member.gone or member.joined_seq >= seq:
-                continue
+        # Lock held, in a batch's delivery. Who takes an event meant for everyone is
+        # settled when the batch is sent (Delivery.collect).
+        if only is None:
+            self._delivery.everyone(out, exclude)
+            return
+        for member in only:
+            if member is not exclude and member.welcomed and not member.gone:
+                self._delivery.one(member, out)
+
+    def _deliver_batch(self, actions: list) -> None:
+        """Run one committed batch's deliveries, then send each member its share.
+
+        The journal calls this with the batch's ``(prepare, deliver)`` callbacks, one
+        batch at a time, in seq order. ``prepare`` runs first, without the room lock
+        (history queries); the ``deliver`` callbacks then run under one hold of the
+        lock; the sends, non-blocking, are made after it is released.
+        """
+        prepared = []
+        for prepare, _ in actions:
             try:
-                member.out.send(out.frame(member.plain))
+                prepared.append(None if prepare is None else prepare())
+            except Exception:
+                log.exception("delivery failed")
+                prepared.append(None)
+        delivery = Delivery()
+        with self.lock:
+            self._delivery = delivery
+            try:
+                for (prepare, action), value in zip(actions, prepared):
+                    try:
+                        if prepare is None:
+                            action()
+                        else:
+                            action(value)
+                    except Exception:
+                        log.exception("delivery failed")
+                sends = delivery.collect(self.members.values()) if delivery else ()
+            finally:
+                self._delivery = None
+        for member, data in sends:
+            try:
+                member.out.send(data)
             except Exception:
                 # A bug in one connection's send path must not cost the others this
-                # event: log it with the peer and drop that connection.
+                # batch: log it with the peer and drop that connection.
                 log.exception("delivery to %s (%s) failed", member.name, member.peer)
                 if member.kick is not None:
                     member.kick("internal error")
+        for done in delivery.after:
+            done()
+
+    def delivered(self, timeout: float) -> bool:
+        """Wait until everything submitted so far has been handed to the sockets.
+
+        A connection's thread calls it before a direct reply (pong, error) that must
+        not overtake what the journal still has to deliver, such as the welcome.
+        """
+        done = threading.Event()
+        try:
+            self.journal.submit(None, lambda: self._delivery.after.append(done.set))
+        except JournalClosed:
+            return True
+        return done.wait(timeout)
+
+    def _ack_frame(self, member: Member, msg_id: Optional[str], seq: Optional[int]) -> bytes:
+        if member.plain:
+            return protocol.encode_frame(PLAIN_ACK)
+        return protocol.encode_frame(ENCODE({"type": "ack", "id": msg_id, "seq": seq}))
 
     def _ack(self, member: Member, msg_id: Optional[str], seq: Optional[int]) -> None:
-        if member.gone:
-            return
-        if member.plain:
-            member.send_text(PLAIN_ACK)
-        else:
-            ack = {"type": "ack", "id": msg_id, "seq": seq}
-            member.out.send(protocol.encode_frame(_ENCODE(ack)))
+        """Acknowledge at once, from the member's own thread (a command with no event)."""
+        if not member.gone:
+            member.out.send(self._ack_frame(member, msg_id, seq))
+
+    def _stage_ack(self, member: Member, msg_id: Optional[str], seq: Optional[int]) -> None:
+        """Acknowledge in the batch being delivered, in order with its events."""
+        if not member.gone:
+            self._delivery.one(member, self._ack_frame(member, msg_id, seq))
 
     # ------------------------------------------------------------------ lines
 
@@ -319,7 +352,9 @@ class Room:
 
         Returns:
             a leave reason if the member asked to leave, else None. Errors are sent to
-            the member here.
+            the member here. The line's event is committed and delivered once the
+            caller calls ``deliver_pending`` (after the other frames of the same read,
+            so they share one commit and one send per member).
         """
         try:
             return self._line(member, text, msg_id)
@@ -328,6 +363,11 @@ class Room:
         except JournalClosed:
             self.error(member, protocol.SHUTTING_DOWN, "the server is shutting down", msg_id)
         return None
+
+    def deliver_pending(self) -> None:
+        """Commit and deliver the lines submitted so far, on this thread if the journal
+        is idle (saving a hand-off to its thread). Call it without the room lock."""
+        self.journal.run_inline()
 
     def _line(self, member: Member, text: str, msg_id: Optional[str]) -> Optional[str]:
         if member.plain and text == "!DISCONNECT":
@@ -359,7 +399,7 @@ class Room:
             if msg_id is not None and msg_id in state.ids:
                 # A resend of a line already taken: ack again (after its commit).
                 seq = state.ids[msg_id]
-                self.journal.submit(None, lambda: self._ack(member, msg_id, seq))
+                self.journal.submit(None, lambda: self._stage_ack(member, msg_id, seq))
                 return
             if not member.bucket.take():
                 raise MessageError(protocol.RATE_LIMITED, "you are sending too fast; "
@@ -374,19 +414,17 @@ class Room:
                      "text": text, "kind": kind}
             if target is not None:
                 event["to"] = target.name
-            out = _Outgoing(event)
+            out = Outgoing(event)
 
             def deliver():
-                with self.lock:
-                    if target is not None:
-                        self._broadcast(out, exclude=member, only=(target,))
-                    else:
-                        self._broadcast(out, exclude=member)
-                    self._ack(member, msg_id, seq)
+                if target is not None:
+                    self._broadcast(out, exclude=member, only=(target,))
+                else:
+                    self._broadcast(out, exclude=member)
+                self._stage_ack(member, msg_id, seq)
 
             def refused():
-                with self.lock:
-                    state.ids.pop(msg_id, None)  # not stored, so a resend is new
+                state.ids.pop(msg_id, None)  # not stored, so a resend is new
                 self.error(member, protocol.NOT_STORED, "the server could not store your "
                            "message (is its disk full?); it was not sent", msg_id)
 
@@ -400,8 +438,6 @@ class Room:
                 state.ids[msg_id] = seq
                 if len(state.ids) > IDS_PER_SESSION:
                     del state.ids[next(iter(state.ids))]
-        # Out of the lock: commit and deliver on this thread if the journal is idle.
-        self.journal.run_inline()
 
     def _reply_ok(self, member: Member, msg_id: Optional[str]) -> None:
         """Answer a command that made no event: ack for structured, a line for plain."""
@@ -466,13 +502,12 @@ class Room:
             self._sessions[member.session].name = new
             seq, now = self._next_seq()
             event = {"type": "nick", "seq": seq, "ts": now, "old": old, "new": new}
-            out = _Outgoing(event)
+            out = Outgoing(event)
 
             def deliver():
-                with self.lock:
-                    self._broadcast(out)  # everyone, the renamed one included
-                    if not member.plain:
-                        self._ack(member, msg_id, seq)
+                self._broadcast(out)  # everyone, the renamed one included
+                if not member.plain:
+                    self._stage_ack(member, msg_id, seq)
 
             self.journal.submit(event, deliver, sender=member.key, session=member.session,
                                 session_name=new, now=now)
@@ -486,20 +521,21 @@ class Room:
         with self.lock:
             until = self.seq
 
-        def deliver():
+        def recent():  # outside the room lock
             past = self.journal.recent_messages(member.session, count, until)
-            lines = [f"{eventtext.clock(e['ts'])} {eventtext.describe(e, member.name)}"
-                     for e in past] or ["no messages yet"]
-            with self.lock:
-                if member.gone:
-                    return
-                # One readable block for both kinds: replayed events would carry seqs
-                # the client already has, and clients drop those.
-                member.send({"type": "system", "text": "\n".join(lines)})
-                if not member.plain:
-                    self._ack(member, msg_id, None)
+            return [f"{eventtext.clock(e['ts'])} {eventtext.describe(e, member.name)}"
+                    for e in past] or ["no messages yet"]
 
-        self.journal.submit(None, deliver)
+        def deliver(lines):
+            if member.gone:
+                return
+            # One readable block for both kinds: replayed events would carry seqs
+            # the client already has, and clients drop those.
+            self._delivery.one(member, member.frame({"type": "system", "text": "\n".join(lines)}))
+            if not member.plain:
+                self._stage_ack(member, msg_id, None)
+
+        self.journal.submit(None, deliver, prepare=recent)
 
     # ------------------------------------------------------------------ shutdown
 

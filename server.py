@@ -101,7 +101,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         if graceful and self.member is not None:
             # Leave only after the journal delivered what this client sent before its
             # bye: a member that is gone gets no acks.
-            self.server.journal_barrier(BYE_FLUSH_SECONDS)
+            self.server.room.delivered(BYE_FLUSH_SECONDS)
         if self.member is not None:
             self.server.room.leave(self.member, reason)
         if graceful:
@@ -180,6 +180,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 log.info("%s: frame error: %s", self.peer, exc.message)
                 self.reason = f"protocol error ({exc.code})"
                 return
+            finally:
+                # All the lines of this read in one commit and one send per member.
+                self.server.room.deliver_pending()
             # The frame timeout runs from the first byte of the frame now unfinished.
             if not self.decoder.in_frame:
                 frame_started = None
@@ -256,7 +259,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
                                             resume=hello.resume, kick=self.kick)
         # The journal thread sends the welcome; replies this thread sends directly
         # (pong, errors) to frames pipelined after hello must not overtake it.
-        self.server.journal_barrier(BYE_FLUSH_SECONDS)
+        self.server.room.delivered(BYE_FLUSH_SECONDS)
         return None
 
 
@@ -344,15 +347,6 @@ class ChatServer(socketserver.ThreadingTCPServer):
     def tls_transport(self, sock, out):
         from transport import TLSTransport
         return TLSTransport(self.config.tls_context, out)
-
-    def journal_barrier(self, timeout: float) -> bool:
-        """Wait until the journal has delivered everything submitted so far."""
-        done = threading.Event()
-        try:
-            self.journal.submit(None, done.set)
-        except RuntimeError:
-            return True
-        return done.wait(timeout)
 
     def handle_error(self, request, client_address) -> None:
         # One connection's bug must not reach the others: log it with the peer.
