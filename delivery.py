@@ -23,6 +23,30 @@ import protocol
 
 # The same bytes as protocol.encode_message, without building a JSONEncoder per call.
 ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_QUOTE = json.encoder.encode_basestring  # a JSON string literal (C), as ENCODE writes it
+_MESSAGE_KEYS = ("type", "seq", "ts", "from", "text", "kind")
+
+
+def encode_event(event: dict) -> str:
+    """``ENCODE(event)``, with the commonest events (chat lines) written directly.
+
+    The general encoder costs about 7 us per event, a quarter of a line's whole cost in
+    the server; a format string with the C string quoting gives the same text in 1.7.
+    """
+    if event.get("type") == "message" and tuple(event)[:6] == _MESSAGE_KEYS:
+        to = event.get("to")
+        if len(event) == (6 if to is None else 7) and type(event["seq"]) is int \
+                and type(event["ts"]) is float:
+            return '{"type":"message","seq":%d,"ts":%r,"from":%s,"text":%s,"kind":%s%s}' % (
+                event["seq"], event["ts"], _QUOTE(event["from"]), _QUOTE(event["text"]),
+                _QUOTE(event["kind"]), "" if to is None else ',"to":' + _QUOTE(to))
+    return ENCODE(event)
+
+
+def encode_ack(msg_id: Optional[str], seq: Optional[int]) -> str:
+    """``ENCODE({"type": "ack", "id": msg_id, "seq": seq})``, directly."""
+    return '{"type":"ack","id":%s,"seq":%s}' % (
+        "null" if msg_id is None else _QUOTE(msg_id), "null" if seq is None else int(seq))
 
 
 class Outgoing:
@@ -39,7 +63,7 @@ class Outgoing:
     def body(self) -> str:
         """The event as JSON text: the structured frame's body and the journal's row."""
         if self._body is None:
-            self._body = ENCODE(self.event)
+            self._body = encode_event(self.event)
         return self._body
 
     def frame(self, plain: bool) -> bytes:
@@ -100,6 +124,18 @@ class Delivery:
         if exclude is not None and (exclude.welcomed or exclude in self._streams):
             stream = self._stream(exclude)
             self._catch_up(stream, len(self._common) - 1)
+            stream.taken = len(self._common)
+
+    def everyone_many(self, outs: list, exclude) -> None:
+        """``everyone(out, exclude)`` for each of ``outs``, in order."""
+        if not outs:
+            return
+        start = len(self._common)
+        self._common.extend(outs)
+        self._common_json.extend([out.frame(False) for out in outs])
+        if exclude.welcomed or exclude in self._streams:
+            stream = self._stream(exclude)
+            self._catch_up(stream, start)
             stream.taken = len(self._common)
 
     def one(self, member, item: Union[Outgoing, bytes, None]) -> None:

@@ -74,7 +74,7 @@ def _call_each(actions: list) -> None:
 
 @dataclass
 class _Entry:
-    row: Optional[tuple]             # an events row, or None for delivery only
+    rows: tuple                      # events rows (none: delivery only)
     session: Optional[tuple]         # a sessions row to upsert, or None
     deliver: Optional[Callable[..., None]]
     refused: Optional[Callable[[], None]] = None  # instead of deliver if the row failed
@@ -161,16 +161,32 @@ class Journal:
         caller holds the room lock while it submits, so that is seq order. With
         ``wake=False`` the caller must call ``run_inline()`` after leaving the room lock.
         """
-        row = None
-        if event is not None:
-            row = (event["seq"], event["ts"], event["type"], sender, recipient,
-                   1 if event.get("kind") == "private" else 0, session, recipient_session,
-                   msg_id, body if body is not None else _ENCODE(event))
+        rows = () if event is None else (self.row(
+            event, sender=sender, recipient=recipient, session=session,
+            recipient_session=recipient_session, msg_id=msg_id, body=body),)
         session_row = (session, session_name, now) if session_name is not None else None
+        self._queue(_Entry(rows, session_row, deliver, refused, prepare), wake)
+
+    def submit_rows(self, rows: list, deliver: Callable[[], None], *,
+                    refused: Optional[Callable[[], None]] = None, wake: bool = True) -> None:
+        """Like ``submit``, for several events (rows made by ``row``) delivered by one
+        callback: a run of lines from one sender, stored all or none."""
+        self._queue(_Entry(tuple(rows), None, deliver, refused, None), wake)
+
+    @staticmethod
+    def row(event: dict, *, sender: Optional[str] = None, recipient: Optional[str] = None,
+            session: Optional[str] = None, recipient_session: Optional[str] = None,
+            msg_id: Optional[str] = None, body: Optional[str] = None) -> tuple:
+        """The events row of ``event`` (see ``submit`` for the arguments)."""
+        return (event["seq"], event["ts"], event["type"], sender, recipient,
+                1 if event.get("kind") == "private" else 0, session, recipient_session,
+                msg_id, body if body is not None else _ENCODE(event))
+
+    def _queue(self, entry: _Entry, wake: bool) -> None:
         with self._lock:
             if self._closing:
                 raise JournalClosed("journal closed")
-            self._pending.append(_Entry(row, session_row, deliver, refused, prepare))
+            self._pending.append(entry)
             if wake:
                 self._lock.notify()
 
@@ -205,7 +221,7 @@ class Journal:
             stored = self._write(batch)
             actions = []
             for entry in batch:
-                if not stored and entry.row is not None and entry.refused is not None:
+                if not stored and entry.rows and entry.refused is not None:
                     actions.append((None, entry.refused))
                 elif entry.deliver is not None:
                     actions.append((entry.prepare, entry.deliver))
@@ -220,7 +236,7 @@ class Journal:
 
     def _write(self, batch: list) -> bool:
         """Commit the batch's rows in one transaction; False if that failed."""
-        rows = [e.row for e in batch if e.row is not None]
+        rows = [row for e in batch for row in e.rows]
         sessions = [e.session for e in batch if e.session is not None]
         if not rows and not sessions:
             return True

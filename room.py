@@ -20,11 +20,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Optional
 
 import eventtext
 import protocol
-from delivery import ENCODE, Delivery, Outgoing
+from delivery import Delivery, Outgoing, encode_ack
 from history import Journal, JournalClosed
 from protocol import MessageError
 from ratelimit import TokenBucket
@@ -329,7 +330,7 @@ class Room:
     def _ack_frame(self, member: Member, msg_id: Optional[str], seq: Optional[int]) -> bytes:
         if member.plain:
             return protocol.encode_frame(PLAIN_ACK)
-        return protocol.encode_frame(ENCODE({"type": "ack", "id": msg_id, "seq": seq}))
+        return protocol.encode_frame(encode_ack(msg_id, seq))
 
     def _ack(self, member: Member, msg_id: Optional[str], seq: Optional[int]) -> None:
         """Acknowledge at once, from the member's own thread (a command with no event)."""
@@ -389,55 +390,123 @@ class Room:
                                f"the limit is {self.settings.max_text}")
         return text
 
+    def lines(self, member: Member, items: list) -> Optional[str]:
+        """Handle several ``(text, msg_id)`` lines from one read, in order, as ``line``
+        each, but taking the room lock once for each run of chat lines among them.
+
+        Returns a leave reason if one of them asked to leave (the rest are dropped).
+        """
+        run: list = []
+        for text, msg_id in items:
+            if text.startswith("/") and not text.startswith("//") or member.plain:
+                self._publish_run(member, run)
+                run = []
+                leave = self.line(member, text, msg_id)
+                if leave is not None:
+                    return leave
+            else:
+                run.append((text[1:] if text.startswith("//") else text, msg_id))
+        self._publish_run(member, run)
+        return None
+
+    def _publish_run(self, member: Member, run: list) -> None:
+        checked, errors = [], []
+        for text, msg_id in run:
+            try:
+                checked.append((self._check_text(text, msg_id), msg_id))
+            except MessageError as exc:
+                errors.append((exc.code, exc.message, msg_id))
+        if checked:
+            with self.lock:
+                errors += self._publish_locked(member, "chat", checked)
+        for code, message, msg_id in errors:
+            self.error(member, code, message, msg_id)
+
     def _publish(self, member: Member, kind: str, text: str, msg_id: Optional[str],
                  to: Optional[str] = None) -> None:
         text = self._check_text(text, msg_id)
         with self.lock:
-            if member.gone:
-                return
-            state = self._sessions[member.session]
-            if msg_id is not None and msg_id in state.ids:
-                # A resend of a line already taken: ack again (after its commit).
-                seq = state.ids[msg_id]
-                self.journal.submit(None, lambda: self._stage_ack(member, msg_id, seq))
-                return
+            errors = self._publish_locked(member, kind, [(text, msg_id)], to)
+        if errors:
+            raise MessageError(errors[0][0], errors[0][1])
+
+    def _publish_locked(self, member: Member, kind: str, lines: list,
+                        to: Optional[str] = None) -> list:
+        """Give checked ``(text, msg_id)`` lines their seqs and hand them to the journal
+        as one entry (stored all or none, delivered by one callback).
+
+        Returns ``[(code, message, msg_id)]`` for the lines refused.
+        """
+        if member.gone:
+            return []
+        target = None
+        if to is not None:
+            target = self.members.get(protocol.name_key(to))
+            if target is None or not target.welcomed:
+                return [(protocol.NO_SUCH_USER, f"nobody called {to!r} is here", msg_id)
+                        for _, msg_id in lines]
+        state = self._sessions[member.session]
+        items, rows, taken, errors = [], [], {}, []
+        for text, msg_id in lines:
+            if msg_id is not None:
+                seq = state.ids.get(msg_id) or taken.get(msg_id)
+                if seq is not None:
+                    # A resend of a line already taken: ack again (after its commit).
+                    items.append((None, msg_id, seq))
+                    continue
             if not member.bucket.take():
-                raise MessageError(protocol.RATE_LIMITED, "you are sending too fast; "
-                                   f"the limit is {self.settings.rate:g} messages per second")
-            target = None
-            if to is not None:
-                target = self.members.get(protocol.name_key(to))
-                if target is None or not target.welcomed:
-                    raise MessageError(protocol.NO_SUCH_USER, f"nobody called {to!r} is here")
+                errors.append((protocol.RATE_LIMITED, "you are sending too fast; the limit "
+                               f"is {self.settings.rate:g} messages per second", msg_id))
+                continue
             seq, now = self._next_seq()
             event = {"type": "message", "seq": seq, "ts": now, "from": member.name,
                      "text": text, "kind": kind}
             if target is not None:
                 event["to"] = target.name
             out = Outgoing(event)
+            rows.append(self.journal.row(
+                event, sender=member.key, recipient=target.key if target is not None else None,
+                session=member.session,
+                recipient_session=target.session if target is not None else None,
+                msg_id=msg_id, body=out.body()))
+            items.append((out, msg_id, seq))
+            if msg_id is not None:
+                taken[msg_id] = seq
+        if not items:
+            return errors
+        try:
+            self.journal.submit_rows(rows, partial(self._deliver_lines, member, target, items),
+                                     refused=partial(self._refused_lines, member, state, items),
+                                     wake=False)
+        except JournalClosed:
+            return errors + [(protocol.SHUTTING_DOWN, "the server is shutting down", msg_id)
+                             for out, msg_id, _ in items if out is not None]
+        state.ids.update(taken)
+        while len(state.ids) > IDS_PER_SESSION:
+            del state.ids[next(iter(state.ids))]
+        return errors
 
-            def deliver():
-                if target is not None:
+    def _deliver_lines(self, member: Member, target: Optional[Member], items: list) -> None:
+        # Lock held, in a batch's delivery. The lines' seqs are consecutive, so the
+        # sender's acks all go where its own lines would have been.
+        if target is not None:
+            for out, _, _ in items:
+                if out is not None:
                     self._broadcast(out, exclude=member, only=(target,))
-                else:
-                    self._broadcast(out, exclude=member)
-                self._stage_ack(member, msg_id, seq)
+        else:
+            self._delivery.everyone_many([out for out, _, _ in items if out is not None], member)
+        if not member.gone:
+            self._delivery.one(member, b"".join(
+                [self._ack_frame(member, msg_id, seq) for _, msg_id, seq in items]))
 
-            def refused():
-                state.ids.pop(msg_id, None)  # not stored, so a resend is new
+    def _refused_lines(self, member: Member, state: _SessionState, items: list) -> None:
+        # Lock held: the journal could not store them, so they were not sent, and a
+        # resend is new.
+        for out, msg_id, _ in items:
+            if out is not None:
+                state.ids.pop(msg_id, None)
                 self.error(member, protocol.NOT_STORED, "the server could not store your "
                            "message (is its disk full?); it was not sent", msg_id)
-
-            self.journal.submit(event, deliver, sender=member.key,
-                                recipient=target.key if target is not None else None,
-                                session=member.session,
-                                recipient_session=target.session if target is not None else None,
-                                msg_id=msg_id, now=now, body=out.body(), wake=False,
-                                refused=refused)
-            if msg_id is not None:
-                state.ids[msg_id] = seq
-                if len(state.ids) > IDS_PER_SESSION:
-                    del state.ids[next(iter(state.ids))]
 
     def _reply_ok(self, member: Member, msg_id: Optional[str]) -> None:
         """Answer a command that made no event: ack for structured, a line for plain."""

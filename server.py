@@ -91,6 +91,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.decoder = protocol.FrameDecoder(config.max_frame_bytes)
         self.member: Optional[Member] = None
         self.plain: Optional[bool] = None   # None until the first frame says
+        self.says: list = []  # (text, id) of this read's say messages not yet handled
         self.kick_reason: Optional[str] = None
         self.refused = not self.server.admit(self)
 
@@ -181,8 +182,15 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 self.reason = f"protocol error ({exc.code})"
                 return
             finally:
-                # All the lines of this read in one commit and one send per member.
+                # The says of this read under one hold of the room lock, then in one
+                # commit and one send per member. (Those before a frame error count:
+                # they arrived whole.)
+                leave = self._take_says()
                 self.server.room.deliver_pending()
+            if leave is not None:
+                self.reason = leave
+                self.graceful = True
+                return
             # The frame timeout runs from the first byte of the frame now unfinished.
             if not self.decoder.in_frame:
                 frame_started = None
@@ -240,11 +248,22 @@ class ChatHandler(socketserver.BaseRequestHandler):
             self._error(protocol.NOT_WELCOME, "send hello first (or again, with a valid name)")
             return None
         if isinstance(message, protocol.Say):
-            return self.server.room.line(self.member, message.text, message.id)
+            self.says.append((message.text, message.id))
+            return None
+        leave = self._take_says()  # whatever comes next sees them handled
+        if leave is not None:
+            return leave
         if isinstance(message, protocol.Ping):
             self.transport.send(protocol.message_frame({"type": "pong", "id": message.id}))
             return None
         return message.reason or "bye"  # Bye
+
+    def _take_says(self) -> Optional[str]:
+        """Hand the says gathered from this read to the room; a leave reason or None."""
+        if not self.says:
+            return None
+        says, self.says = self.says, []
+        return self.server.room.lines(self.member, says)
 
     def _hello(self, hello: protocol.Hello) -> Optional[str]:
         expected = self.server.config.password

@@ -805,14 +805,14 @@ def test_a_client_that_stops_reading_does_not_delay_the_others(make_server, make
 def test_an_exception_in_one_connection_spares_the_others(chat_server, make_client,
                                                           monkeypatch, caplog):
     room = chat_server.room
-    original = room.line
+    original = room.lines
 
-    def line(member, text, msg_id=None):
+    def lines(member, items):
         if member.name == "mallory":
             raise RuntimeError("bug triggered by mallory")
-        return original(member, text, msg_id)
+        return original(member, items)
 
-    monkeypatch.setattr(room, "line", line)
+    monkeypatch.setattr(room, "lines", lines)
     caplog.set_level(logging.ERROR, logger="chat.server")
     alice, bob, mallory = join(chat_server, make_client, "alice", "bob", "mallory")
     mallory.send(type="say", text="boom", id="m")
