@@ -32,6 +32,10 @@ log = logging.getLogger("chat.history")
 REPLAY_CAP = 5000          # most events one `since` replay sends before a notice
 KNOWN_IDS_LOADED = 100000  # say ids reloaded at start, so resends after a restart dedupe
 SESSION_DAYS = 7           # a session unused this long cannot be resumed after a restart
+# Most events one batch commits and delivers. Bigger batches save nothing more (a
+# member's share is already sent in one call), but would delay the first of them and
+# hold megabytes per member when a crowd pipelines lines.
+BATCH_ROWS = 512
 
 
 class JournalClosed(RuntimeError):
@@ -201,7 +205,7 @@ class Journal:
                 if self._pending and not self._committing:
                     self._lock.notify()
                 return
-            batch, self._pending = self._pending, []
+            batch = self._take_batch()
             self._committing = True
         self._run(batch)
 
@@ -212,9 +216,20 @@ class Journal:
                     self._lock.wait()
                 if not self._pending:  # closing, and nothing is left
                     return
-                batch, self._pending = self._pending, []
+                batch = self._take_batch()
                 self._committing = True
             self._run(batch)
+
+    def _take_batch(self) -> list:
+        # Lock held: the pending entries up to about BATCH_ROWS events (at least one).
+        rows, count = 0, 0
+        for entry in self._pending:
+            rows += len(entry.rows)
+            count += 1
+            if rows >= BATCH_ROWS:
+                break
+        batch, self._pending = self._pending[:count], self._pending[count:]
+        return batch
 
     def _run(self, batch: list) -> None:
         try:
