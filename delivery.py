@@ -23,7 +23,8 @@ import protocol
 
 # The same bytes as protocol.encode_message, without building a JSONEncoder per call.
 ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_QUOTE = json.encoder.encode_basestring  # a JSON string literal (C), as ENCODE writes it
+# A JSON string literal, as ENCODE writes it (C code).
+quote_json = _QUOTE = json.encoder.encode_basestring
 _MESSAGE_KEYS = ("type", "seq", "ts", "from", "text", "kind")
 
 
@@ -41,6 +42,17 @@ def encode_event(event: dict) -> str:
                 event["seq"], event["ts"], _QUOTE(event["from"]), _QUOTE(event["text"]),
                 _QUOTE(event["kind"]), "" if to is None else ',"to":' + _QUOTE(to))
     return ENCODE(event)
+
+
+def encode_welcome(*, name: str, users: list, server: str, max_text: int, max_frame: int,
+                   seq: int, session: str) -> str:
+    """The ``welcome`` message; ``users`` are every member's name already quoted by
+    ``quote_json`` (kept so by the room, so a crowd joining costs no JSON encoding per
+    name)."""
+    return ('{"type":"welcome","name":%s,"users":[%s],"server":%s,"max_text":%d,'
+            '"max_frame":%d,"seq":%d,"session":%s}' % (
+                _QUOTE(name), ",".join(users), _QUOTE(server), max_text, max_frame, seq,
+                _QUOTE(session)))
 
 
 def encode_ack(msg_id: Optional[str], seq: Optional[int]) -> str:

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 import eventtext
 import protocol
-from delivery import Delivery, Outgoing, encode_ack
+from delivery import Delivery, Outgoing, encode_ack, encode_welcome, quote_json
 from history import Journal, JournalClosed
 from protocol import MessageError
 from ratelimit import TokenBucket
@@ -117,6 +117,7 @@ class Room:
         self.settings = settings
         self.lock = threading.Lock()
         self.members: dict = {}        # name key -> Member
+        self._quoted: dict = {}        # name key -> the name as a JSON string, for welcomes
         self.seq = journal.last_seq
         self._sessions: dict = {token: _SessionState(name)
                                 for token, name in journal.sessions(time.time()).items()}
@@ -173,10 +174,12 @@ class Room:
                             kick=kick)
             state.name = name
             event = {"type": "join", "seq": seq, "ts": now, "name": name}
-            welcome = {"type": "welcome", "name": name,
-                       "users": [m.name for m in self.members.values()] + [name],
-                       "server": self.settings.server_name, "max_text": self.settings.max_text,
-                       "max_frame": self.settings.max_frame, "seq": seq, "session": token}
+            # Built once per join, so a crowd joining costs no JSON encoding per name.
+            welcome = None if plain else protocol.encode_frame(encode_welcome(
+                name=name, users=[*self._quoted.values(), quote_json(name)],
+                server=self.settings.server_name,
+                max_text=self.settings.max_text, max_frame=self.settings.max_frame, seq=seq,
+                session=token))
             try:
                 # Plain clients cannot resume, so their sessions are not kept.
                 self.journal.submit(event, lambda replayed: self._deliver_join(member, event, welcome, replayed),
@@ -185,11 +188,19 @@ class Room:
                                     prepare=lambda: self._replay_for(member, event, since))
             except JournalClosed:
                 raise MessageError(protocol.SHUTTING_DOWN, "the server is shutting down") from None
-            self.members[member.key] = member
+            self._add_member(member)
         if replaced is not None and replaced.kick is not None:
             replaced.kick("replaced")
         log.info("%s joined as %s (%s)", peer, name, "plain" if plain else "structured")
         return member
+
+    def _add_member(self, member: Member) -> None:
+        self.members[member.key] = member
+        self._quoted[member.key] = quote_json(member.name)
+
+    def _drop_member(self, member: Member) -> None:
+        del self.members[member.key]
+        del self._quoted[member.key]
 
     def _free_name(self, wanted: str) -> str:
         if protocol.name_key(wanted) not in self.members:
@@ -210,7 +221,8 @@ class Room:
         return self.journal.replay(member.session, since=since, until=event["seq"],
                                    limit=self.settings.history)
 
-    def _deliver_join(self, member: Member, event: dict, welcome: dict, replayed: tuple) -> None:
+    def _deliver_join(self, member: Member, event: dict, welcome: Optional[bytes],
+                      replayed: tuple) -> None:
         # Lock held, in a batch's delivery.
         replay, left_out = replayed
         delivery = self._delivery
@@ -222,7 +234,7 @@ class Room:
         member.welcomed = True
         if member.plain:
             return
-        delivery.one(member, member.frame(welcome))
+        delivery.one(member, welcome)
         if left_out:
             delivery.one(member, member.frame({
                 "type": "system", "text": f"{left_out} earlier events are not shown; "
@@ -246,7 +258,7 @@ class Room:
             return
         member.gone = True
         if self.members.get(member.key) is member:
-            del self.members[member.key]
+            self._drop_member(member)
         if member.plain:
             self._sessions.pop(member.session, None)
         seq, now = self._next_seq()
@@ -565,9 +577,9 @@ class Room:
                 self._reply_ok(member, msg_id)
                 return
             old = member.name
-            del self.members[member.key]
+            self._drop_member(member)
             member.name = new
-            self.members[member.key] = member
+            self._add_member(member)
             self._sessions[member.session].name = new
             seq, now = self._next_seq()
             event = {"type": "nick", "seq": seq, "ts": now, "old": old, "new": new}

@@ -64,6 +64,8 @@ class ServerConfig:
 
 
 def _is_loopback(ip: str) -> bool:
+    if ip.startswith("127.") or ip == "::1":  # the common case, without parsing
+        return True
     try:
         return ipaddress.ip_address(ip).is_loopback
     except ValueError:
@@ -92,6 +94,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.member: Optional[Member] = None
         self.plain: Optional[bool] = None   # None until the first frame says
         self.says: list = []  # (text, id) of this read's say messages not yet handled
+        self.lines_sent = False  # lines handed to the room since the last deliver_pending
         self.kick_reason: Optional[str] = None
         self.refused = not self.server.admit(self)
 
@@ -186,7 +189,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 # commit and one send per member. (Those before a frame error count:
                 # they arrived whole.)
                 leave = self._take_says()
-                self.server.room.deliver_pending()
+                if self.lines_sent:
+                    self.lines_sent = False
+                    self.server.room.deliver_pending()
             if leave is not None:
                 self.reason = leave
                 self.graceful = True
@@ -205,6 +210,11 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def _on_body(self, body) -> Optional[str]:
         """Handle one frame body; return a leave reason to end the connection."""
+        if self.member is not None and not self.member.welcomed and not self.plain:
+            # A frame pipelined after hello: the journal sends the welcome, and the
+            # replies this thread sends directly (pong, errors) must not overtake it.
+            # (Waiting at hello instead would cost every join a thread hand-off.)
+            self.server.room.delivered(BYE_FLUSH_SECONDS)
         if isinstance(body, protocol.Oversized):
             self._error(protocol.TOO_LARGE, f"frame of {body.declared} bytes is over the limit "
                         f"of {self.server.config.max_frame_bytes} bytes; it was discarded")
@@ -222,6 +232,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
                     return refusal
         try:
             if self.plain:
+                self.lines_sent = True
                 return self.server.room.line(self.member, protocol.decode_text(body))
             return self._on_structured(protocol.decode_message(body))
         except MessageError as exc:
@@ -263,6 +274,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         if not self.says:
             return None
         says, self.says = self.says, []
+        self.lines_sent = True
         return self.server.room.lines(self.member, says)
 
     def _hello(self, hello: protocol.Hello) -> Optional[str]:
@@ -276,9 +288,6 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.member = self.server.room.join(self.transport, hello.name, plain=False,
                                             peer=self.peer, since=hello.since,
                                             resume=hello.resume, kick=self.kick)
-        # The journal thread sends the welcome; replies this thread sends directly
-        # (pong, errors) to frames pipelined after hello must not overtake it.
-        self.server.room.delivered(BYE_FLUSH_SECONDS)
         return None
 
 
@@ -309,7 +318,9 @@ class ChatServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True          # shutdown joins the handlers itself, with a bound
     block_on_close = False
-    request_queue_size = 128       # the default 5 drops connects when a class joins at once
+    # The default 5 drops connects when a class joins at once; Linux caps it at
+    # net.core.somaxconn (4096 on current kernels).
+    request_queue_size = 4096
 
     def __init__(self, config: ServerConfig):
         self.config = config
