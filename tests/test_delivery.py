@@ -1,0 +1,175 @@
+"""delivery.py: the direct encoders match the general one, and a batch's gathered
+sends are what sending each event to each member in turn would have sent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import protocol
+from delivery import ENCODE, Delivery, Outgoing, encode_ack, encode_event, encode_welcome, quote_json
+
+texts = st.text(max_size=60)  # any code point, lone surrogates and controls included
+seqs = st.integers(min_value=0, max_value=2 ** 63 - 1)
+stamps = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+
+
+@given(seq=seqs, ts=stamps, sender=texts, text=texts,
+       kind=st.sampled_from(["chat", "action", "private"]), to=st.none() | texts)
+def test_a_message_event_encodes_as_the_general_encoder_does(seq, ts, sender, text, kind, to):
+    event = {"type": "message", "seq": seq, "ts": ts, "from": sender, "text": text, "kind": kind}
+    if to is not None:
+        event["to"] = to
+    assert encode_event(event) == ENCODE(event)
+
+
+@given(st.dictionaries(st.sampled_from(["type", "seq", "ts", "name", "reason", "replay"]),
+                       st.none() | st.booleans() | seqs | stamps | texts))
+def test_any_other_event_falls_back_to_the_general_encoder(event):
+    assert encode_event(event) == ENCODE(event)
+
+
+def test_a_message_with_fields_in_another_order_or_extra_fields_is_not_formatted():
+    reordered = {"seq": 1, "type": "message", "ts": 1.5, "from": "a", "text": "b", "kind": "chat"}
+    extra = {"type": "message", "seq": 1, "ts": 1.5, "from": "a", "text": "b", "kind": "chat",
+             "replay": True}
+    for event in (reordered, extra):
+        assert json.loads(encode_event(event)) == event
+
+
+@given(msg_id=st.none() | texts, seq=st.none() | seqs)
+def test_an_ack_encodes_as_the_general_encoder_does(msg_id, seq):
+    assert encode_ack(msg_id, seq) == ENCODE({"type": "ack", "id": msg_id, "seq": seq})
+
+
+@given(name=texts, users=st.lists(texts, max_size=5), server=texts, seq=seqs, session=texts)
+def test_a_welcome_encodes_as_the_general_encoder_does(name, users, server, seq, session):
+    expected = {"type": "welcome", "name": name, "users": users + [name], "server": server,
+                "max_text": 4000, "max_frame": 65536, "seq": seq, "session": session}
+    assert encode_welcome(name=name, users=[quote_json(u) for u in users + [name]],
+                          server=server, max_text=4000, max_frame=65536, seq=seq,
+                          session=session) == ENCODE(expected)
+
+
+# --------------------------------------------------------------- gathering sends
+
+@dataclass(eq=False)
+class FakeMember:
+    name: str
+    plain: bool
+    welcomed: bool
+    gone: bool = False
+
+
+def event(n: int) -> Outgoing:
+    return Outgoing({"type": "message", "seq": n, "ts": 1.0, "from": "x", "text": f"t{n}",
+                     "kind": "chat"})
+
+
+def naive(members: list, ops: list) -> dict:
+    """What each member gets if every event is sent to it as it comes."""
+    got = {m: [] for m in members}
+    receiving = {m for m in members if m.welcomed}
+    for op, *args in ops:
+        if op == "everyone":
+            out, exclude = args
+            for m in receiving:
+                if m is not exclude:
+                    got[m].append(out.frame(m.plain))
+        elif op == "one":
+            member, item = args
+            if member in receiving:
+                got[member].append(item if isinstance(item, bytes) else item.frame(member.plain))
+        elif op == "starting":
+            receiving.add(args[0])
+    return {m: b"".join(frames) for m, frames in got.items()
+            if frames and not m.gone and m in receiving}
+
+
+@st.composite
+def batches(draw):
+    members = [FakeMember(f"m{i}", plain=draw(st.booleans()), welcomed=draw(st.booleans()))
+               for i in range(draw(st.integers(1, 5)))]
+    ops, started, seq = [], set(), 0
+    for _ in range(draw(st.integers(0, 25))):
+        kind = draw(st.sampled_from(["everyone", "everyone", "one", "starting", "many"]))
+        if kind == "everyone":
+            seq += 1
+            ops.append(("everyone", event(seq), draw(st.none() | st.sampled_from(members))))
+        elif kind == "many":
+            exclude = draw(st.sampled_from(members))
+            for _ in range(draw(st.integers(1, 4))):
+                seq += 1
+                ops.append(("everyone", event(seq), exclude))
+            ops.append(("many-end",))
+        elif kind == "one":
+            member = draw(st.sampled_from(members))
+            if member.welcomed or member in started:
+                item = draw(st.sampled_from([b"reply", event(1000 + seq)]))
+                ops.append(("one", member, item))
+        else:
+            joiner = [m for m in members if not m.welcomed and m not in started]
+            if joiner:
+                started.add(joiner[0])
+                ops.append(("starting", joiner[0]))
+    for member in members:
+        member.gone = draw(st.booleans()) and draw(st.booleans())
+    return members, ops
+
+
+@settings(max_examples=300)
+@given(batches())
+def test_gathered_sends_are_what_sending_each_event_in_turn_would_send(batch):
+    members, ops = batch
+    expected = naive(members, [op for op in ops if op[0] != "many-end"])
+    delivery = Delivery()
+    pending: list = []
+    for op, *args in ops:
+        if op == "everyone":
+            pending.append(args)
+            continue
+        flush_pending(delivery, pending, as_run=(op == "many-end"))
+        pending = []
+        if op == "one":
+            delivery.one(*args)
+        elif op == "starting":
+            args[0].welcomed = True
+            delivery.starting(args[0])
+    flush_pending(delivery, pending, as_run=False)
+    got = dict(delivery.collect(members))
+    assert got == expected
+
+
+def flush_pending(delivery: Delivery, pending: list, as_run: bool) -> None:
+    """Hand ``everyone`` ops over one by one, or a run with one exclude as one call."""
+    if as_run and pending and all(ex is pending[0][1] for _, ex in pending) and pending[0][1]:
+        delivery.everyone_many([out for out, _ in pending], pending[0][1])
+    else:
+        for out, exclude in pending:
+            delivery.everyone(out, exclude)
+
+
+def test_members_who_take_the_common_frames_share_one_bytes_object():
+    members = [FakeMember(f"m{i}", plain=False, welcomed=True) for i in range(3)]
+    delivery = Delivery()
+    delivery.everyone(event(1))
+    delivery.everyone(event(2))
+    sends = delivery.collect(members)
+    assert len({id(data) for _, data in sends}) == 1
+    assert sends[0][1] == event(1).frame(False) + event(2).frame(False)
+
+
+def test_a_plain_member_gets_the_text_frames():
+    plain = FakeMember("p", plain=True, welcomed=True)
+    delivery = Delivery()
+    delivery.everyone(event(1))
+    [(member, data)] = delivery.collect([plain])
+    assert data == protocol.encode_frame("x: t1")
+
+
+def test_an_empty_batch_sends_nothing():
+    assert Delivery().collect([FakeMember("m", plain=False, welcomed=True)]) == []
+    assert not Delivery()
