@@ -459,6 +459,9 @@ class Room:
                         for _, msg_id in lines]
         state = self._sessions[member.session]
         items, rows, taken, errors = [], [], {}, []
+        sender, session, name = member.key, member.session, member.name
+        recipient = target.key if target is not None else None
+        recipient_session = target.session if target is not None else None
         for text, msg_id in lines:
             if msg_id is not None:
                 seq = state.ids.get(msg_id) or taken.get(msg_id)
@@ -471,16 +474,14 @@ class Room:
                                f"is {self.settings.rate:g} messages per second", msg_id))
                 continue
             seq, now = self._next_seq()
-            event = {"type": "message", "seq": seq, "ts": now, "from": member.name,
+            event = {"type": "message", "seq": seq, "ts": now, "from": name,
                      "text": text, "kind": kind}
             if target is not None:
                 event["to"] = target.name
             out = Outgoing(event)
             rows.append(self.journal.row(
-                event, sender=member.key, recipient=target.key if target is not None else None,
-                session=member.session,
-                recipient_session=target.session if target is not None else None,
-                msg_id=msg_id, body=out.body()))
+                event, sender=sender, recipient=recipient, session=session,
+                recipient_session=recipient_session, msg_id=msg_id, body=out.body()))
             items.append((out, msg_id, seq))
             if msg_id is not None:
                 taken[msg_id] = seq

@@ -200,3 +200,25 @@ def test_clean_text_leaves_no_control_characters(text):
     assert protocol.clean_text(cleaned) == cleaned
     for ch in cleaned:
         assert ch in "\n\t\u200d" or unicodedata.category(ch) not in ("Cc", "Cf")
+
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8)
+padding = st.sampled_from(["", " ", "\n", "\t ", "\r\n", "\x0b", "\u2028"])
+
+
+def outcome(parse, text):
+    try:
+        return "ok", parse(text)
+    except (ValueError, RecursionError) as exc:
+        return "error", type(exc).__name__
+
+
+@moderate
+@given(st.one_of(st.builds(lambda value, lead, trail: lead + json.dumps(value) + trail,
+                           json_like, padding, padding),
+                 st.text(alphabet='{}[]":,0123456789.eE+-truefalsn \\u', max_size=30)))
+def test_the_fast_json_path_agrees_with_json_loads(text):
+    assert outcome(protocol._json_value, text) == outcome(json.loads, text)
