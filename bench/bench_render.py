@@ -5,6 +5,7 @@ docs/gui.md and the README:
 
     python bench/bench_render.py            # headless (SDL dummy driver)
     DISPLAY=:0 python bench/bench_render.py --real-window   # idle CPU in a real window
+    python bench/bench_render.py --json --idle-seconds 3   # what bench/run.py calls
 
 1. Frame time: the chat screen drawn with 10 and with 10,000 messages in scrollback,
    in the same run (steady frames at the bottom, and frames that scroll one wheel
@@ -12,7 +13,7 @@ docs/gui.md and the README:
 2. Idle CPU: the real ``App`` loop connected to a real server (a subprocess), with
    nothing arriving and no input, for 10 s; CPU time of this process (all threads)
    / wall time. Measured twice: the first 10 s after focus, while the cursor blinks,
-   and the 10 s after, when it has stopped (as GTK's cursor does).
+   and 10 s once it has stopped (as GTK's cursor does, 10 s after focus).
 3. Burst: another client sends 1,000 messages at once; time until the last one is
    in the view model and drawn.
 """
@@ -20,6 +21,7 @@ docs/gui.md and the README:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -180,24 +182,21 @@ def burst(app, port: int, count: int = 1000):
     return elapsed, app.frames_drawn - frames_before, longest_step
 
 
-def main() -> int:
-    """Run the three measurements and print one line per figure."""
-    parser = argparse.ArgumentParser(description="GUI render/idle/burst benchmark")
-    parser.add_argument("--real-window", action="store_true",
-                        help="use the real video driver (needs DISPLAY) instead of dummy")
-    parser.add_argument("--idle-seconds", type=float, default=10.0)
-    args = parser.parse_args()
-    _setup_display(args.real_window)
+def measure(idle_seconds: float = 10.0) -> dict:
+    """Run the three measurements (display already set up); every figure in a dict.
+
+    The second idle figure starts once the cursor has stopped blinking
+    (``BLINK_TIMEOUT`` after focus), however short ``idle_seconds`` is.
+    """
     import pygame
+    from ui.inputbox import BLINK_TIMEOUT
 
     small = frame_times(10)
     large = frame_times(10_000)
-    print(f"frame draw, 10 messages:      median {small[0]:.2f} ms, p95 {small[1]:.2f} ms")
-    print(f"frame draw, 10,000 messages:  median {large[0]:.2f} ms, p95 {large[1]:.2f} ms "
-          f"(ratio {large[0] / small[0]:.2f}x)")
-    print(f"scrolling frame draw, 10,000: median {large[2]:.2f} ms (lays out newly visible lines)")
-    print(f"display flip (1000x660):      median {large[3]:.2f} ms "
-          f"(driver {pygame.display.get_driver()})")
+    figures = {"draw_ms_10": small[0], "draw_p95_ms_10": small[1],
+               "draw_ms_10000": large[0], "draw_p95_ms_10000": large[1],
+               "scroll_draw_ms_10000": large[2], "flip_ms": large[3],
+               "driver": pygame.display.get_driver(), "idle_seconds": idle_seconds}
     pygame.display.quit()
 
     port = free_port()
@@ -205,20 +204,52 @@ def main() -> int:
     try:
         app = connected_app(port)
         app.set_focused(True)  # the cursor blinks for 10 s after focus or input
-        cpu, frames = idle_cpu(app, args.idle_seconds)
-        print(f"idle CPU over {args.idle_seconds:.0f} s, cursor blinking: {cpu:.2f} % of one core "
-              f"({frames} partial frames; driver {pygame.display.get_driver()})")
-        cpu, frames = idle_cpu(app, args.idle_seconds)
-        print(f"idle CPU over the next {args.idle_seconds:.0f} s (blink stopped): {cpu:.2f} % "
-              f"of one core ({frames} frames drawn)")
+        focused_at = time.monotonic()
+        blinking = idle_cpu(app, idle_seconds)
+        figures["idle_cpu_blink_pct"], figures["idle_frames_blink"] = blinking
+        while time.monotonic() - focused_at < BLINK_TIMEOUT + 0.2:
+            app.step()
+        figures["idle_cpu_pct"], figures["idle_frames"] = idle_cpu(app, idle_seconds)
         elapsed, frames, longest = burst(app, port)
-        print(f"1,000-message burst: all shown in {elapsed * 1000:.0f} ms over {frames} frames "
-              f"(longest frame {longest * 1000:.1f} ms)")
+        figures.update(burst_ms=elapsed * 1000, burst_frames=frames,
+                       burst_longest_ms=longest * 1000)
         app.quit()
         pygame.quit()
     finally:
         server.terminate()
         server.wait(10)
+    return figures
+
+
+def main() -> int:
+    """Run the measurements; print one line per figure, or one JSON object."""
+    parser = argparse.ArgumentParser(description="GUI render/idle/burst benchmark")
+    parser.add_argument("--real-window", action="store_true",
+                        help="use the real video driver (needs DISPLAY) instead of dummy")
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument("--json", action="store_true",
+                        help="print the figures as one JSON object (for bench/run.py)")
+    args = parser.parse_args()
+    _setup_display(args.real_window)
+    f = measure(args.idle_seconds)
+    if args.json:
+        print(json.dumps(f))
+        return 0
+    print(f"frame draw, 10 messages:      median {f['draw_ms_10']:.2f} ms, "
+          f"p95 {f['draw_p95_ms_10']:.2f} ms")
+    print(f"frame draw, 10,000 messages:  median {f['draw_ms_10000']:.2f} ms, "
+          f"p95 {f['draw_p95_ms_10000']:.2f} ms "
+          f"(ratio {f['draw_ms_10000'] / f['draw_ms_10']:.2f}x)")
+    print(f"scrolling frame draw, 10,000: median {f['scroll_draw_ms_10000']:.2f} ms "
+          "(lays out newly visible lines)")
+    print(f"display flip (1000x660):      median {f['flip_ms']:.2f} ms (driver {f['driver']})")
+    print(f"idle CPU over {args.idle_seconds:.0f} s, cursor blinking: "
+          f"{f['idle_cpu_blink_pct']:.2f} % of one core "
+          f"({f['idle_frames_blink']} partial frames; driver {f['driver']})")
+    print(f"idle CPU over {args.idle_seconds:.0f} s once the blink stopped: "
+          f"{f['idle_cpu_pct']:.2f} % of one core ({f['idle_frames']} frames drawn)")
+    print(f"1,000-message burst: all shown in {f['burst_ms']:.0f} ms over "
+          f"{f['burst_frames']} frames (longest frame {f['burst_longest_ms']:.1f} ms)")
     return 0
 
 
