@@ -11,6 +11,11 @@ would make the caller's ``send`` wait too.
 A queue that would grow past ``max_bytes`` marks the connection overflowed and shuts
 the socket down; the connection's reader thread then sees the close and does the
 leave, so nothing here calls back into the room (and its lock) from a broadcast.
+
+Every ``send`` is whole frames, and the stream stays framed to the end: what is
+dropped on overflow is only data none of which has reached the socket. The rest of a
+chunk that went out in part (the writer's, or a direct send cut short by a full
+kernel buffer) is still sent, before the farewell.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class SendQueue:
         self._queue: "collections.deque[bytes]" = collections.deque()
         self._queued = 0
         self._writing = False           # the writer holds bytes not yet sent
+        self._head_started = False      # the queue's first chunk is the rest of a frame
         self._writer: Optional[threading.Thread] = None
         self.closed = False
         self.overflowed = False
@@ -80,21 +86,30 @@ class SendQueue:
                 if sent == len(data):
                     self.direct_sends += 1
                     return True
-                data = data[sent:]
+                if sent:
+                    # Part of a frame is on the wire: the rest must follow, even past
+                    # the bound (a later send overflows instead).
+                    self._head_started = True
+                    self._enqueue(data[sent:])
+                    return True
             if self._queued + len(data) > self._max:
                 self.overflowed = True
                 self._fail("send queue full", farewell=True)
                 return False
-            self._queue.append(data)
-            self._queued += len(data)
-            self.queued_sends += 1
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._write_loop, daemon=True,
-                                                name=f"writer-{self._name}")
-                self._writer.start()
-            else:
-                self._wake.notify()
+            self._enqueue(data)
             return True
+
+    def _enqueue(self, data: bytes) -> None:
+        # Lock held.
+        self._queue.append(data)
+        self._queued += len(data)
+        self.queued_sends += 1
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, daemon=True,
+                                            name=f"writer-{self._name}")
+            self._writer.start()
+        else:
+            self._wake.notify()
 
     def flush(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the queue to drain; True if it did."""
@@ -126,12 +141,15 @@ class SendQueue:
         # frame in flight, sends the farewell, and shuts the rest (bounded in time).
         self.failed = self.failed or why
         self.closed = True
+        rest = self._queue[0] if self._head_started and self._queue else None
         self._queue.clear()
         self._queued = 0
         how = socket.SHUT_RDWR
         if farewell and self.farewell and self._writer is not None:
+            if rest is not None:  # the rest of a frame already begun on the wire
+                self._queue.append(rest)
             self._queue.append(self.farewell)
-            self._queued = len(self.farewell)
+            self._queued = sum(len(chunk) for chunk in self._queue)
             self._farewell_until = time.monotonic() + FAREWELL_SECONDS
             how = socket.SHUT_RD
         self._wake.notify_all()
@@ -168,6 +186,7 @@ class SendQueue:
                     return
                 data = b"".join(self._queue)  # coalesce: one write for all of it
                 self._queue.clear()
+                self._head_started = False  # what is in flight is finished below
                 self._writing = True
             view = memoryview(data)
             try:
