@@ -263,3 +263,26 @@ def test_plain_clients_leave_no_sessions_behind(make_server, make_client, tmp_pa
     assert srv.room._sessions == {}
     srv.server.room.delivered(5)
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+
+
+def test_checkpoints_run_beside_the_commits_and_close_empties_the_wal(tmp_path, monkeypatch):
+    import history
+    monkeypatch.setattr(history, "CHECKPOINT_SECONDS", 0.05)
+    path = str(tmp_path / "chat.db")
+    journal = history.Journal(path)
+    journal.start()
+    for seq in range(1, 401):
+        journal.submit({"type": "message", "seq": seq, "ts": 1.0, "from": "a", "text": "x" * 200,
+                        "kind": "chat"}, sender="a", session="s")
+        journal.run_inline()
+    assert journal._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+
+    # SQLite itself no longer copies the WAL into the file; the thread does, so the
+    # file grows to hold the rows while the journal is still open.
+    wait_for(lambda: (tmp_path / "chat.db").stat().st_size > 100_000,
+             what="the WAL copied into the database file by the checkpoint thread")
+    journal.close()
+    wal = tmp_path / "chat.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    rows = sqlite3.connect(path).execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    assert rows == 400
