@@ -90,7 +90,8 @@ class SendQueue:
                     # Part of a frame is on the wire: the rest must follow, even past
                     # the bound (a later send overflows instead).
                     self._head_started = True
-                    self._enqueue(data[sent:])
+                    # A view, not a copy: the same frames often go to many members.
+                    self._enqueue(memoryview(data)[sent:])
                     return True
             if self._queued + len(data) > self._max:
                 self.overflowed = True

@@ -18,6 +18,7 @@ import argparse
 import ipaddress
 import logging
 import os
+import queue
 import select
 import signal
 import socket
@@ -321,6 +322,11 @@ class ChatServer(socketserver.ThreadingTCPServer):
     # The default 5 drops connects when a class joins at once; Linux caps it at
     # net.core.somaxconn (4096 on current kernels).
     request_queue_size = 4096
+    # Threads that start the connections' threads. Starting a thread waits until it
+    # runs, which under load takes milliseconds (it needs the GIL); done by the
+    # accepting thread, that wait capped accepts at a few hundred a second while a
+    # crowd joined. The accepting thread hands each connection over instead.
+    spawners = 4
 
     def __init__(self, config: ServerConfig):
         self.config = config
@@ -332,11 +338,38 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self._per_ip: dict = {}
         self._handlers_lock = threading.Lock()
         self._closed = threading.Event()
+        self._to_spawn: queue.SimpleQueue = queue.SimpleQueue()
         try:
             super().__init__((config.host, config.port), ChatHandler)
         except BaseException:
             self.journal.close()
             raise
+        for number in range(self.spawners):
+            threading.Thread(target=self._spawn_loop, name=f"spawn-{number}", daemon=True).start()
+
+    # ---------------------------------------------------------------- threads
+
+    def process_request(self, request, client_address) -> None:
+        """Hand the accepted connection to a spawner; accepting goes on at once."""
+        self._to_spawn.put((request, client_address))
+
+    def _spawn_loop(self) -> None:
+        while True:
+            item = self._to_spawn.get()
+            if item is None:
+                return
+            request, client_address = item
+            try:
+                # ThreadingMixIn's: a thread for the connection, for its lifetime.
+                super().process_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+                self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for _ in range(self.spawners):
+            self._to_spawn.put(None)
 
     # ---------------------------------------------------------------- admission
 
