@@ -111,6 +111,7 @@ class Delivery:
         self._common_json: list = []  # their structured frames, in the same order
         self._streams: dict = {}      # Member -> _Stream
         self.after: list = []         # callables to run once the batch is sent
+        self.built = 0                # bytes of the buffers collect() made
 
     def __bool__(self) -> bool:
         return bool(self._common or self._streams)
@@ -174,6 +175,7 @@ class Delivery:
         sends = []
         end = len(self._common)
         shared: dict = {}  # plain? -> the common frames joined
+        built = 0
         for member in (members if end else list(self._streams)):
             if member.gone or not member.welcomed:
                 continue
@@ -184,9 +186,12 @@ class Delivery:
                     data = shared[member.plain] = b"".join(
                         [out.frame(True) for out in self._common] if member.plain
                         else self._common_json)
+                    built += len(data)
             else:
                 self._catch_up(stream, end)
                 data = b"".join(stream.parts)
+                built += len(data)
             if data:
                 sends.append((member, data))
+        self.built = built
         return sends

@@ -27,6 +27,7 @@ import eventtext
 import protocol
 from delivery import Delivery, Outgoing, encode_ack, encode_welcome, quote_json
 from history import Journal, JournalClosed
+from memtrim import Trimmer
 from protocol import MessageError
 from ratelimit import TokenBucket
 
@@ -126,6 +127,7 @@ class Room:
         self._guests = 0
         self.closing = False
         self._delivery: Optional[Delivery] = None  # the batch being delivered
+        self._trimmer = Trimmer()
         journal.start(self._deliver_batch)
 
     # ------------------------------------------------------------------ joining
@@ -323,6 +325,8 @@ class Room:
                 log.exception("delivery to %s (%s) failed", member.name, member.peer)
                 if member.kick is not None:
                     member.kick("internal error")
+        del sends
+        self._trimmer.delivered(delivery.built)
         for done in delivery.after:
             done()
 

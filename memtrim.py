@@ -1,0 +1,56 @@
+"""Give memory back to the operating system after a burst of deliveries (glibc).
+
+A crowd joining at once makes big short-lived buffers: a welcome that lists
+everyone for each newcomer, a batch's frames for all. glibc keeps the memory they
+used for later, so after such a storm the server's resident size would stay near
+its peak: 5,000 joins left about 60 KiB per connection where about 30 KiB is
+live. ``malloc_trim`` hands the free pages back. Where there is no glibc (macOS,
+Windows, musl without it) this does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+from typing import Callable, Optional
+
+log = logging.getLogger("chat.memtrim")
+
+TRIM_EVERY_BYTES = 64 * 1024 * 1024  # delivered between two trims
+
+
+def _load_malloc_trim() -> Optional[Callable[[int], int]]:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+class Trimmer:
+    """Counts bytes handed to sockets; past ``every`` of them, trims the heap once.
+
+    ctypes releases the GIL for the call, so the other threads run meanwhile.
+    """
+
+    def __init__(self, every: int = TRIM_EVERY_BYTES):
+        self.every = every
+        self.trims = 0
+        self._since = 0
+
+    def delivered(self, nbytes: int) -> None:
+        self._since += nbytes
+        if self._since >= self.every and _malloc_trim is not None:
+            self._since = 0
+            self.trims += 1
+            try:
+                _malloc_trim(0)
+            except OSError as exc:  # not expected; never worth failing a delivery for
+                log.debug("malloc_trim failed: %s", exc)
