@@ -24,7 +24,7 @@ import protocol
 # The same bytes as protocol.encode_message, without building a JSONEncoder per call.
 ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # A JSON string literal, as ENCODE writes it (C code).
-quote_json = _QUOTE = json.encoder.encode_basestring
+_QUOTE = json.encoder.encode_basestring
 _MESSAGE_KEYS = ("type", "seq", "ts", "from", "text", "kind")
 
 
@@ -44,15 +44,53 @@ def encode_event(event: dict) -> str:
     return ENCODE(event)
 
 
-def encode_welcome(*, name: str, users: list, server: str, max_text: int, max_frame: int,
-                   seq: int, session: str) -> str:
-    """The ``welcome`` message; ``users`` are every member's name already quoted by
-    ``quote_json`` (kept so by the room, so a crowd joining costs no JSON encoding per
-    name)."""
-    return ('{"type":"welcome","name":%s,"users":[%s],"server":%s,"max_text":%d,'
-            '"max_frame":%d,"seq":%d,"session":%s}' % (
-                _QUOTE(name), ",".join(users), _QUOTE(server), max_text, max_frame, seq,
-                _QUOTE(session)))
+def welcome_frame(*, name: str, others: bytes, server: str, max_text: int, max_frame: int,
+                  seq: int, session: str) -> bytes:
+    """The framed ``welcome``; ``others`` is the other members' part of ``users``,
+    already encoded (``NameList.encoded``), and ``name`` is added after them.
+
+    The same bytes as ``protocol.message_frame`` of the message, with the list (tens of
+    kilobytes in a big room) copied once instead of encoded once per join.
+    """
+    head = ('{"type":"welcome","name":%s,"users":[' % _QUOTE(name)).encode("utf-8")
+    tail = ('%s%s],"server":%s,"max_text":%d,"max_frame":%d,"seq":%d,"session":%s}' % (
+        "," if others else "", _QUOTE(name), _QUOTE(server), max_text, max_frame, seq,
+        _QUOTE(session))).encode("utf-8")
+    size = len(head) + len(others) + len(tail)
+    return b"".join([str(size).encode("ascii").ljust(protocol.HEADER_SIZE), head, others, tail])
+
+
+class NameList:
+    """Members' names as the inside of a JSON array, kept encoded for welcomes.
+
+    A join appends its name (amortised O(1)); a leave or a rename marks the list for
+    a rebuild the next time it is needed, so a crowd joining costs a copy of the list
+    per welcome, not an encoding of every name in it.
+    """
+
+    def __init__(self):
+        self._quoted: dict = {}  # key -> the name as a JSON string, UTF-8
+        self._encoded = bytearray()
+        self._stale = False
+
+    def add(self, key: str, name: str) -> None:
+        quoted = _QUOTE(name).encode("utf-8")
+        self._quoted[key] = quoted
+        if not self._stale:
+            if self._encoded:
+                self._encoded += b","
+            self._encoded += quoted
+
+    def remove(self, key: str) -> None:
+        del self._quoted[key]
+        self._stale = True
+
+    def encoded(self) -> bytearray:
+        """The names, comma-separated JSON strings in the order they were added."""
+        if self._stale:
+            self._encoded = bytearray(b",".join(self._quoted.values()))
+            self._stale = False
+        return self._encoded
 
 
 def encode_ack(msg_id: Optional[str], seq: Optional[int]) -> str:

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 import eventtext
 import protocol
-from delivery import Delivery, Outgoing, encode_ack, encode_welcome, quote_json
+from delivery import Delivery, NameList, Outgoing, encode_ack, welcome_frame
 from history import Journal, JournalClosed
 from memtrim import Trimmer
 from protocol import MessageError
@@ -118,7 +118,7 @@ class Room:
         self.settings = settings
         self.lock = threading.Lock()
         self.members: dict = {}        # name key -> Member
-        self._quoted: dict = {}        # name key -> the name as a JSON string, for welcomes
+        self._names = NameList()       # the members' names, encoded for welcomes
         self.seq = journal.last_seq
         self._sessions: dict = {token: _SessionState(name)
                                 for token, name in journal.sessions(time.time()).items()}
@@ -177,11 +177,10 @@ class Room:
             state.name = name
             event = {"type": "join", "seq": seq, "ts": now, "name": name}
             # Built once per join, so a crowd joining costs no JSON encoding per name.
-            welcome = None if plain else protocol.encode_frame(encode_welcome(
-                name=name, users=[*self._quoted.values(), quote_json(name)],
-                server=self.settings.server_name,
+            welcome = None if plain else welcome_frame(
+                name=name, others=self._names.encoded(), server=self.settings.server_name,
                 max_text=self.settings.max_text, max_frame=self.settings.max_frame, seq=seq,
-                session=token))
+                session=token)
             try:
                 # Plain clients cannot resume, so their sessions are not kept.
                 self.journal.submit(event, lambda replayed: self._deliver_join(member, event, welcome, replayed),
@@ -198,11 +197,11 @@ class Room:
 
     def _add_member(self, member: Member) -> None:
         self.members[member.key] = member
-        self._quoted[member.key] = quote_json(member.name)
+        self._names.add(member.key, member.name)
 
     def _drop_member(self, member: Member) -> None:
         del self.members[member.key]
-        del self._quoted[member.key]
+        self._names.remove(member.key)
 
     def _free_name(self, wanted: str) -> str:
         if protocol.name_key(wanted) not in self.members:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import protocol
-from delivery import ENCODE, Delivery, Outgoing, encode_ack, encode_event, encode_welcome, quote_json
+from delivery import ENCODE, Delivery, NameList, Outgoing, encode_ack, encode_event, welcome_frame
 
 texts = st.text(max_size=60)  # any code point, lone surrogates and controls included
 seqs = st.integers(min_value=0, max_value=2 ** 63 - 1)
@@ -46,12 +46,28 @@ def test_an_ack_encodes_as_the_general_encoder_does(msg_id, seq):
 
 
 @given(name=texts, users=st.lists(texts, max_size=5), server=texts, seq=seqs, session=texts)
-def test_a_welcome_encodes_as_the_general_encoder_does(name, users, server, seq, session):
+def test_a_welcome_is_the_general_encoder_s_frame(name, users, server, seq, session):
+    names = NameList()
+    for number, user in enumerate(users):
+        names.add(f"k{number}", user)
     expected = {"type": "welcome", "name": name, "users": users + [name], "server": server,
                 "max_text": 4000, "max_frame": 65536, "seq": seq, "session": session}
-    assert encode_welcome(name=name, users=[quote_json(u) for u in users + [name]],
-                          server=server, max_text=4000, max_frame=65536, seq=seq,
-                          session=session) == ENCODE(expected)
+    assert welcome_frame(name=name, others=names.encoded(), server=server, max_text=4000,
+                         max_frame=65536, seq=seq, session=session) == \
+        protocol.encode_frame(ENCODE(expected))
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 6), texts), max_size=30))
+def test_the_name_list_follows_adds_and_removes(operations):
+    names, model = NameList(), {}
+    for add, key, name in operations:
+        if add and key not in model:
+            names.add(str(key), name)
+            model[key] = name
+        elif not add and key in model:
+            names.remove(str(key))
+            del model[key]
+        assert json.loads(b"[" + names.encoded() + b"]") == list(model.values())
 
 
 # --------------------------------------------------------------- gathering sends
