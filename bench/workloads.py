@@ -53,7 +53,7 @@ class Params:
     staller_rcvbuf: int = 4096
     conns: int = 5000
     conns_workers: int = 4
-    conns_parallel: int = 32        # joins in flight per worker (the accept backlog is 128)
+    conns_parallel: int = 512       # joins in flight per worker: a crowd (backlog 4096)
     conns_timeout: float = 25.0     # each of: joining, the join fan-out, the broadcast
     ours_root: str = ROOT           # the checkout whose server.py is "ours"
 
