@@ -204,32 +204,32 @@ class Delivery:
         """``member`` is welcomed now: it gets what comes from here on, nothing before."""
         self._streams[member] = _Stream(len(self._common), member.plain)
 
-    def collect(self, members) -> list:
+    def collect(self, structured, plain) -> list:
         """``[(member, bytes)]`` for every member with something to get. Room lock held.
 
-        ``members`` are the room's current members; the gone and the not yet welcomed
-        get nothing.
+        ``structured`` and ``plain`` are the members who get events (welcomed, not
+        gone), by kind; a member with a stream of its own gets that instead, if it is
+        still welcomed and not gone.
         """
-        sends = []
-        end = len(self._common)
-        shared: dict = {}  # plain? -> the common frames joined
+        streams = self._streams
+        sends: list = []
         built = 0
-        for member in (members if end else list(self._streams)):
+        if self._common:
+            data = b"".join(self._common_json)
+            built += len(data)
+            sends += [(member, data) for member in structured if member not in streams]
+            if plain:
+                data = b"".join([out.frame(True) for out in self._common])
+                built += len(data)
+                sends += [(member, data) for member in plain if member not in streams]
+        end = len(self._common)
+        for member, stream in streams.items():
             if member.gone or not member.welcomed:
                 continue
-            stream = self._streams.get(member)
-            if stream is None:
-                data = shared.get(member.plain)
-                if data is None:
-                    data = shared[member.plain] = b"".join(
-                        [out.frame(True) for out in self._common] if member.plain
-                        else self._common_json)
-                    built += len(data)
-            else:
-                self._catch_up(stream, end)
-                data = b"".join(stream.parts)
-                built += len(data)
+            self._catch_up(stream, end)
+            data = b"".join(stream.parts)
             if data:
+                built += len(data)
                 sends.append((member, data))
         self.built = built
         return sends

@@ -303,10 +303,12 @@ class Journal:
             return True
         try:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-            self._db.executemany(
-                "INSERT INTO sessions VALUES (?,?,?) ON CONFLICT(token) DO UPDATE "
-                "SET name=excluded.name, updated=excluded.updated", sessions)
+            if rows:
+                self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            if sessions:
+                self._db.executemany(
+                    "INSERT INTO sessions VALUES (?,?,?) ON CONFLICT(token) DO UPDATE "
+                    "SET name=excluded.name, updated=excluded.updated", sessions)
             self._db.execute("COMMIT")
             self.batches += 1
             return True

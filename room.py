@@ -119,6 +119,10 @@ class Room:
         self.lock = threading.Lock()
         self.members: dict = {}        # name key -> Member
         self._names = NameList()       # the members' names, encoded for welcomes
+        # Members who get events (welcomed, not gone), by kind, as ordered sets: a
+        # batch's common frames go to these without a test per member.
+        self._json_readers: dict = {}
+        self._plain_readers: dict = {}
         self.seq = journal.last_seq
         self._sessions: dict = {token: _SessionState(name)
                                 for token, name in journal.sessions(time.time()).items()}
@@ -233,6 +237,7 @@ class Room:
         if member.gone:
             return
         member.welcomed = True
+        (self._plain_readers if member.plain else self._json_readers)[member] = None
         if member.plain:
             return
         delivery.one(member, welcome)
@@ -258,6 +263,8 @@ class Room:
         if member.gone:
             return
         member.gone = True
+        self._json_readers.pop(member, None)
+        self._plain_readers.pop(member, None)
         if self.members.get(member.key) is member:
             self._drop_member(member)
         if member.plain:
@@ -312,7 +319,8 @@ class Room:
                             action(value)
                     except Exception:
                         log.exception("delivery failed")
-                sends = delivery.collect(self.members.values()) if delivery else ()
+                sends = delivery.collect(self._json_readers, self._plain_readers) \
+                    if delivery else ()
             finally:
                 self._delivery = None
         for member, data in sends:

@@ -24,6 +24,9 @@ class PlainTransport:
 
     def __init__(self, out: SendQueue):
         self.out = out
+        if type(self).send is PlainTransport.send:
+            # The queue's own method: one Python call less for every delivery.
+            self.send = out.send
 
     def send(self, data: bytes) -> bool:
         return self.out.send(data)
