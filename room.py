@@ -70,7 +70,6 @@ class Member:
     plain: bool
     peer: str
     session: str
-    joined_seq: int
     bucket: TokenBucket
     welcomed: bool = False
     gone: bool = False
@@ -176,7 +175,7 @@ class Room:
             name = self._free_name(requested)
             seq, now = self._next_seq()
             member = Member(name=name, out=out, plain=plain, peer=peer, session=token,
-                            joined_seq=seq, bucket=TokenBucket(self.settings.rate, self.settings.burst),
+                            bucket=TokenBucket(self.settings.rate, self.settings.burst),
                             kick=kick)
             state.name = name
             event = {"type": "join", "seq": seq, "ts": now, "name": name}
