@@ -143,19 +143,25 @@ class Journal:
         # PASSIVE never waits for the committer: it copies what no reader needs, and
         # the fsync it ends with happens here, not in a commit.
         db = sqlite3.connect(self.path, isolation_level=None)
-        done, failing = self.batches, False
+        failing = False
+
+        def checkpoint() -> None:
+            nonlocal failing
+            try:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                failing = False
+            except sqlite3.Error as exc:  # a full disk, say: try again later
+                if not failing:
+                    log.warning("checkpoint failed: %s (will retry)", exc)
+                failing = True
+
         try:
+            checkpoint()  # also opens the WAL files now, not in the middle of a chat
+            done = self.batches
             while not self._stop_checkpoints.wait(CHECKPOINT_SECONDS):
-                if self.batches == done:
-                    continue
-                done = self.batches
-                try:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                    failing = False
-                except sqlite3.Error as exc:  # a full disk, say: try again later
-                    if not failing:
-                        log.warning("checkpoint failed: %s (will retry)", exc)
-                    failing = True
+                if self.batches != done:
+                    done = self.batches
+                    checkpoint()
         finally:
             db.close()
 
