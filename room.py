@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class Member:
     session: str
     bucket: TokenBucket
     welcomed: bool = False
+    welcome_sent: bool = False  # the welcome (and replay) handed to the socket
     gone: bool = False
     close_reason: Optional[str] = None  # set when the room ends this connection
     kick: Any = None  # callable(reason) that closes the connection, set by the server
@@ -222,8 +224,12 @@ class Room:
         # Prepared outside the room lock, after the commit of everything up to the join.
         if member.plain:
             return [], 0
-        return self.journal.replay(member.session, since=since, until=event["seq"],
-                                   limit=self.settings.history)
+        try:
+            return self.journal.replay(member.session, since=since, until=event["seq"],
+                                       limit=self.settings.history)
+        except sqlite3.Error as exc:  # the join goes ahead, without the history
+            log.error("could not read the history for %s: %s", member.name, exc)
+            return [], 0
 
     def _deliver_join(self, member: Member, event: dict, welcome: Optional[bytes],
                       replayed: tuple) -> None:
@@ -237,6 +243,7 @@ class Room:
             return
         member.welcomed = True
         (self._plain_readers if member.plain else self._json_readers)[member] = None
+        delivery.after.append(partial(setattr, member, "welcome_sent", True))
         if member.plain:
             return
         delivery.one(member, welcome)
@@ -299,13 +306,14 @@ class Room:
         (history queries); the ``deliver`` callbacks then run under one hold of the
         lock; the sends, non-blocking, are made after it is released.
         """
+        failed = object()  # a prepare that raised: its delivery cannot run
         prepared = []
         for prepare, _ in actions:
             try:
                 prepared.append(None if prepare is None else prepare())
             except Exception:
                 log.exception("delivery failed")
-                prepared.append(None)
+                prepared.append(failed)
         delivery = Delivery()
         with self.lock:
             self._delivery = delivery
@@ -314,7 +322,7 @@ class Room:
                     try:
                         if prepare is None:
                             action()
-                        else:
+                        elif value is not failed:
                             action(value)
                     except Exception:
                         log.exception("delivery failed")
@@ -503,7 +511,7 @@ class Room:
                                      wake=False)
         except JournalClosed:
             return errors + [(protocol.SHUTTING_DOWN, "the server is shutting down", msg_id)
-                             for out, msg_id, _ in items if out is not None]
+                             for _, msg_id, _ in items]
         state.ids.update(taken)
         while len(state.ids) > IDS_PER_SESSION:
             del state.ids[next(iter(state.ids))]
@@ -523,13 +531,16 @@ class Room:
                 [self._ack_frame(member, msg_id, seq) for _, msg_id, seq in items]))
 
     def _refused_lines(self, member: Member, state: _SessionState, items: list) -> None:
-        # Lock held: the journal could not store them, so they were not sent, and a
-        # resend is new.
-        for out, msg_id, _ in items:
-            if out is not None:
-                state.ids.pop(msg_id, None)
-                self.error(member, protocol.NOT_STORED, "the server could not store your "
-                           "message (is its disk full?); it was not sent", msg_id)
+        # Lock held, in a batch's delivery: the journal could not store the new lines,
+        # so they were not sent, and a resend of them is new. A resend of a line
+        # stored before is acked again, as it would have been.
+        for out, msg_id, seq in items:
+            if out is None:
+                self._stage_ack(member, msg_id, seq)
+                continue
+            state.ids.pop(msg_id, None)
+            self.error(member, protocol.NOT_STORED, "the server could not store your "
+                       "message (is its disk full?); it was not sent", msg_id)
 
     def _reply_ok(self, member: Member, msg_id: Optional[str]) -> None:
         """Answer a command that made no event: ack for structured, a line for plain."""
@@ -614,7 +625,11 @@ class Room:
             until = self.seq
 
         def recent():  # outside the room lock
-            past = self.journal.recent_messages(member.session, count, until)
+            try:
+                past = self.journal.recent_messages(member.session, count, until)
+            except sqlite3.Error as exc:
+                log.error("could not read the history for %s: %s", member.name, exc)
+                return ["the history could not be read; try again later"]
             return [f"{eventtext.clock(e['ts'])} {eventtext.describe(e, member.name)}"
                     for e in past] or ["no messages yet"]
 

@@ -211,10 +211,10 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def _on_body(self, body) -> Optional[str]:
         """Handle one frame body; return a leave reason to end the connection."""
-        if self.member is not None and not self.member.welcomed and not self.plain:
-            # A frame pipelined after hello: the journal sends the welcome, and the
-            # replies this thread sends directly (pong, errors) must not overtake it.
-            # (Waiting at hello instead would cost every join a thread hand-off.)
+        if self.member is not None and not self.member.welcome_sent and not self.plain:
+            # A frame soon after hello: the journal sends the welcome, and the replies
+            # this thread sends directly (pong, errors) must not overtake it. (Waiting
+            # at hello instead would cost every join a thread hand-off.)
             self.server.room.delivered(BYE_FLUSH_SECONDS)
         if isinstance(body, protocol.Oversized):
             self._error(protocol.TOO_LARGE, f"frame of {body.declared} bytes is over the limit "

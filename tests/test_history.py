@@ -2,6 +2,7 @@
 
 import sqlite3
 
+import protocol
 from conftest import RawClient, wait_for
 
 
@@ -286,3 +287,35 @@ def test_checkpoints_run_beside_the_commits_and_close_empties_the_wal(tmp_path, 
     assert not wal.exists() or wal.stat().st_size == 0
     rows = sqlite3.connect(path).execute("SELECT COUNT(*) FROM events").fetchone()[0]
     assert rows == 400
+
+
+def test_a_history_that_cannot_be_read_does_not_stop_a_join(make_server, make_client, caplog):
+    srv = make_server(rate=0)
+    alice = make_client(srv.address)
+    alice.hello("alice")
+
+    def unreadable(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    srv.server.journal.replay = unreadable
+    srv.server.journal.recent_messages = unreadable
+    bob = make_client(srv.address)
+    assert bob.hello("bob")["name"] == "bob"
+    alice.expect("join", name="bob")
+    bob.send(type="say", text="/history", id="h1")
+    assert "could not be read" in bob.expect("system")["text"]
+    bob.expect("ack", id="h1")
+
+
+def test_a_resend_in_a_refused_read_is_still_acked(make_server, make_client, tmp_path):
+    srv = make_server(rate=0, db=str(tmp_path / "chat.db"))
+    alice = make_client(srv.address)
+    alice.hello("alice")
+    alice.send(type="say", text="one", id="x1")
+    first = alice.expect("ack", id="x1")
+    srv.server.journal._db.execute("PRAGMA query_only=1")  # as if the disk were full
+    # One read: a new line, and a resend of the stored one.
+    alice.send_raw(protocol.message_frame({"type": "say", "text": "two", "id": "x2"}) +
+                   protocol.message_frame({"type": "say", "text": "one", "id": "x1"}))
+    assert alice.expect("error", id="x2")["code"] == "not_stored"
+    assert alice.expect("ack", id="x1")["seq"] == first["seq"]

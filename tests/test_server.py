@@ -991,3 +991,27 @@ def test_lan_addresses_are_ipv4_and_not_loopback_unless_alone():
     assert addresses
     parsed = [ipaddress.IPv4Address(a) for a in addresses]
     assert addresses == ["127.0.0.1"] or not any(p.is_loopback for p in parsed)
+
+
+def test_a_pong_does_not_overtake_the_welcome_in_a_slow_room(make_server, make_client):
+    # The welcome goes out in the journal's send loop, after the others' shares; in
+    # a big room that takes a while. A bystander whose sends are slow stands in for
+    # thousands of members: the joiner's ping, sent while the loop is still sending,
+    # must be answered after its welcome, not before.
+    srv = make_server(rate=0)
+    bystander = make_client(srv.address)
+    bystander.hello("bystander")
+    queue = srv.room.members["bystander"].out
+    real_send = queue.send
+
+    def slow_send(data):
+        time.sleep(0.3)
+        return real_send(data)
+
+    queue.send = slow_send
+    joiner = make_client(srv.address)
+    joiner.send(type="hello", name="joiner")
+    time.sleep(0.1)
+    joiner.send(type="ping", id="p1")
+    assert joiner.recv()["type"] == "welcome"
+    assert joiner.expect("pong")["id"] == "p1"
