@@ -27,7 +27,6 @@ import json
 import logging
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -40,11 +39,6 @@ SESSION_DAYS = 7           # a session unused this long cannot be resumed after 
 # member's share is already sent in one call), but would delay the first of them and
 # hold megabytes per member when a crowd pipelines lines.
 BATCH_ROWS = 512
-# After a batch that took long to deliver (a big room: one send per member), the
-# committer thread lets the next gather for as long, up to HOLD_MAX seconds, so that
-# a crowd joining at once costs fewer rounds of sends to everyone. Lines are not held:
-# their senders' threads run batches inline when the committer is not busy.
-HOLD_MIN, HOLD_MAX = 0.002, 0.05
 CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied into the database file
 
 
@@ -253,24 +247,15 @@ class Journal:
         self._run(batch)
 
     def _commit_loop(self) -> None:
-        hold = 0.0
         while True:
             with self._lock:
                 while self._committing or (not self._pending and not self._closing):
                     self._lock.wait()
-                if hold >= HOLD_MIN:
-                    deadline = time.monotonic() + min(hold, HOLD_MAX)
-                    while not self._closing and (left := deadline - time.monotonic()) > 0:
-                        self._lock.wait(left)
-                    hold = 0.0
-                    continue  # someone may have run it inline meanwhile
                 if not self._pending:  # closing, and nothing is left
                     return
                 batch = self._take_batch()
                 self._committing = True
-            started = time.monotonic()
             self._run(batch)
-            hold = time.monotonic() - started
 
     def _take_batch(self) -> list:
         # Lock held: the pending entries up to about BATCH_ROWS events (at least one).
