@@ -17,7 +17,7 @@ from typing import Callable, Optional
 
 log = logging.getLogger("chat.memtrim")
 
-TRIM_EVERY_BYTES = 64 * 1024 * 1024  # delivered between two trims
+TRIM_EVERY_BYTES = 64 * 1024 * 1024  # bytes of delivery buffers built between two trims
 
 
 def _load_malloc_trim() -> Optional[Callable[[int], int]]:
@@ -35,7 +35,8 @@ _malloc_trim = _load_malloc_trim()
 
 
 class Trimmer:
-    """Counts bytes handed to sockets; past ``every`` of them, trims the heap once.
+    """Counts the bytes of the buffers deliveries built; past ``every`` of them, trims
+    the heap once.
 
     ctypes releases the GIL for the call, so the other threads run meanwhile.
     """
