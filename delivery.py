@@ -57,7 +57,7 @@ def welcome_frame(*, name: str, others: bytes, server: str, max_text: int, max_f
         "," if others else "", _QUOTE(name), _QUOTE(server), max_text, max_frame, seq,
         _QUOTE(session))).encode("utf-8")
     size = len(head) + len(others) + len(tail)
-    return b"".join([str(size).encode("ascii").ljust(protocol.HEADER_SIZE), head, others, tail])
+    return b"".join([protocol.frame_header(size), head, others, tail])
 
 
 class NameList:
@@ -170,21 +170,16 @@ class Delivery:
 
     def everyone(self, out: Outgoing, exclude=None) -> None:
         """``out`` goes to every welcomed member except ``exclude``."""
-        self._common.append(out)
-        self._common_json.append(out.frame(False))
-        if exclude is not None and (exclude.welcomed or exclude in self._streams):
-            stream = self._stream(exclude)
-            self._catch_up(stream, len(self._common) - 1)
-            stream.taken = len(self._common)
+        self.everyone_many([out], exclude)
 
-    def everyone_many(self, outs: list, exclude) -> None:
+    def everyone_many(self, outs: list, exclude=None) -> None:
         """``everyone(out, exclude)`` for each of ``outs``, in order."""
         if not outs:
             return
         start = len(self._common)
         self._common.extend(outs)
         self._common_json.extend([out.frame(False) for out in outs])
-        if exclude.welcomed or exclude in self._streams:
+        if exclude is not None and (exclude.welcomed or exclude in self._streams):
             stream = self._stream(exclude)
             self._catch_up(stream, start)
             stream.taken = len(self._common)

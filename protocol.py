@@ -93,7 +93,12 @@ def encode_frame(body: Union[bytes, str]) -> bytes:
     """
     if isinstance(body, str):
         body = body.encode("utf-8")
-    return str(len(body)).encode("ascii").ljust(HEADER_SIZE) + body
+    return frame_header(len(body)) + body
+
+
+def frame_header(size: int) -> bytes:
+    """The 64-byte ASCII header of a frame whose body is ``size`` bytes."""
+    return str(size).encode("ascii").ljust(HEADER_SIZE)
 
 
 KEEPALIVE = encode_frame(b"")
