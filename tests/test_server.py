@@ -1003,15 +1003,17 @@ def test_a_pong_does_not_overtake_the_welcome_in_a_slow_room(make_server, make_c
     bystander.hello("bystander")
     queue = srv.room.members["bystander"].out
     real_send = queue.send
+    sending = threading.Event()
 
     def slow_send(data):
-        time.sleep(0.3)
+        sending.set()
+        time.sleep(0.3)  # the other members' sends, before the joiner's welcome
         return real_send(data)
 
     queue.send = slow_send
     joiner = make_client(srv.address)
     joiner.send(type="hello", name="joiner")
-    time.sleep(0.1)
+    assert sending.wait(WAIT), "the join's batch never reached the send loop"
     joiner.send(type="ping", id="p1")
     assert joiner.recv()["type"] == "welcome"
     assert joiner.expect("pong")["id"] == "p1"
