@@ -21,6 +21,7 @@ HEADER_SIZE = 64
 # The largest body a peer may even declare; beyond it we cannot afford to read and
 # discard, so the connection is closed (PROTOCOL.md section 1).
 HARD_MAX_FRAME = 1024 * 1024
+DEFAULT_PORT = 5050  # the chat's TCP port when none is given (both sides)
 DEFAULT_MAX_FRAME = 65536
 DEFAULT_MAX_TEXT = 4000
 MAX_NAME = 24

@@ -126,10 +126,10 @@ def start_server(port: int) -> subprocess.Popen:
 def connected_app(port: int):
     """The real App, connected, with its config directory in a temp dir."""
     import tempfile
-    import client
+    from lanchat.client import options
     from ui.app import App
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="bench-gui-")
-    args = client.build_parser().parse_args(["--host", "127.0.0.1", "--port", str(port),
+    args = options.build_parser().parse_args(["--host", "127.0.0.1", "--port", str(port),
                                              "--name", "bench"])
     app = App(args)
     deadline = time.monotonic() + 10

@@ -29,7 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from connection import ChatConnection  # noqa: E402
+from lanchat.client.connection import ChatConnection  # noqa: E402
 
 
 def free_port() -> int:

@@ -1,6 +1,6 @@
 """Shared fixtures: a real server on 127.0.0.1 with an ephemeral port, and raw clients.
 
-``chat_server`` runs ``server.ChatServer`` in-process (``serve_forever`` in a thread);
+``chat_server`` runs ``ChatServer`` in-process (``serve_forever`` in a thread);
 ``make_server(**config)`` builds one with other settings. ``RawClient`` speaks the
 wire protocol over a real socket with bounded waits, so tests see exactly the bytes an
 outside client would. ``wait_for`` polls a condition with a deadline; no test sleeps
@@ -12,18 +12,16 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import threading
 import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+import protocol
+from lanchat.server.config import ServerConfig
+from lanchat.server.listener import ChatServer
 
-import protocol  # noqa: E402
-import server  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 WAIT = 5.0  # seconds any single wait may take before the test fails
 
@@ -46,8 +44,8 @@ class RunningServer:
     def __init__(self, **overrides):
         overrides.setdefault("db", ":memory:")
         overrides.setdefault("port", 0)
-        config = server.ServerConfig(host="127.0.0.1", **overrides)
-        self.server = server.ChatServer(config)
+        config = ServerConfig(host="127.0.0.1", **overrides)
+        self.server = ChatServer(config)
         self.host, self.port = self.server.server_address[:2]
         self.address = (self.host, self.port)
         self.thread = threading.Thread(target=self.server.serve_forever,

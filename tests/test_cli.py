@@ -319,11 +319,11 @@ def test_cli_survives_malformed_and_unknown_events(cli):
     ("back\x08\x7f\r\x00", "back\\x08\\x7f\\x0d\\x00"),
 ])
 def test_terminal_safe(raw, shown):
-    import client
-    assert client.terminal_safe(raw) == shown
+    from lanchat.client import terminal
+    assert terminal.terminal_safe(raw) == shown
 
 
 @pytest.mark.parametrize("ts", [None, "yesterday", float("nan"), 1e300, -1e300, [1]])
 def test_clock_of_any_timestamp_is_a_clock(ts):
-    import eventtext
+    from lanchat import eventtext
     assert re.fullmatch(CLOCK, eventtext.clock(ts))

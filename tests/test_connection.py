@@ -8,7 +8,7 @@ import time
 
 import protocol
 from conftest import WAIT, wait_for
-from connection import ChatConnection
+from lanchat.client.connection import ChatConnection
 
 
 class FakeServer:
@@ -206,7 +206,7 @@ def test_lines_pending_when_the_connection_ends_for_good_get_a_reason(chat_serve
 
 
 def test_close_during_a_slow_connect_leaves_no_session(chat_server, monkeypatch):
-    import connection
+    from lanchat.client import connection
     entered, release = threading.Event(), threading.Event()
     real_open = connection.ChatConnection._open
 

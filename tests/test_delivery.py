@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import protocol
-from delivery import ENCODE, Delivery, NameList, Outgoing, encode_ack, encode_event, welcome_frame
+from lanchat.server.delivery import ENCODE, Delivery, NameList, Outgoing, encode_ack, encode_event, welcome_frame
 
 texts = st.text(max_size=60)  # any code point, lone surrogates and controls included
 seqs = st.integers(min_value=0, max_value=2 ** 63 - 1)

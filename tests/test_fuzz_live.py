@@ -38,8 +38,8 @@ from hypothesis import strategies as st
 
 import protocol
 from conftest import RawClient, wait_for
-import tls
-from connection import ChatConnection
+from lanchat import tls
+from lanchat.client.connection import ChatConnection
 
 MAX_FRAME = 8192          # small, so oversized-but-discarded bodies are cheap to send
 FRAME_TIMEOUT = 0.5       # a stalled half frame is closed quickly

@@ -205,7 +205,7 @@ def test_history_command_for_plain_clients(make_server, make_client):
 
 
 def test_since_replay_is_capped_with_a_notice(make_server, make_client, monkeypatch):
-    import history
+    from lanchat.server import journal as history
     monkeypatch.setattr(history, "REPLAY_CAP", 5)
     srv = make_server(rate=0)
     alice = make_client(srv.address)
@@ -267,7 +267,7 @@ def test_plain_clients_leave_no_sessions_behind(make_server, make_client, tmp_pa
 
 
 def test_checkpoints_run_beside_the_commits_and_close_empties_the_wal(tmp_path, monkeypatch):
-    import history
+    from lanchat.server import journal as history
     monkeypatch.setattr(history, "CHECKPOINT_SECONDS", 0.05)
     path = str(tmp_path / "chat.db")
     journal = history.Journal(path)

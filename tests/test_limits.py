@@ -6,7 +6,7 @@ import time
 import pytest
 
 import protocol
-import server
+from lanchat.server import listener
 from conftest import RawClient, wait_for
 
 
@@ -66,7 +66,7 @@ def test_max_clients_refuses_the_next_connection(make_server, make_client):
 
 def test_max_per_ip_counts_non_loopback_addresses(make_server, make_client, monkeypatch):
     # Loopback is exempt, so pretend 127.0.0.2 is another machine on the LAN.
-    monkeypatch.setattr(server, "_is_loopback", lambda ip: ip == "127.0.0.1")
+    monkeypatch.setattr(listener, "is_loopback", lambda ip: ip == "127.0.0.1")
     srv = make_server(rate=0, max_per_ip=2)
     alice, bob = pair(srv, make_client)
 

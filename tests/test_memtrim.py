@@ -2,7 +2,7 @@
 
 import pytest
 
-import memtrim
+from lanchat.server import memtrim
 
 
 @pytest.mark.skipif(memtrim._malloc_trim is None, reason="no glibc malloc_trim here")

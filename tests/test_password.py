@@ -15,11 +15,10 @@ import time
 
 import pytest
 
-import client
-import connection
+from lanchat.client import connection, options
 import protocol
-import server
-import tls
+from lanchat import tls
+from lanchat.server import config
 from conftest import WAIT, wait_for
 
 SECRET = "correct horse battery staple"
@@ -145,18 +144,18 @@ def test_comparison_is_constant_time(monkeypatch, locked, make_client):
 
 
 def test_password_comes_from_the_flag_or_the_environment(monkeypatch):
-    parser = server.build_parser()
+    parser = config.build_parser()
     monkeypatch.delenv("CHAT_PASSWORD", raising=False)
-    assert server.config_from_args(parser.parse_args([])).password is None
+    assert config.config_from_args(parser.parse_args([])).password is None
     monkeypatch.setenv("CHAT_PASSWORD", SECRET)
-    assert server.config_from_args(parser.parse_args([])).password == SECRET
-    assert server.config_from_args(parser.parse_args(["--password", "x"])).password == "x"
+    assert config.config_from_args(parser.parse_args([])).password == SECRET
+    assert config.config_from_args(parser.parse_args(["--password", "x"])).password == "x"
 
-    args = client.build_parser().parse_args(["--cli", "--host", "h", "--name", "n"])
-    assert client.make_connection(args, "h", 1, "n").password == SECRET
+    args = options.build_parser().parse_args(["--cli", "--host", "h", "--name", "n"])
+    assert options.make_connection(args, "h", 1, "n").password == SECRET
     monkeypatch.delenv("CHAT_PASSWORD")
-    args = client.build_parser().parse_args(["--password", "pw"])
-    assert client.make_connection(args, "h", 1, "n").password == "pw"
+    args = options.build_parser().parse_args(["--password", "pw"])
+    assert options.make_connection(args, "h", 1, "n").password == "pw"
 
 
 # ----------------------------------------------------------- the client side
@@ -236,7 +235,7 @@ def test_make_connection_announces_a_new_pin(tmp_path, monkeypatch, make_server)
     certfile, keyfile = tls.self_signed(str(tmp_path), addresses=[])
     running = make_server(rate=0, tls_context=tls.server_context(certfile, keyfile))
     args = argparse.Namespace(tls=True, cafile=None, password=None, no_reconnect=True)
-    conn = client.make_connection(args, running.host, running.port, "alice").start()
+    conn = options.make_connection(args, running.host, running.port, "alice").start()
     try:
         note, _ = next_event(conn, ("system",))
         expected = (f"* new server certificate for 127.0.0.1:{running.port}, fingerprint "

@@ -6,7 +6,7 @@ import sys
 
 from conftest import WAIT, wait_for
 
-from connection import ChatConnection
+from lanchat.client.connection import ChatConnection
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 import crash_recovery  # noqa: E402

@@ -7,7 +7,7 @@ import socket
 import time
 
 import protocol
-from sendqueue import SendQueue
+from lanchat.server.sendqueue import SendQueue
 
 FAREWELL = protocol.encode_frame("dropped")
 

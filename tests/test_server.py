@@ -20,7 +20,8 @@ import time
 import pytest
 
 import protocol
-import server
+from lanchat.netaddr import lan_addresses
+from lanchat.server import config as server_config
 from conftest import ROOT, WAIT, RawClient, wait_for
 
 MiB = 1024 * 1024
@@ -974,20 +975,20 @@ def test_server_cli_port_in_use_is_a_readable_error(chat_server, server_process)
 
 
 def test_server_cli_options():
-    args = server.build_parser().parse_args(
+    args = server_config.build_parser().parse_args(
         ["--host", "127.0.0.1", "--port", "6000", "--max-frame-bytes", "1000",
          "--max-text", "50", "--log-level", "DEBUG", "--db", "x.db"])
-    config = server.config_from_args(args)
+    config = server_config.config_from_args(args)
     assert (config.host, config.port, config.max_frame_bytes, config.max_text, config.db) == \
         ("127.0.0.1", 6000, 1000, 50, "x.db")
-    defaults = server.config_from_args(server.build_parser().parse_args([]))
+    defaults = server_config.config_from_args(server_config.build_parser().parse_args([]))
     assert (defaults.host, defaults.port, defaults.max_frame_bytes, defaults.max_text) == \
         ("0.0.0.0", 5050, 65536, 4000)
 
 
 def test_lan_addresses_are_ipv4_and_not_loopback_unless_alone():
     import ipaddress
-    addresses = server.lan_addresses()
+    addresses = lan_addresses()
     assert addresses
     parsed = [ipaddress.IPv4Address(a) for a in addresses]
     assert addresses == ["127.0.0.1"] or not any(p.is_loopback for p in parsed)

@@ -22,10 +22,11 @@ import time
 
 import pytest
 
-import connection
+from lanchat.client import connection
 import protocol
 import server
-import tls
+from lanchat import tls
+from lanchat.tls.__main__ import main as tls_main
 from conftest import WAIT, wait_for
 
 FINGERPRINT = re.compile(r"SHA256(:[0-9A-F]{2}){32}")
@@ -247,7 +248,7 @@ def test_a_pin_line_removed_by_hand_is_forgotten(tmp_path, pins):
     with open(pins, "w") as f:  # what a person does: delete the line for b:2
         f.write("\n".join(line for line in lines if '"b:2"' not in line))
     assert store.load() == {"a:1": "SHA256:01"}
-    assert tls.main(["--forget", "a:1", "--pins", pins]) == 0
+    assert tls_main(["--forget", "a:1", "--pins", pins]) == 0
     assert store.load() == {}
     with open(pins, "w") as f:
         f.write("{ not json")

@@ -17,7 +17,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
-import client  # noqa: E402
+from lanchat.client import options  # noqa: E402
 from ui import app as ui_app  # noqa: E402
 from ui import settings  # noqa: E402
 from ui.chatlog import SENT  # noqa: E402
@@ -37,7 +37,7 @@ def make_app():
     apps = []
 
     def factory(*argv, size=(900, 600), clipboard=lambda: ""):
-        args = client.build_parser().parse_args(list(argv))
+        args = options.build_parser().parse_args(list(argv))
         app = ui_app.App(args, size=size, clipboard=clipboard)
         apps.append(app)
         return app

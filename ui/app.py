@@ -31,6 +31,9 @@ from typing import Callable, Optional, Tuple
 
 import pygame
 
+import protocol
+from lanchat.client.options import make_connection
+
 from ui import settings
 from ui.chatlog import ChatLog
 from ui.chatscreen import ChatScreen
@@ -48,7 +51,6 @@ IDLE_AFTER = 2.0
 EVENTS_PER_FRAME = 100     # connection events applied per frame (bursts spread out)
 PING_EVERY = 15.0          # seconds between round-trip measurements
 KEY_REPEAT = (400, 35)     # ms before repeat, ms between repeats
-DEFAULT_PORT = 5050
 # What to try next when the server refuses the hello (its message says what is wrong).
 REFUSAL_HINTS = {
     "auth_failed": "Type the server's password in the Password field (or set CHAT_PASSWORD).",
@@ -72,8 +74,7 @@ class App:
                  size: Tuple[int, int] = WINDOW_SIZE, clipboard=None):
         self.args = args
         if connection_factory is None:
-            import client
-            connection_factory = lambda h, p, n: client.make_connection(args, h, p, n)  # noqa: E731
+            connection_factory = lambda h, p, n: make_connection(args, h, p, n)  # noqa: E731
         self.connection_factory = connection_factory
         self.clipboard = clipboard
         pygame.display.init()
@@ -102,7 +103,7 @@ class App:
         self._last_input = self._last_step
         remembered = settings.load()
         host = args.host or remembered.get("host", "")
-        port = args.port or remembered.get("port", DEFAULT_PORT)
+        port = args.port or remembered.get("port", protocol.DEFAULT_PORT)
         name = args.name or remembered.get("name", "")
         if args.host and args.name:
             self.start_connection(host, port, name)

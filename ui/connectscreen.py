@@ -16,6 +16,8 @@ from typing import List, Optional, Tuple
 
 import pygame
 
+import protocol
+
 from ui import theme
 from ui.inputbox import InputBox
 from ui.textfonts import Fonts
@@ -30,11 +32,11 @@ class ConnectScreen:
 
     LABELS = ("Server address", "Port", "Your name", "Password (only if the server has one)")
 
-    def __init__(self, size: Tuple[int, int], fonts: Fonts, host: str = "", port: int = 5050,
+    def __init__(self, size: Tuple[int, int], fonts: Fonts, host: str = "", port: int = protocol.DEFAULT_PORT,
                  name: str = "", error: str = "", password: str = ""):
         self.fonts = fonts
         self.fields: List[InputBox] = []
-        for placeholder, value in zip(("e.g. 192.168.1.20", "5050", "e.g. alice", ""),
+        for placeholder, value in zip(("e.g. 192.168.1.20", str(protocol.DEFAULT_PORT), "e.g. alice", ""),
                                       (host, str(port or ""), name, password)):
             field = InputBox(pygame.Rect(0, 0, 10, FIELD_HEIGHT), fonts, placeholder=placeholder,
                              mask=len(self.fields) == 3)
@@ -83,7 +85,7 @@ class ConnectScreen:
         if not host:
             self.error, focus = "Enter the server's address (ask whoever runs it).", 0
         elif not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            self.error, focus = "The port is a number from 1 to 65535 (the default is 5050).", 1
+            self.error, focus = f"The port is a number from 1 to 65535 (the default is {protocol.DEFAULT_PORT}).", 1
         elif not name or any(ch.isspace() for ch in name) or len(name) > 24 \
                 or name[0] in "/#*@":
             self.error, focus = ("A name is 1 to 24 characters, without spaces, not starting "

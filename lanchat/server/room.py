@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Optional
 
-import eventtext
 import protocol
-from delivery import Delivery, NameList, Outgoing, encode_ack, welcome_frame
-from history import Journal, JournalClosed
-from memtrim import Trimmer
-from protocol import MessageError
-from ratelimit import TokenBucket
+from lanchat import eventtext
+from lanchat.errors import JournalClosed, MessageError
+from lanchat.server.config import ServerConfig
+from lanchat.server.delivery import Delivery, NameList, Outgoing, encode_ack, welcome_frame
+from lanchat.server.journal import Journal
+from lanchat.server.memtrim import Trimmer
+from lanchat.server.ratelimit import TokenBucket
 
 log = logging.getLogger("chat.room")
 
@@ -47,19 +48,6 @@ HELP = """commands:
 HISTORY_COMMAND_DEFAULT, HISTORY_COMMAND_MAX = 20, 500
 IDS_PER_SESSION = 10000  # say ids remembered per session (a resend comes within minutes)
 MAX_REASON = 200  # characters of a leave reason (a user may give one to everyone)
-
-
-@dataclass
-class Settings:
-    """The room's limits (CLI flags of ``server.py``)."""
-
-    server_name: str = "pychat/1"
-    max_text: int = protocol.DEFAULT_MAX_TEXT
-    max_frame: int = protocol.DEFAULT_MAX_FRAME
-    history: int = 50
-    rate: float = 5.0
-    burst: int = 10
-    password: Optional[str] = None
 
 
 @dataclass(eq=False)
@@ -114,7 +102,7 @@ class Room:
         settings: limits and the server's identity.
     """
 
-    def __init__(self, journal: Journal, settings: Settings):
+    def __init__(self, journal: Journal, settings: ServerConfig):
         self.journal = journal
         self.settings = settings
         self.lock = threading.Lock()
@@ -184,7 +172,7 @@ class Room:
             # Built once per join, so a crowd joining costs no JSON encoding per name.
             welcome = None if plain else welcome_frame(
                 name=name, others=self._names.encoded(), server=self.settings.server_name,
-                max_text=self.settings.max_text, max_frame=self.settings.max_frame, seq=seq,
+                max_text=self.settings.max_text, max_frame=self.settings.max_frame_bytes, seq=seq,
                 session=token)
             try:
                 # Plain clients cannot resume, so their sessions are not kept.

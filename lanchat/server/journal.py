@@ -30,6 +30,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from lanchat.errors import JournalClosed
+
 log = logging.getLogger("chat.history")
 
 REPLAY_CAP = 5000          # most events one `since` replay sends before a notice
@@ -42,8 +44,6 @@ BATCH_ROWS = 512
 CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied into the database file
 
 
-class JournalClosed(RuntimeError):
-    """The journal is closed (the server is shutting down): nothing more is stored."""
 # json.dumps with non-default arguments builds a new JSONEncoder on every call.
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

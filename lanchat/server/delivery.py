@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 from typing import Optional, Union
 
-import eventtext
 import protocol
+from lanchat import eventtext
 
 # The same bytes as protocol.encode_message, without building a JSONEncoder per call.
 ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -33,6 +33,7 @@ import uuid
 from typing import Callable, Optional
 
 import protocol
+from lanchat.errors import ConnectError
 
 log = logging.getLogger("chat.connection")
 
@@ -45,10 +46,6 @@ RESEND_RETRY = 1.0            # seconds before resending lines the rate limit re
 NOT_SENT = "not_sent"         # local error code: the connection ended with the line unsent
 # Refusals after which retrying cannot help.
 FATAL_CODES = frozenset({protocol.AUTH_FAILED, protocol.BAD_NAME})
-
-
-class ConnectError(Exception):
-    """Connecting failed; ``str()`` is a sentence a person can act on."""
 
 
 def explain_error(exc: BaseException, host: str, port: int) -> str:

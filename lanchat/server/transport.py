@@ -16,7 +16,7 @@ import threading
 from typing import Optional
 
 import protocol
-from sendqueue import SendQueue
+from lanchat.server.sendqueue import SendQueue
 
 
 class PlainTransport:

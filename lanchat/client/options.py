@@ -1,0 +1,44 @@
+"""The client's command line: its flags, and a ``ChatConnection`` made from them.
+
+Both front ends use it: the terminal mode (``lanchat.client.terminal``) and the window
+(``ui.app``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import protocol
+from lanchat import tls
+from lanchat.client.connection import ChatConnection
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="LAN chat client (window, or terminal with --cli).")
+    p.add_argument("--host", help="server address, e.g. 192.168.1.20 (without it: connect screen)")
+    p.add_argument("--port", type=int, default=None, help=f"server port (default {protocol.DEFAULT_PORT})")
+    p.add_argument("--name", help="your name (without it: connect screen)")
+    p.add_argument("--password", default=None,
+                   help="server password (better: set CHAT_PASSWORD)")
+    p.add_argument("--cli", action="store_true", help="terminal mode: stdin lines are sent")
+    p.add_argument("--tls", action="store_true", help="connect with TLS")
+    p.add_argument("--cafile", help="CA or server certificate to verify TLS with "
+                                    "(without it: trust on first use, pinned)")
+    p.add_argument("--no-reconnect", action="store_true",
+                   help="do not reconnect automatically after a drop")
+    return p
+
+
+def make_connection(args: argparse.Namespace, host: str, port: int, name: str) -> ChatConnection:
+    """A ``ChatConnection`` configured from the command line (password, TLS, reconnect)."""
+    wrap = None
+    if args.tls or args.cafile:  # --cafile alone means TLS too
+        wrap = tls.client_wrapper(cafile=args.cafile)
+    password = args.password or os.environ.get("CHAT_PASSWORD") or None
+    conn = ChatConnection(host, port, name, password=password, wrap_socket=wrap,
+                          reconnect=not args.no_reconnect)
+    if wrap is not None:  # first contact with a server: show what was pinned (TOFU)
+        wrap.on_new_pin = lambda where, fp: conn.events.put({"type": "system", "text": (
+            f"* new server certificate for {where}, fingerprint {fp}, pinned")})
+    return conn

@@ -1,0 +1,21 @@
+"""Every exception the chat's own code raises, in one place.
+
+The wire's errors (``ProtocolError`` and its two kinds: ``FrameError`` closes the
+connection, ``MessageError`` answers and keeps it) belong to the wire format and are
+defined in ``protocol.py``; they are re-exported here so a reader finds every error
+the package raises in this one module. Anything else escaping a component is a bug.
+"""
+
+from __future__ import annotations
+
+from protocol import FrameError, MessageError, ProtocolError
+
+__all__ = ["ProtocolError", "FrameError", "MessageError", "ConnectError", "JournalClosed"]
+
+
+class ConnectError(Exception):
+    """Connecting failed; ``str()`` is a sentence a person can act on."""
+
+
+class JournalClosed(RuntimeError):
+    """The journal was closed (the server is shutting down); nothing more is stored."""

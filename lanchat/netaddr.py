@@ -1,0 +1,45 @@
+"""This machine's addresses as other machines on the LAN see them (no traffic sent)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+
+def is_loopback(ip: str) -> bool:
+    """True for 127.0.0.0/8 and ::1 (also as text that does not parse: False)."""
+    if ip.startswith("127.") or ip == "::1":  # the common case, without parsing
+        return True
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
+def lan_addresses() -> list:
+    """IPv4 addresses of this machine that other machines could reach (no traffic sent)."""
+    found = []
+    try:
+        import fcntl  # POSIX only; elsewhere the host name's addresses below
+        import struct
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for _, ifname in socket.if_nameindex():
+                try:
+                    packed = fcntl.ioctl(probe.fileno(), 0x8915,  # SIOCGIFADDR
+                                         struct.pack("256s", ifname[:15].encode()))
+                except OSError:
+                    continue
+                found.append(socket.inet_ntoa(packed[20:24]))
+        finally:
+            probe.close()
+    except (ImportError, OSError, AttributeError):
+        pass
+    if not found:
+        try:
+            found = [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None,
+                                                               socket.AF_INET)]
+        except OSError:
+            found = []
+    lan = sorted({ip for ip in found if not is_loopback(ip)})
+    return lan or ["127.0.0.1"]

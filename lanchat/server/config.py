@@ -1,0 +1,85 @@
+"""The server's settings: one ``ServerConfig`` from the command line to every component.
+
+Each setting has its one default here (the ``ServerConfig`` field); ``build_parser``
+takes its defaults from it and ``config_from_args`` maps the flags one to one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+import protocol
+
+
+@dataclass
+class ServerConfig:
+    """Every knob of the server; the CLI flags map one to one."""
+
+    server_name: str = "pychat/1"  # what the welcome says the server is
+    host: str = "0.0.0.0"
+    port: int = protocol.DEFAULT_PORT
+    max_frame_bytes: int = protocol.DEFAULT_MAX_FRAME
+    max_text: int = protocol.DEFAULT_MAX_TEXT
+    db: str = "chat-history.db"
+    history: int = 50
+    rate: float = 5.0
+    burst: int = 10
+    max_clients: int = 1000
+    max_per_ip: int = 10
+    frame_timeout: float = 30.0
+    idle_timeout: float = 90.0
+    max_send_queue: int = 1024 * 1024
+    password: Optional[str] = None
+    tls_context: object = None  # an ssl.SSLContext for the server side, or None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = ServerConfig()
+    p = argparse.ArgumentParser(description="LAN chat server (thread per connection).",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--host", default=d.host, help="address to listen on (0.0.0.0 = every interface)")
+    p.add_argument("--port", type=int, default=d.port, help="TCP port")
+    p.add_argument("--max-frame-bytes", type=int, default=d.max_frame_bytes,
+                   help="largest frame body accepted (bigger ones get too_large)")
+    p.add_argument("--max-text", type=int, default=d.max_text,
+                   help="longest message, in characters")
+    p.add_argument("--db", default=d.db, help="SQLite history file (:memory: keeps none on disk)")
+    p.add_argument("--history", type=int, default=d.history,
+                   help="messages replayed to someone who joins")
+    p.add_argument("--rate", type=float, default=d.rate,
+                   help="messages per second per connection (0 disables)")
+    p.add_argument("--burst", type=int, default=d.burst, help="messages allowed in a burst")
+    p.add_argument("--max-clients", type=int, default=d.max_clients,
+                   help="connections at once; the next gets server_full")
+    p.add_argument("--max-per-ip", type=int, default=d.max_per_ip,
+                   help="connections from one address (loopback is exempt)")
+    p.add_argument("--frame-timeout", type=float, default=d.frame_timeout,
+                   help="seconds a started frame may take to arrive")
+    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout,
+                   help="seconds a structured client may be silent (clients ping every 30)")
+    p.add_argument("--max-send-queue", type=int, default=d.max_send_queue,
+                   help="bytes queued for a slow reader before it is dropped")
+    p.add_argument("--password", default=None,
+                   help="password clients must give (better: set CHAT_PASSWORD)")
+    p.add_argument("--tls-cert", metavar="FILE", default=None,
+                   help="TLS certificate (PEM); clients then connect with --tls")
+    p.add_argument("--tls-key", metavar="FILE", default=None,
+                   help="private key of --tls-cert (PEM), if not in that file")
+    p.add_argument("--tls-self-signed", action="store_true",
+                   help="TLS with a self-signed certificate made once beside --db and reused")
+    p.add_argument("--log-level", default="INFO",
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    return ServerConfig(
+        host=args.host, port=args.port, max_frame_bytes=args.max_frame_bytes,
+        max_text=args.max_text, db=args.db, history=args.history, rate=args.rate,
+        burst=args.burst, max_clients=args.max_clients, max_per_ip=args.max_per_ip,
+        frame_timeout=args.frame_timeout, idle_timeout=args.idle_timeout,
+        max_send_queue=args.max_send_queue,
+        password=args.password or os.environ.get("CHAT_PASSWORD") or None)

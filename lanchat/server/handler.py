@@ -1,0 +1,263 @@
+"""One client connection, from accept to close, on its own thread.
+
+``ChatHandler`` reads frames (``protocol.FrameDecoder``), enforces the frame and idle
+timeouts, tells structured from plain clients, and calls the room. Its replies and
+broadcasts leave through its ``SendQueue``, which never blocks.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import select
+import socket
+import socketserver
+import time
+from typing import Optional
+
+import protocol
+from lanchat.errors import FrameError, MessageError
+from lanchat.server.room import Member
+from lanchat.server.sendqueue import SendQueue
+from lanchat.server.transport import PlainTransport, TLSTransport
+
+SHUTDOWN_FLUSH_SECONDS = 2.0   # how long queued frames may take to leave at shutdown
+BYE_FLUSH_SECONDS = 2.0        # the same for one client that says bye
+RECV_BYTES = 65536
+
+log = logging.getLogger("chat.server")
+
+
+class ChatHandler(socketserver.BaseRequestHandler):
+    """One client connection, from accept to close, on its own thread."""
+
+    # self.server is the ChatServer (lanchat.server.listener) that accepted it: its
+    # config, room, and admit/release.
+
+    # ------------------------------------------------------------ setup / finish
+
+    def setup(self) -> None:
+        sock = self.request
+        ip, port = self.client_address[:2]
+        self.peer = f"{ip}:{port}"
+        self.ip = ip
+        config = self.server.config
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _enable_keepalive(sock)
+        self.out = SendQueue(sock, config.max_send_queue, self.peer)
+        self.transport = (TLSTransport(config.tls_context, self.out) if config.tls_context
+                          else PlainTransport(self.out))
+        self.decoder = protocol.FrameDecoder(config.max_frame_bytes)
+        self.member: Optional[Member] = None
+        self.plain: Optional[bool] = None   # None until the first frame says
+        self.says: list = []  # (text, id) of this read's say messages not yet handled
+        self.lines_sent = False  # lines handed to the room since the last deliver_pending
+        self.kick_reason: Optional[str] = None
+        self.refused = not self.server.admit(self)
+
+    def finish(self) -> None:
+        reason = self.kick_reason or (self.member.close_reason if self.member else None) \
+            or self.out.failed or getattr(self, "reason", None) or "connection closed"
+        graceful = getattr(self, "graceful", False)
+        if graceful and self.member is not None:
+            # Leave only after the journal delivered what this client sent before its
+            # bye: a member that is gone gets no acks.
+            self.server.room.delivered(BYE_FLUSH_SECONDS)
+        if self.member is not None:
+            self.server.room.leave(self.member, reason)
+        if graceful:
+            self.out.flush(BYE_FLUSH_SECONDS)
+        self.out.close()
+        # Last: shutdown waits for every connection to be released, so by then its
+        # leave is in the journal.
+        self.server.release(self)
+        log.debug("%s closed: %s", self.peer, reason)
+
+    def kick(self, reason: str) -> None:
+        """Close this connection from another thread; the reader thread notices."""
+        self.kick_reason = self.kick_reason or reason
+        try:
+            self.request.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------------ reading
+
+    def handle(self) -> None:
+        if self.refused:
+            return
+        config = self.server.config
+        sock = self.request
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        last_heard = time.monotonic()
+        frame_started: Optional[float] = None
+        while True:
+            now = time.monotonic()
+            deadline = last_heard + config.idle_timeout if not self.plain else None
+            if frame_started is not None:
+                frame_deadline = frame_started + config.frame_timeout
+                deadline = frame_deadline if deadline is None else min(deadline, frame_deadline)
+            if not self.transport.pending():
+                wait_ms = None if deadline is None else max(0, int((deadline - now) * 1000) + 1)
+                if not poller.poll(wait_ms):
+                    now = time.monotonic()
+                    if frame_started is not None and now >= frame_started + config.frame_timeout:
+                        self.reason = "frame timeout"
+                        return
+                    if not self.plain and now >= last_heard + config.idle_timeout:
+                        self.reason = "ping timeout"
+                        return
+                    continue
+            try:
+                data = self.transport.receive(sock, RECV_BYTES)
+            except FrameError as exc:  # the TLS layer refused the bytes
+                log.info("%s: %s", self.peer, exc.message)
+                self.reason = "tls error"
+                return
+            except OSError as exc:
+                self.reason = "connection reset" if isinstance(exc, ConnectionResetError) \
+                    else f"connection error: {exc.strerror or exc}"
+                return
+            if data is None:
+                continue  # TLS handshake progress, nothing decrypted yet
+            if not data:
+                self.reason = "connection closed"
+                self.graceful = True
+                return
+            last_heard = time.monotonic()
+            self.decoder.feed(data)
+            completed = False
+            try:
+                for body in self.decoder.events():
+                    completed = True
+                    leave = self._on_body(body)
+                    if leave is not None:
+                        self.reason = leave
+                        self.graceful = True
+                        return
+            except FrameError as exc:
+                self._error(exc.code, exc.message)
+                log.info("%s: frame error: %s", self.peer, exc.message)
+                self.reason = f"protocol error ({exc.code})"
+                return
+            finally:
+                # The says of this read under one hold of the room lock, then in one
+                # commit and one send per member. (Those before a frame error count:
+                # they arrived whole.)
+                leave = self._take_says()
+                if self.lines_sent:
+                    self.lines_sent = False
+                    self.server.room.deliver_pending()
+            if leave is not None:
+                self.reason = leave
+                self.graceful = True
+                return
+            # The frame timeout runs from the first byte of the frame now unfinished.
+            if not self.decoder.in_frame:
+                frame_started = None
+            elif completed or frame_started is None:
+                frame_started = last_heard
+
+    def _error(self, code: str, message: str, msg_id: Optional[str] = None) -> None:
+        if self.plain:
+            self.transport.send(protocol.encode_frame(f"error: {message}"))
+        else:
+            self.transport.send(protocol.message_frame(protocol.error_message(code, message, msg_id)))
+
+    def _on_body(self, body) -> Optional[str]:
+        """Handle one frame body; return a leave reason to end the connection."""
+        if self.member is not None and not self.member.welcome_sent and not self.plain:
+            # A frame soon after hello: the journal sends the welcome, and the replies
+            # this thread sends directly (pong, errors) must not overtake it. (Waiting
+            # at hello instead would cost every join a thread hand-off.)
+            self.server.room.delivered(BYE_FLUSH_SECONDS)
+        if isinstance(body, protocol.Oversized):
+            self._error(protocol.TOO_LARGE, f"frame of {body.declared} bytes is over the limit "
+                        f"of {self.server.config.max_frame_bytes} bytes; it was discarded")
+            return None
+        if self.plain is None:
+            self.plain = not protocol.looks_like_hello(body)
+            if type(self.transport) is PlainTransport:  # TLS would need it encrypted
+                message = "you were not reading fast enough; the server dropped you"
+                self.out.farewell = (protocol.encode_frame(f"error: {message}") if self.plain
+                                     else protocol.message_frame(protocol.error_message(
+                                         protocol.SEND_QUEUE_FULL, message)))
+            if self.plain:
+                refusal = self._join_plain()
+                if refusal:
+                    return refusal
+        try:
+            if self.plain:
+                self.lines_sent = True
+                return self.server.room.line(self.member, protocol.decode_text(body))
+            return self._on_structured(protocol.decode_message(body))
+        except MessageError as exc:
+            self._error(exc.code, exc.message)
+            return None
+
+    def _join_plain(self) -> Optional[str]:
+        if self.server.config.password is not None:
+            self._error(protocol.AUTH_FAILED, "this server needs a password: "
+                        "connect with client.py --password")
+            return "auth failed"
+        self.member = self.server.room.join(self.transport, None, plain=True, peer=self.peer,
+                                            kick=self.kick)
+        return None
+
+    def _on_structured(self, obj: dict) -> Optional[str]:
+        message = protocol.parse_client_message(obj)
+        if isinstance(message, protocol.Hello):
+            if self.member is not None:
+                self._error(protocol.UNKNOWN_TYPE, "already joined: hello is only valid once")
+                return None
+            return self._hello(message)
+        if self.member is None:
+            self._error(protocol.NOT_WELCOME, "send hello first (or again, with a valid name)")
+            return None
+        if isinstance(message, protocol.Say):
+            self.says.append((message.text, message.id))
+            return None
+        leave = self._take_says()  # whatever comes next sees them handled
+        if leave is not None:
+            return leave
+        if isinstance(message, protocol.Ping):
+            self.transport.send(protocol.message_frame({"type": "pong", "id": message.id}))
+            return None
+        return message.reason or "bye"  # Bye
+
+    def _take_says(self) -> Optional[str]:
+        """Hand the says gathered from this read to the room; a leave reason or None."""
+        if not self.says:
+            return None
+        says, self.says = self.says, []
+        self.lines_sent = True
+        return self.server.room.lines(self.member, says)
+
+    def _hello(self, hello: protocol.Hello) -> Optional[str]:
+        expected = self.server.config.password
+        if expected is not None and not _same_secret(hello.password or "", expected):
+            self._error(protocol.AUTH_FAILED, "wrong password (check client.py --password "
+                        "or CHAT_PASSWORD)" if hello.password else "this server needs a "
+                        "password: connect with client.py --password (or set CHAT_PASSWORD)")
+            log.info("%s: refused, %s password", self.peer, "wrong" if hello.password else "no")
+            return "auth failed"
+        self.member = self.server.room.join(self.transport, hello.name, plain=False,
+                                            peer=self.peer, since=hello.since,
+                                            resume=hello.resume, kick=self.kick)
+        return None
+
+
+def _same_secret(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def _enable_keepalive(sock: socket.socket) -> None:
+    """TCP keepalive so a peer that vanished (pulled cable) is noticed in minutes."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 5)):
+        if hasattr(socket, option):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+            except OSError:
+                pass

@@ -1,0 +1,152 @@
+"""The listening socket: accepting, admission, the room, and graceful shutdown.
+
+``ChatServer`` is a ``socketserver.ThreadingTCPServer``: a thread per connection
+(``lanchat.server.handler.ChatHandler``), admission limits, every connection tracked so
+shutdown can say goodbye and flush with a bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socketserver
+import threading
+import time
+
+import protocol
+from lanchat.netaddr import is_loopback
+from lanchat.server.config import ServerConfig
+from lanchat.server.handler import SHUTDOWN_FLUSH_SECONDS, ChatHandler
+from lanchat.server.journal import Journal
+from lanchat.server.room import Room
+
+log = logging.getLogger("chat.server")
+
+
+class ChatServer(socketserver.ThreadingTCPServer):
+    """The listening socket, admission, the room, and graceful shutdown.
+
+    Args:
+        config: the server's settings; ``config.port`` 0 picks a free port
+            (``server_address`` tells which).
+    """
+
+    allow_reuse_address = True
+    daemon_threads = True          # shutdown joins the handlers itself, with a bound
+    block_on_close = False
+    # The default 5 drops connects when a class joins at once; Linux caps it at
+    # net.core.somaxconn (4096 on current kernels).
+    request_queue_size = 4096
+    # Threads that start the connections' threads. Starting a thread waits until it
+    # runs, which under load takes milliseconds (it needs the GIL); done by the
+    # accepting thread, that wait capped accepts at a few hundred a second while a
+    # crowd joined. The accepting thread hands each connection over instead.
+    spawners = 4
+
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self.journal = Journal(config.db)
+        self.room = Room(self.journal, config)
+        self._handlers: set = set()
+        self._per_ip: dict = {}
+        self._handlers_lock = threading.Lock()
+        self._closed = threading.Event()
+        self._to_spawn: queue.SimpleQueue = queue.SimpleQueue()
+        try:
+            super().__init__((config.host, config.port), ChatHandler)
+        except BaseException:
+            self.journal.close()
+            raise
+        for number in range(self.spawners):
+            threading.Thread(target=self._spawn_loop, name=f"spawn-{number}", daemon=True).start()
+
+    # ---------------------------------------------------------------- threads
+
+    def process_request(self, request, client_address) -> None:
+        """Hand the accepted connection to a spawner; accepting goes on at once."""
+        self._to_spawn.put((request, client_address))
+
+    def _spawn_loop(self) -> None:
+        while True:
+            item = self._to_spawn.get()
+            if item is None:
+                return
+            request, client_address = item
+            try:
+                # ThreadingMixIn's: a thread for the connection, for its lifetime.
+                super().process_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+                self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for _ in range(self.spawners):
+            self._to_spawn.put(None)
+
+    # ---------------------------------------------------------------- admission
+
+    def admit(self, handler: ChatHandler) -> bool:
+        """Count a new connection in; refuse it with ``server_full`` over a limit."""
+        with self._handlers_lock:
+            count = self._per_ip.get(handler.ip, 0)
+            if len(self._handlers) >= self.config.max_clients:
+                why = f"the server is full ({self.config.max_clients} connections)"
+            elif count >= self.config.max_per_ip and not is_loopback(handler.ip):
+                why = f"too many connections from {handler.ip} (the limit is {self.config.max_per_ip})"
+            elif self.room.closing:
+                why = "the server is shutting down"
+            else:
+                self._handlers.add(handler)
+                self._per_ip[handler.ip] = count + 1
+                return True
+        log.warning("%s refused: %s", handler.peer, why)
+        handler.transport.send(protocol.message_frame(
+            protocol.error_message(protocol.SERVER_FULL, why)))
+        handler.out.flush(0.5)
+        return False
+
+    def release(self, handler: ChatHandler) -> None:
+        with self._handlers_lock:
+            if handler in self._handlers:
+                self._handlers.discard(handler)
+                left = self._per_ip.get(handler.ip, 1) - 1
+                if left:
+                    self._per_ip[handler.ip] = left
+                else:
+                    self._per_ip.pop(handler.ip, None)
+
+    def connection_count(self) -> int:
+        with self._handlers_lock:
+            return len(self._handlers)
+
+    def handle_error(self, request, client_address) -> None:
+        # One connection's bug must not reach the others: log it with the peer.
+        log.exception("unexpected error on connection from %s:%s", *client_address[:2])
+
+    # ----------------------------------------------------------------- shutdown
+
+    def close_gracefully(self, flush_seconds: float = SHUTDOWN_FLUSH_SECONDS) -> None:
+        """Stop accepting, say ``shutting_down`` to all, flush (bounded), close, store.
+
+        Call from a thread other than the one running ``serve_forever``.
+        """
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self.shutdown()
+        members = self.room.shutting_down()
+        deadline = time.monotonic() + flush_seconds
+        for member in members:
+            member.out.flush(max(0.0, deadline - time.monotonic()))
+        with self._handlers_lock:
+            handlers = list(self._handlers)
+        for handler in handlers:
+            handler.kick("server shutting down")
+        self._wait_for_handlers(deadline + 2.0)
+        self.server_close()
+        self.journal.close()
+
+    def _wait_for_handlers(self, deadline: float) -> None:
+        while self.connection_count() and time.monotonic() < deadline:
+            time.sleep(0.02)
