@@ -95,6 +95,9 @@ def test_since_replays_exactly_the_missed_events(make_server, make_client):
                      ("message", "missed 2"), ("join", "bob")]
     seqs = [e["seq"] for e in events]
     assert seqs == sorted(seqs) and seqs[0] > seen and seqs[-1] == welcome["seq"]
+    # PROTOCOL.md section 4: every event sent from history says so, whatever its type,
+    # so a client never applies an old leave or nick to the welcome's user list.
+    assert [e.get("replay") for e in events] == [True] * 5
 
 
 def test_private_messages_replay_only_to_their_parties(make_server, make_client):

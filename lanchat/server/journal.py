@@ -345,7 +345,7 @@ class Journal:
         whoever holds a party's name now). Call it only from a delivery callback.
 
         Returns:
-            (list of event dicts, messages marked ``replay``; number left out)
+            (list of event dicts, each marked ``replay``; number left out)
         """
         visible = "(private = 0 OR session = ? OR recipient_session = ?)"
         if since is not None:
@@ -372,10 +372,11 @@ class Journal:
         events = []
         for body, row_session, msg_id in rows:
             event = json.loads(body)
-            if event["type"] == "message":
-                event["replay"] = True
-                if row_session == session and msg_id is not None:
-                    event["id"] = msg_id  # lets a resuming client settle its outbox
+            # Every event from history says so (PROTOCOL.md section 4): a client must
+            # not apply an old join, leave or nick to the welcome's user list.
+            event["replay"] = True
+            if row_session == session and msg_id is not None:
+                event["id"] = msg_id  # lets a resuming client settle its outbox
             events.append(event)
         return events, left_out
 
