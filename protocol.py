@@ -1,9 +1,10 @@
-"""Wire protocol, version 1: framing, message bodies, names and error codes.
+"""Wire protocol, version 2: framing, message bodies, names and error codes.
 
 Sans-I/O in the style of h11: nothing here touches a socket, a thread or a clock.
 The server and the client feed received bytes into a ``FrameDecoder`` and write the
 bytes that ``encode_frame`` returns. That keeps the parsing pure enough to fuzz: any
 input either decodes or raises a ``ProtocolError``; any other exception is a bug.
+Every byte of the format is written here too, the server's fast encoders included.
 
 The contract itself is ``docs/protocol.md`` (from ``shared/PROTOCOL.md``).
 """
@@ -186,9 +187,55 @@ class FrameDecoder:
 
 # ------------------------------------------------------------------ message bodies
 
+# Every JSON body is written by this encoder (compact, UTF-8 as is); one instance,
+# since json.dumps with non-default arguments builds a new encoder on every call.
+ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+quote = json.encoder.encode_basestring  # a JSON string literal as ENCODE writes it (C)
+_MESSAGE_KEYS = ("type", "seq", "ts", "from", "text", "kind")
+
+
 def encode_message(message: dict) -> bytes:
     """Return the UTF-8 JSON body for one structured message (no header)."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return ENCODE(message).encode("utf-8")
+
+
+# The fast encoders below write the same text as ENCODE for the server's commonest
+# frames (tests/test_protocol_encoders.py checks that with random values).
+
+def encode_event(event: dict) -> str:
+    """``ENCODE(event)``, with chat lines written directly (7 us -> 1.7 us a line)."""
+    if event.get("type") == "message" and tuple(event)[:6] == _MESSAGE_KEYS:
+        to = event.get("to")
+        if len(event) == (6 if to is None else 7) and type(event["seq"]) is int \
+                and type(event["ts"]) is float:
+            return '{"type":"message","seq":%d,"ts":%r,"from":%s,"text":%s,"kind":%s%s}' % (
+                event["seq"], event["ts"], quote(event["from"]), quote(event["text"]),
+                quote(event["kind"]), "" if to is None else ',"to":' + quote(to))
+    return ENCODE(event)
+
+
+def encode_ack(msg_id: Optional[str], seq: Optional[int]) -> str:
+    """``ENCODE({"type": "ack", "id": msg_id, "seq": seq})``, directly."""
+    return '{"type":"ack","id":%s,"seq":%s}' % (
+        "null" if msg_id is None else quote(msg_id), "null" if seq is None else int(seq))
+
+
+def welcome_frame(*, name: str, others: bytes, server: str, max_text: int, max_frame: int,
+                  seq: int, session: str, rate: float, burst: int) -> bytes:
+    """The framed ``welcome``: ``message_frame`` of it, with the other members' names
+    (``others``: JSON strings joined by commas, tens of kilobytes in a big room)
+    copied in as they are instead of encoded once per join; ``name`` follows them.
+
+    ``rate`` and ``burst`` (an extension, docs/protocol.md) tell a client the rate
+    limit, so a script can pace its lines instead of being refused.
+    """
+    head = ('{"type":"welcome","name":%s,"users":[' % quote(name)).encode("utf-8")
+    tail = ('%s%s],"server":%s,"max_text":%d,"max_frame":%d,"seq":%d,"session":%s,'
+            '"rate":%s,"burst":%d}' % (
+                "," if others else "", quote(name), quote(server), max_text, max_frame, seq,
+                quote(session), ENCODE(float(rate)), burst)).encode("utf-8")
+    size = len(head) + len(others) + len(tail)
+    return b"".join([frame_header(size), head, others, tail])
 
 
 def message_frame(message: dict) -> bytes:
@@ -320,11 +367,14 @@ def parse_client_message(obj: dict) -> ClientMessage:
     raise MessageError(UNKNOWN_TYPE, f"unknown message type {kind[:40]!r}")
 
 
-def error_message(code: str, message: str, msg_id: Optional[str] = None) -> dict:
-    """Return an ``error`` message dict (``id`` only when there is one)."""
+def error_message(code: str, message: str, msg_id: Optional[str] = None,
+                  **extra: Any) -> dict:
+    """Return an ``error`` message dict (``id`` only when there is one); ``extra``
+    adds fields such as ``retry_after`` (seconds) or ``room``."""
     out = {"type": "error", "code": code, "message": message}
     if msg_id is not None:
         out["id"] = msg_id
+    out.update(extra)
     return out
 
 

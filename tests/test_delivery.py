@@ -1,5 +1,5 @@
-"""delivery.py: the direct encoders match the general one, and a batch's gathered
-sends are what sending each event to each member in turn would have sent."""
+"""delivery.py: the encoded name list, and a batch's gathered sends are what sending
+each event to each member in turn would have sent."""
 
 from __future__ import annotations
 
@@ -10,51 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import protocol
-from lanchat.server.delivery import ENCODE, Delivery, NameList, Outgoing, encode_ack, encode_event, welcome_frame
+from lanchat.server.delivery import Delivery, NameList, Outgoing
 
 texts = st.text(max_size=60)  # any code point, lone surrogates and controls included
 seqs = st.integers(min_value=0, max_value=2 ** 63 - 1)
 stamps = st.floats(min_value=0, max_value=4e9, allow_nan=False)
-
-
-@given(seq=seqs, ts=stamps, sender=texts, text=texts,
-       kind=st.sampled_from(["chat", "action", "private"]), to=st.none() | texts)
-def test_a_message_event_encodes_as_the_general_encoder_does(seq, ts, sender, text, kind, to):
-    event = {"type": "message", "seq": seq, "ts": ts, "from": sender, "text": text, "kind": kind}
-    if to is not None:
-        event["to"] = to
-    assert encode_event(event) == ENCODE(event)
-
-
-@given(st.dictionaries(st.sampled_from(["type", "seq", "ts", "name", "reason", "replay"]),
-                       st.none() | st.booleans() | seqs | stamps | texts))
-def test_any_other_event_falls_back_to_the_general_encoder(event):
-    assert encode_event(event) == ENCODE(event)
-
-
-def test_a_message_with_fields_in_another_order_or_extra_fields_is_not_formatted():
-    reordered = {"seq": 1, "type": "message", "ts": 1.5, "from": "a", "text": "b", "kind": "chat"}
-    extra = {"type": "message", "seq": 1, "ts": 1.5, "from": "a", "text": "b", "kind": "chat",
-             "replay": True}
-    for event in (reordered, extra):
-        assert json.loads(encode_event(event)) == event
-
-
-@given(msg_id=st.none() | texts, seq=st.none() | seqs)
-def test_an_ack_encodes_as_the_general_encoder_does(msg_id, seq):
-    assert encode_ack(msg_id, seq) == ENCODE({"type": "ack", "id": msg_id, "seq": seq})
-
-
-@given(name=texts, users=st.lists(texts, max_size=5), server=texts, seq=seqs, session=texts)
-def test_a_welcome_is_the_general_encoder_s_frame(name, users, server, seq, session):
-    names = NameList()
-    for number, user in enumerate(users):
-        names.add(f"k{number}", user)
-    expected = {"type": "welcome", "name": name, "users": users + [name], "server": server,
-                "max_text": 4000, "max_frame": 65536, "seq": seq, "session": session}
-    assert welcome_frame(name=name, others=names.encoded(), server=server, max_text=4000,
-                         max_frame=65536, seq=seq, session=session) == \
-        protocol.encode_frame(ENCODE(expected))
 
 
 @given(st.lists(st.tuples(st.booleans(), st.integers(0, 6), texts), max_size=30))

@@ -264,7 +264,7 @@ def test_plain_clients_leave_no_sessions_behind(make_server, make_client, tmp_pa
         plain.send_text("!DISCONNECT")
         assert plain.wait_closed()
     wait_for(lambda: not srv.room.members, what="the plain clients to leave")
-    assert srv.room._sessions == {}
+    assert srv.room.membership.sessions == {}
     srv.server.room.delivered(5)
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
 

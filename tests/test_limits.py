@@ -19,6 +19,12 @@ def pair(srv, make_client):
     return alice, bob
 
 
+def test_the_welcome_announces_the_rate_limit(make_server, make_client):
+    srv = make_server(rate=2.5, burst=7)
+    welcome = make_client(srv.address).hello("alice")
+    assert (welcome["rate"], welcome["burst"]) == (2.5, 7)
+
+
 def still_chatting(alice, bob, text="still here"):
     alice.send(type="say", text=text, id=text)
     alice.expect("ack", id=text)
@@ -34,6 +40,8 @@ def test_rate_limit_refuses_the_excess_with_its_id(make_server, make_client):
     assert [a["type"] for a in answers].count("ack") == 3
     refused = [a for a in answers if a["type"] == "error"]
     assert [(r["code"], r["id"]) for r in refused] == [("rate_limited", "f3"), ("rate_limited", "f4")]
+    # When to try again (PROTOCOL.md section 4, retry_after): about one token's time.
+    assert all(0 < r["retry_after"] <= 2.0 for r in refused)
     got = [bob.expect("message")["text"] for _ in range(3)]
     assert got == ["flood 0", "flood 1", "flood 2"]
     bob.send(type="say", text="bob is not limited", id="b")

@@ -22,6 +22,7 @@ import pytest
 import protocol
 from lanchat.netaddr import lan_addresses
 from lanchat.server import config as server_config
+from lanchat.server import handler
 from conftest import ROOT, WAIT, RawClient, wait_for
 
 MiB = 1024 * 1024
@@ -805,15 +806,14 @@ def test_a_client_that_stops_reading_does_not_delay_the_others(make_server, make
 
 def test_an_exception_in_one_connection_spares_the_others(chat_server, make_client,
                                                           monkeypatch, caplog):
-    room = chat_server.room
-    original = room.lines
+    original = handler.said
 
-    def lines(member, items):
+    def said(room, member, items):
         if member.name == "mallory":
             raise RuntimeError("bug triggered by mallory")
-        return original(member, items)
+        return original(room, member, items)
 
-    monkeypatch.setattr(room, "lines", lines)
+    monkeypatch.setattr(handler, "said", said)
     caplog.set_level(logging.ERROR, logger="chat.server")
     alice, bob, mallory = join(chat_server, make_client, "alice", "bob", "mallory")
     mallory.send(type="say", text="boom", id="m")

@@ -12,12 +12,15 @@ import logging
 import select
 import socket
 import socketserver
+import threading
 import time
+from dataclasses import dataclass
 from typing import Optional
 
 import protocol
 from lanchat.errors import FrameError, MessageError
-from lanchat.server.room import Member
+from lanchat.server.incoming import said
+from lanchat.server.members import Member
 from lanchat.server.sendqueue import SendQueue
 from lanchat.server.transport import PlainTransport, TLSTransport
 
@@ -28,11 +31,20 @@ RECV_BYTES = 65536
 log = logging.getLogger("chat.server")
 
 
-class ChatHandler(socketserver.BaseRequestHandler):
-    """One client connection, from accept to close, on its own thread."""
+@dataclass(frozen=True)
+class Ending:
+    """Why a connection ended, as its reader saw it."""
 
-    # self.server is the ChatServer (lanchat.server.listener) that accepted it: its
-    # config, room, and admit/release.
+    reason: str
+    graceful: bool = False  # the client left on purpose: it gets what it is owed first
+
+
+class ChatHandler(socketserver.BaseRequestHandler):
+    """One client connection, from accept to close, on its own thread.
+
+    ``self.server`` is the ``ChatServer`` (``lanchat.server.listener``) that accepted
+    it: its config, room, and ``admit``/``release``.
+    """
 
     # ------------------------------------------------------------ setup / finish
 
@@ -50,21 +62,28 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.decoder = protocol.FrameDecoder(config.max_frame_bytes)
         self.member: Optional[Member] = None
         self.plain: Optional[bool] = None   # None until the first frame says
-        self.says: list = []  # (text, id) of this read's say messages not yet handled
-        self.lines_sent = False  # lines handed to the room since the last deliver_pending
-        self.kick_reason: Optional[str] = None
+        self.says: list = []  # (text, id) of this read's lines not yet handed to the room
+        self.ending = Ending("connection closed")
+        self._kicked: Optional[str] = None  # why another thread closed it (first wins)
+        self._kick_lock = threading.Lock()
         self.refused = not self.server.admit(self)
 
+    def handle(self) -> None:
+        if not self.refused:
+            self.ending = self._serve()
+
     def finish(self) -> None:
-        reason = self.kick_reason or (self.member.close_reason if self.member else None) \
-            or self.out.failed or getattr(self, "reason", None) or "connection closed"
-        graceful = getattr(self, "graceful", False)
+        with self._kick_lock:
+            kicked = self._kicked
+        reason = kicked or self.out.failed or self.ending.reason
+        graceful = self.ending.graceful
+        room = self.server.room
         if graceful and self.member is not None:
             # Leave only after the journal delivered what this client sent before its
             # bye: a member that is gone gets no acks.
-            self.server.room.delivered(BYE_FLUSH_SECONDS)
+            room.delivered(BYE_FLUSH_SECONDS)
         if self.member is not None:
-            self.server.room.leave(self.member, reason)
+            room.leave(self.member, reason)
         if graceful:
             self.out.flush(BYE_FLUSH_SECONDS)
         self.out.close()
@@ -75,7 +94,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def kick(self, reason: str) -> None:
         """Close this connection from another thread; the reader thread notices."""
-        self.kick_reason = self.kick_reason or reason
+        with self._kick_lock:
+            if self._kicked is None:
+                self._kicked = reason
         try:
             self.request.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -83,9 +104,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     # ------------------------------------------------------------------ reading
 
-    def handle(self) -> None:
-        if self.refused:
-            return
+    def _serve(self) -> Ending:
+        """Read and handle frames until the connection ends; say why it did."""
         config = self.server.config
         sock = self.request
         poller = select.poll()
@@ -103,61 +123,54 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 if not poller.poll(wait_ms):
                     now = time.monotonic()
                     if frame_started is not None and now >= frame_started + config.frame_timeout:
-                        self.reason = "frame timeout"
-                        return
+                        return Ending("frame timeout")
                     if not self.plain and now >= last_heard + config.idle_timeout:
-                        self.reason = "ping timeout"
-                        return
+                        return Ending("ping timeout")
                     continue
             try:
                 data = self.transport.receive(sock, RECV_BYTES)
             except FrameError as exc:  # the TLS layer refused the bytes
                 log.info("%s: %s", self.peer, exc.message)
-                self.reason = "tls error"
-                return
+                return Ending("tls error")
             except OSError as exc:
-                self.reason = "connection reset" if isinstance(exc, ConnectionResetError) \
-                    else f"connection error: {exc.strerror or exc}"
-                return
+                return Ending("connection reset" if isinstance(exc, ConnectionResetError)
+                              else f"connection error: {exc.strerror or exc}")
             if data is None:
                 continue  # TLS handshake progress, nothing decrypted yet
             if not data:
-                self.reason = "connection closed"
-                self.graceful = True
-                return
+                return Ending("connection closed", graceful=True)
             last_heard = time.monotonic()
             self.decoder.feed(data)
-            completed = False
-            try:
-                for body in self.decoder.events():
-                    completed = True
-                    leave = self._on_body(body)
-                    if leave is not None:
-                        self.reason = leave
-                        self.graceful = True
-                        return
-            except FrameError as exc:
-                self._error(exc.code, exc.message)
-                log.info("%s: frame error: %s", self.peer, exc.message)
-                self.reason = f"protocol error ({exc.code})"
-                return
-            finally:
-                # The says of this read under one hold of the room lock, then in one
-                # commit and one send per member. (Those before a frame error count:
-                # they arrived whole.)
-                leave = self._take_says()
-                if self.lines_sent:
-                    self.lines_sent = False
-                    self.server.room.deliver_pending()
-            if leave is not None:
-                self.reason = leave
-                self.graceful = True
-                return
+            ending, completed = self._on_data()
+            if ending is not None:
+                return ending
             # The frame timeout runs from the first byte of the frame now unfinished.
             if not self.decoder.in_frame:
                 frame_started = None
             elif completed or frame_started is None:
                 frame_started = last_heard
+
+    def _on_data(self) -> tuple:
+        """Handle the frames completed by a read: ``(Ending or None, any completed)``."""
+        completed = False
+        leave = None
+        try:
+            for body in self.decoder.events():
+                completed = True
+                leave = self._on_body(body)
+                if leave is not None:
+                    break
+        except FrameError as exc:
+            self._error(exc.code, exc.message)
+            log.info("%s: frame error: %s", self.peer, exc.message)
+            return Ending(f"protocol error ({exc.code})"), completed
+        finally:
+            # The lines of this read in one run: one hold of the room lock, one commit
+            # and one send per member. (Those before a frame error count: they
+            # arrived whole.)
+            taken = self._take_says()
+        leave = leave or taken
+        return (None if leave is None else Ending(leave, graceful=True)), completed
 
     def _error(self, code: str, message: str, msg_id: Optional[str] = None) -> None:
         if self.plain:
@@ -167,7 +180,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def _on_body(self, body) -> Optional[str]:
         """Handle one frame body; return a leave reason to end the connection."""
-        if self.member is not None and not self.member.welcome_sent and not self.plain:
+        if self.member is not None and not self.plain and not self.member.welcome_sent.is_set():
             # A frame soon after hello: the journal sends the welcome, and the replies
             # this thread sends directly (pong, errors) must not overtake it. (Waiting
             # at hello instead would cost every join a thread hand-off.)
@@ -189,8 +202,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
                     return refusal
         try:
             if self.plain:
-                self.lines_sent = True
-                return self.server.room.line(self.member, protocol.decode_text(body))
+                self.says.append((protocol.decode_text(body), None))
+                return None
             return self._on_structured(protocol.decode_message(body))
         except MessageError as exc:
             self._error(exc.code, exc.message)
@@ -227,12 +240,11 @@ class ChatHandler(socketserver.BaseRequestHandler):
         return message.reason or "bye"  # Bye
 
     def _take_says(self) -> Optional[str]:
-        """Hand the says gathered from this read to the room; a leave reason or None."""
+        """Hand this read's gathered lines to the room; a leave reason or None."""
         if not self.says:
             return None
         says, self.says = self.says, []
-        self.lines_sent = True
-        return self.server.room.lines(self.member, says)
+        return said(self.server.room, self.member, says)
 
     def _hello(self, hello: protocol.Hello) -> Optional[str]:
         expected = self.server.config.password

@@ -30,6 +30,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import protocol
 from lanchat.errors import JournalClosed
 
 log = logging.getLogger("chat.history")
@@ -44,8 +45,6 @@ BATCH_ROWS = 512
 CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied into the database file
 
 
-# json.dumps with non-default arguments builds a new JSONEncoder on every call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -221,7 +220,7 @@ class Journal:
         """The events row of ``event`` (see ``submit`` for the arguments)."""
         return (event["seq"], event["ts"], event["type"], sender, recipient,
                 1 if event.get("kind") == "private" else 0, session, recipient_session,
-                msg_id, body if body is not None else _ENCODE(event))
+                msg_id, body if body is not None else protocol.ENCODE(event))
 
     def _queue(self, entry: _Entry, wake: bool) -> None:
         with self._lock:

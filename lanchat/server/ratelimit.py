@@ -32,3 +32,10 @@ class TokenBucket:
             self._tokens -= 1
             return True
         return False
+
+    def retry_after(self) -> float:
+        """Seconds until the next token (0 if there is one): a refused line's wait."""
+        if self.rate <= 0:
+            return 0.0
+        tokens = min(self.burst, self._tokens + (self._clock() - self._stamp) * self.rate)
+        return max(0.0, (1 - tokens) / self.rate)

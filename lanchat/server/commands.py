@@ -1,0 +1,173 @@
+"""Slash commands: one function per command, found by name in ``COMMANDS``.
+
+Every command has the same shape, ``command(room, member, arg, msg_id)``, returns a
+leave reason (``/quit``) or None, and answers the member itself: with an event
+through the journal (``/nick``), a reply (``users``, ``system``), an ``ack`` with
+``seq: null`` for structured members, or by raising ``MessageError``. A new command
+(``/join``, ``/topic``, ``/kick``) is one more function and one more line in
+``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Callable, Dict, Optional
+
+import protocol
+from lanchat import eventtext
+from lanchat.errors import MessageError
+from lanchat.server.delivery import Delivery, Outgoing
+from lanchat.server.members import Member
+from lanchat.server.publishing import publish
+from lanchat.server.room import Room
+
+log = logging.getLogger("chat.room")
+
+HELP = """commands:
+  /nick NEW         change your name
+  /me TEXT          an action: * you TEXT
+  /msg NAME TEXT    private message (also /w)
+  /who              list who is here (also /users, /names)
+  /history [N]      show the last N messages (default 20)
+  /help             this list
+  /quit [reason]    leave (plain clients: also !DISCONNECT)
+  //text            send text starting with /"""
+HISTORY_COMMAND_DEFAULT, HISTORY_COMMAND_MAX = 20, 500
+
+
+def is_command(text: str) -> bool:
+    """A line is a command if it starts with ``/`` (``//`` escapes a leading slash)."""
+    return text.startswith("/") and not text.startswith("//")
+
+
+def run(room: Room, member: Member, text: str, msg_id: Optional[str]) -> Optional[str]:
+    """Run the command ``text`` (``/word args``); returns a leave reason or None.
+
+    Raises:
+        MessageError: the command's refusal (``unknown_command`` for an unknown word).
+    """
+    word, _, rest = text[1:].partition(" ")
+    command = COMMANDS.get(word.lower())
+    if command is None:
+        raise MessageError(protocol.UNKNOWN_COMMAND,
+                           f"unknown command /{word[:30]}; /help lists the commands")
+    return command(room, member, rest.strip(), msg_id)
+
+
+def _answered(room: Room, member: Member, msg_id: Optional[str]) -> None:
+    # A command that made no event is acked (structured members; a plain client's
+    # command answers with its reply alone).
+    if not member.plain:
+        room.ack(member, msg_id)
+
+
+def _send_errors(member: Member, errors: list) -> None:
+    for error in errors:
+        member.send(error)
+
+
+def nick(room: Room, member: Member, new: str, msg_id: Optional[str]) -> None:
+    """``/nick NEW``: rename; everyone gets ``nick`` (the renamed one too)."""
+    # Not cleaned: control characters make the name invalid, as in hello.
+    if not new or " " in new:
+        raise MessageError(protocol.BAD_NAME, "usage: /nick NEW (one word)")
+    problem = protocol.name_problem(new)
+    if problem:
+        raise MessageError(protocol.BAD_NAME, f"{new[:40]!r} is not a valid name: {problem}")
+    with room.lock:
+        if member.gone:
+            return
+        holder = room.membership.get(new)
+        if holder is not None and holder is not member:
+            raise MessageError(protocol.NAME_TAKEN, f"the name {new!r} is taken")
+        if new == member.name:
+            room.ack(member, msg_id)
+            return
+        old = member.name
+        room.membership.rename(member, new)
+        seq, now = room.next_seq()
+        event = {"type": "nick", "seq": seq, "ts": now, "old": old, "new": new}
+        out = Outgoing(event)
+
+        def deliver(delivery: Delivery) -> None:
+            room.broadcast(delivery, out)  # everyone, the renamed one included
+            if not member.plain:
+                room.stage_ack(delivery, member, msg_id, seq)
+
+        room.journal.submit(event, deliver, sender=member.key, session=member.session,
+                            session_name=new, now=now)
+
+
+def me(room: Room, member: Member, text: str, msg_id: Optional[str]) -> None:
+    """``/me TEXT``: an action message."""
+    _send_errors(member, publish(room, member, "action", [(text, msg_id)]))
+
+
+def private(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+    """``/msg NAME TEXT``: a private message to NAME alone."""
+    to, _, body = arg.partition(" ")
+    if not to:
+        raise MessageError(protocol.NO_SUCH_USER, "usage: /msg NAME TEXT")
+    _send_errors(member, publish(room, member, "private", [(body, msg_id)], to=to))
+
+
+def who(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
+    """``/who``: a ``users`` reply."""
+    with room.lock:
+        users = room.membership.visible_names(member)
+    member.send({"type": "users", "users": users})
+    _answered(room, member, msg_id)
+
+
+def help_(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
+    """``/help``: the list of commands as a ``system`` reply."""
+    member.send({"type": "system", "text": HELP})
+    _answered(room, member, msg_id)
+
+
+def history(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+    """``/history [N]``: the last N messages as one readable ``system`` block."""
+    try:
+        count = int(arg) if arg else HISTORY_COMMAND_DEFAULT
+    except ValueError:
+        raise MessageError(protocol.UNKNOWN_COMMAND, "usage: /history [N]") from None
+    count = max(1, min(count, HISTORY_COMMAND_MAX))
+    with room.lock:
+        until = room.seq
+
+    def recent() -> list:  # after the commit, outside the room lock
+        try:
+            past = room.journal.recent_messages(member.session, count, until)
+        except sqlite3.Error as exc:
+            log.error("could not read the history for %s: %s", member.name, exc)
+            return ["the history could not be read; try again later"]
+        return [f"{eventtext.clock(e['ts'])} {eventtext.describe(e, member.name)}"
+                for e in past] or ["no messages yet"]
+
+    def deliver(delivery: Delivery, lines: list) -> None:
+        if member.gone:
+            return
+        # One readable block for both kinds: replayed events would carry seqs the
+        # client already has, and clients drop those.
+        delivery.one(member, member.frame({"type": "system", "text": "\n".join(lines)}))
+        if not member.plain:
+            room.stage_ack(delivery, member, msg_id, None)
+
+    room.journal.submit(None, deliver, prepare=recent)
+
+
+def quit_(room: Room, member: Member, reason: str, msg_id: Optional[str]) -> str:
+    """``/quit [reason]``: leave (the handler closes the connection)."""
+    if member.plain:
+        member.send_text("Goodbye")
+    else:
+        room.ack(member, msg_id)
+    return reason or "quit"
+
+
+COMMANDS: Dict[str, Callable[[Room, Member, str, Optional[str]], Optional[str]]] = {
+    "nick": nick, "me": me, "msg": private, "w": private,
+    "who": who, "users": who, "names": who,
+    "help": help_, "history": history, "quit": quit_,
+}

@@ -1,0 +1,77 @@
+"""What a member said: the lines one read brought, handled in order.
+
+The handler gathers the ``say`` bodies (or a plain client's lines) of one read and
+calls ``said`` once. Chat lines in a row go to ``publishing.publish`` as one run (one
+hold of the room lock, one journal entry, one delivery callback); a command
+(``commands.run``) or a plain client's line is handled on its own, in its place. When
+``said`` returns, everything the read queued has been committed and delivered (on
+this thread when the journal was idle, saving a hand-off to its thread), so the
+others get the read's lines in one ``send`` each.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import protocol
+from lanchat.errors import JournalClosed, MessageError
+from lanchat.server import commands
+from lanchat.server.members import Member
+from lanchat.server.publishing import publish
+from lanchat.server.room import SHUTTING_DOWN_TEXT, Room
+
+DISCONNECT = "!DISCONNECT"  # the tutorial clients' way to say /quit
+
+
+def said(room: Room, member: Member, lines: list) -> Optional[str]:
+    """Handle ``lines``, ``[(text, msg_id)]`` from one read, in order.
+
+    Returns:
+        a leave reason if one of them asked to leave (the lines after it are
+        dropped), else None. Refusals are sent to the member here.
+    """
+    try:
+        return _handle(room, member, lines)
+    finally:
+        room.journal.run_inline()
+
+
+def _unescaped(text: str) -> str:
+    return text[1:] if text.startswith("//") else text
+
+
+def _handle(room: Room, member: Member, lines: list) -> Optional[str]:
+    run: list = []
+    for text, msg_id in lines:
+        if member.plain or commands.is_command(text):
+            _publish_run(room, member, run)
+            run = []
+            leave = _one(room, member, text, msg_id)
+            if leave is not None:
+                return leave
+        else:
+            run.append((_unescaped(text), msg_id))
+    _publish_run(room, member, run)
+    return None
+
+
+def _publish_run(room: Room, member: Member, run: list) -> None:
+    if run:
+        for error in publish(room, member, "chat", run):
+            member.send(error)
+
+
+def _one(room: Room, member: Member, text: str, msg_id: Optional[str]) -> Optional[str]:
+    # A command, or a plain client's line: refusals go back to the member.
+    try:
+        if member.plain and text == DISCONNECT:
+            member.send_text("Goodbye")
+            return "quit"
+        if commands.is_command(text):
+            return commands.run(room, member, text, msg_id)
+        _publish_run(room, member, [(_unescaped(text), msg_id)])
+    except MessageError as exc:
+        room.error(member, exc.code, exc.message, msg_id)
+    except JournalClosed:
+        room.error(member, protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT, msg_id)
+    return None

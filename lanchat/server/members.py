@@ -1,0 +1,136 @@
+"""Who is in the room: members, their names and their sessions.
+
+Nothing here locks: the room's one lock (``Room.lock``) guards all of it, so a name
+is taken, a member added and its join given a seq in one step. ``Membership`` keeps
+the names unique ignoring case (``protocol.name_key``), hands out ``guest-<n>`` and
+``name_2``, and keeps the two reader sets a batch's common frames go to: the members
+who get events (welcomed, not gone), by kind, as ordered sets (dicts), so a broadcast
+needs no test per member.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import protocol
+from lanchat import eventtext
+from lanchat.server.delivery import NameList
+from lanchat.server.ratelimit import TokenBucket
+
+
+@dataclass(eq=False)
+class Member:
+    """One joined connection. ``out`` has a non-blocking ``send(bytes)``.
+
+    ``welcomed`` and ``gone`` change under the room lock. ``welcome_sent`` is an
+    event the connection's own thread may wait on: set once the welcome (and its
+    replay) was handed to the socket.
+    """
+
+    name: str
+    out: Any
+    plain: bool
+    peer: str
+    session: str
+    bucket: TokenBucket
+    kick: Optional[Callable[[str], None]] = None  # closes the connection (the handler's)
+    welcomed: bool = False
+    gone: bool = False
+    welcome_sent: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def key(self) -> str:
+        return protocol.name_key(self.name)
+
+    def frame(self, message: dict) -> Optional[bytes]:
+        """A reply meant for this member only (not a seq'd event), framed for its kind."""
+        if self.plain:
+            line = eventtext.describe(message, self.name)
+            return None if line is None else protocol.encode_frame(line)
+        return protocol.message_frame(message)
+
+    def send(self, message: dict) -> None:
+        """Send a reply meant for this member only, at once (not in a batch)."""
+        data = self.frame(message)
+        if data is not None:
+            self.out.send(data)
+
+    def send_text(self, text: str) -> None:
+        """A plain acknowledgement line (plain connections only)."""
+        self.out.send(protocol.encode_frame(text))
+
+
+@dataclass
+class Session:
+    """What outlives a connection: the name it had and the say ids it used."""
+
+    name: str
+    ids: dict = field(default_factory=dict)  # say id -> seq
+
+
+class Membership:
+    """The members by name key, their encoded names, the readers and the sessions.
+
+    Args:
+        sessions: the sessions known from the journal, ``{token: Session}``.
+    """
+
+    def __init__(self, sessions: dict):
+        self.members: dict = {}       # name key -> Member
+        self.sessions = sessions      # token -> Session
+        self.names = NameList()       # the members' names, encoded for welcomes
+        self.json_readers: dict = {}  # Member -> None, in join order
+        self.plain_readers: dict = {}
+        self._guests = 0
+
+    def get(self, name: str) -> Optional[Member]:
+        """The member called ``name`` (any case), or None."""
+        return self.members.get(protocol.name_key(name))
+
+    def add(self, member: Member) -> None:
+        self.members[member.key] = member
+        self.names.add(member.key, member.name)
+
+    def drop(self, member: Member) -> None:
+        """Forget a member (it is gone): out of the names and the readers."""
+        self.json_readers.pop(member, None)
+        self.plain_readers.pop(member, None)
+        if self.members.get(member.key) is member:
+            del self.members[member.key]
+            self.names.remove(member.key)
+        if member.plain:  # plain clients cannot resume: nothing to keep
+            self.sessions.pop(member.session, None)
+
+    def rename(self, member: Member, new: str) -> None:
+        del self.members[member.key]
+        self.names.remove(member.key)
+        member.name = new
+        self.add(member)
+        self.sessions[member.session].name = new
+
+    def start_reading(self, member: Member) -> None:
+        """The member gets events from now on (its join is being delivered)."""
+        member.welcomed = True
+        (self.plain_readers if member.plain else self.json_readers)[member] = None
+
+    def visible_names(self, viewer: Member) -> list:
+        """Who is here, as ``viewer`` may be told (the welcomed, and itself)."""
+        return [m.name for m in self.members.values() if m.welcomed or m is viewer]
+
+    def guest_name(self) -> str:
+        """``guest-<n>`` with the next n nobody holds (someone may have asked for it)."""
+        self._guests += 1
+        while protocol.name_key(f"guest-{self._guests}") in self.members:
+            self._guests += 1
+        return f"guest-{self._guests}"
+
+    def free_name(self, wanted: str) -> str:
+        """``wanted`` if nobody has it, else ``wanted_2``, ``wanted_3``..."""
+        if protocol.name_key(wanted) not in self.members:
+            return wanted
+        number = 2
+        while protocol.name_key(protocol.numbered_name(wanted, number)) in self.members:
+            number += 1
+        return protocol.numbered_name(wanted, number)
