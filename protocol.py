@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import json.scanner
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Union
 
@@ -25,7 +24,6 @@ HARD_MAX_FRAME = 1024 * 1024
 DEFAULT_PORT = 5050  # the chat's TCP port when none is given (both sides)
 DEFAULT_MAX_FRAME = 65536
 DEFAULT_MAX_TEXT = 4000
-MAX_NAME = 24
 MAX_ID = 64
 # The header after stripping spaces: digits only (int() would accept "+1", "1_0").
 _HEADER_RE = re.compile(rb"[0-9]+")
@@ -376,40 +374,3 @@ def error_message(code: str, message: str, msg_id: Optional[str] = None,
         out["id"] = msg_id
     out.update(extra)
     return out
-
-
-# ----------------------------------------------------------------- names and text
-
-def clean_text(text: str) -> str:
-    """Remove control characters other than newline and tab (and NUL, always)."""
-    # isprintable() is False for every Cc/Cf character (and for \n, \t and ZWJ, which
-    # are kept), so printable text is already clean: a C-speed check first instead of
-    # a Python loop over the characters (6 us for a short line, 0.5 ms for 4000).
-    if text.isprintable():
-        return text
-    return "".join(ch for ch in text
-                   if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf")
-                   or ch == "\u200d")
-
-
-def name_problem(name: str) -> Optional[str]:
-    """Return why ``name`` is not a valid name, or None if it is."""
-    if not 1 <= len(name) <= MAX_NAME:
-        return f"a name is 1 to {MAX_NAME} characters"
-    if name[0] in "/#*@":
-        return "a name cannot start with /, #, * or @"
-    for ch in name:
-        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Zs"):
-            return "a name cannot contain spaces or control characters"
-    return None
-
-
-def name_key(name: str) -> str:
-    """The key names are unique by (case is ignored)."""
-    return name.casefold()
-
-
-def numbered_name(base: str, number: int) -> str:
-    """``base_number``, with ``base`` shortened so the result fits ``MAX_NAME``."""
-    suffix = f"_{number}"
-    return base[:MAX_NAME - len(suffix)] + suffix

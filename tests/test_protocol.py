@@ -10,6 +10,7 @@ import json
 import pytest
 
 import protocol
+from lanchat.text import clean_text, name_key, name_problem, numbered_name
 from protocol import (FrameDecoder, FrameError, MessageError, Oversized, ProtocolError,
                       encode_frame)
 
@@ -396,7 +397,7 @@ def test_error_message_has_id_only_when_given():
     "😀", "o'neil",
 ])
 def test_valid_names(name):
-    assert protocol.name_problem(name) is None
+    assert name_problem(name) is None
 
 
 @pytest.mark.parametrize("name", [
@@ -405,33 +406,33 @@ def test_valid_names(name):
     "rtl\u202eoverride", "ls\u2028", "ideo\u3000sp", "/slash", "#hash", "*star", "@at",
 ])
 def test_invalid_names(name):
-    assert isinstance(protocol.name_problem(name), str)
+    assert isinstance(name_problem(name), str)
 
 
 def test_name_length_counts_code_points():
-    assert protocol.name_problem("é" * 24) is None   # 48 UTF-8 bytes, 24 characters
-    assert protocol.name_problem("é" * 25) is not None
+    assert name_problem("é" * 24) is None   # 48 UTF-8 bytes, 24 characters
+    assert name_problem("é" * 25) is not None
 
 
 def test_names_are_unique_ignoring_case():
-    assert protocol.name_key("Alice") == protocol.name_key("ALICE") == protocol.name_key("alice")
-    assert protocol.name_key("Straße") == protocol.name_key("STRASSE")
-    assert protocol.name_key("bob") != protocol.name_key("bob_2")
+    assert name_key("Alice") == name_key("ALICE") == name_key("alice")
+    assert name_key("Straße") == name_key("STRASSE")
+    assert name_key("bob") != name_key("bob_2")
 
 
 def test_numbered_name():
-    assert protocol.numbered_name("alice", 2) == "alice_2"
-    assert protocol.numbered_name("alice", 13) == "alice_13"
+    assert numbered_name("alice", 2) == "alice_2"
+    assert numbered_name("alice", 13) == "alice_13"
 
 
 def test_numbered_name_shortens_the_base_to_fit_24():
     base = "abcdefghijklmnopqrstuvwx"  # 24
-    assert protocol.numbered_name(base, 2) == base[:22] + "_2"
-    assert protocol.numbered_name(base, 10) == base[:21] + "_10"
-    assert protocol.numbered_name(base[:23], 2) == base[:22] + "_2"
+    assert numbered_name(base, 2) == base[:22] + "_2"
+    assert numbered_name(base, 10) == base[:21] + "_10"
+    assert numbered_name(base[:23], 2) == base[:22] + "_2"
     for n in (2, 9, 10, 99, 100, 12345):
-        numbered = protocol.numbered_name(base, n)
-        assert len(numbered) == 24 and protocol.name_problem(numbered) is None
+        numbered = numbered_name(base, n)
+        assert len(numbered) == 24 and name_problem(numbered) is None
 
 
 # ------------------------------------------------------------------ clean_text
@@ -452,4 +453,4 @@ def test_numbered_name_shortens_the_base_to_fit_24():
     ("", ""),
 ])
 def test_clean_text(raw, clean):
-    assert protocol.clean_text(raw) == clean
+    assert clean_text(raw) == clean

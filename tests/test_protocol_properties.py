@@ -12,6 +12,7 @@ import json
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import protocol
+from lanchat.text import MAX_NAME, clean_text, name_problem, numbered_name
 from protocol import FrameDecoder, MessageError, Oversized, ProtocolError
 
 MAX_BODY = 64  # small, so oversized frames are common in generated streams
@@ -186,18 +187,18 @@ def test_encode_frame_roundtrips_any_body(body):
 @moderate
 @given(st.text(max_size=40), st.integers(2, 10**6))
 def test_numbered_name_of_a_valid_name_is_valid(base, number):
-    if protocol.name_problem(base) is None:
-        numbered = protocol.numbered_name(base, number)
-        assert len(numbered) <= protocol.MAX_NAME
-        assert protocol.name_problem(numbered) is None
+    if name_problem(base) is None:
+        numbered = numbered_name(base, number)
+        assert len(numbered) <= MAX_NAME
+        assert name_problem(numbered) is None
 
 
 @moderate
 @given(st.text())
 def test_clean_text_leaves_no_control_characters(text):
     import unicodedata
-    cleaned = protocol.clean_text(text)
-    assert protocol.clean_text(cleaned) == cleaned
+    cleaned = clean_text(text)
+    assert clean_text(cleaned) == cleaned
     for ch in cleaned:
         assert ch in "\n\t\u200d" or unicodedata.category(ch) not in ("Cc", "Cf")
 

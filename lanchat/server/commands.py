@@ -15,6 +15,7 @@ import sqlite3
 from typing import Callable, Dict, Optional
 
 import protocol
+from lanchat.text import name_problem
 from lanchat import eventtext
 from lanchat.errors import MessageError
 from lanchat.server.delivery import Delivery, Outgoing
@@ -72,7 +73,7 @@ def nick(room: Room, member: Member, new: str, msg_id: Optional[str]) -> None:
     # Not cleaned: control characters make the name invalid, as in hello.
     if not new or " " in new:
         raise MessageError(protocol.BAD_NAME, "usage: /nick NEW (one word)")
-    problem = protocol.name_problem(new)
+    problem = name_problem(new)
     if problem:
         raise MessageError(protocol.BAD_NAME, f"{new[:40]!r} is not a valid name: {problem}")
     with room.lock:

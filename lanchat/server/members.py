@@ -2,7 +2,7 @@
 
 Nothing here locks: the room's one lock (``Room.lock``) guards all of it, so a name
 is taken, a member added and its join given a seq in one step. ``Membership`` keeps
-the names unique ignoring case (``protocol.name_key``), hands out ``guest-<n>`` and
+the names unique ignoring case (``name_key``), hands out ``guest-<n>`` and
 ``name_2``, and keeps the two reader sets a batch's common frames go to: the members
 who get events (welcomed, not gone), by kind, as ordered sets (dicts), so a broadcast
 needs no test per member.
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import protocol
+from lanchat.text import name_key, numbered_name
 from lanchat import eventtext
 from lanchat.server.delivery import NameList
 from lanchat.server.ratelimit import TokenBucket
@@ -42,7 +43,7 @@ class Member:
 
     @property
     def key(self) -> str:
-        return protocol.name_key(self.name)
+        return name_key(self.name)
 
     def frame(self, message: dict) -> Optional[bytes]:
         """A reply meant for this member only (not a seq'd event), framed for its kind."""
@@ -87,7 +88,7 @@ class Membership:
 
     def get(self, name: str) -> Optional[Member]:
         """The member called ``name`` (any case), or None."""
-        return self.members.get(protocol.name_key(name))
+        return self.members.get(name_key(name))
 
     def add(self, member: Member) -> None:
         self.members[member.key] = member
@@ -122,15 +123,15 @@ class Membership:
     def guest_name(self) -> str:
         """``guest-<n>`` with the next n nobody holds (someone may have asked for it)."""
         self._guests += 1
-        while protocol.name_key(f"guest-{self._guests}") in self.members:
+        while name_key(f"guest-{self._guests}") in self.members:
             self._guests += 1
         return f"guest-{self._guests}"
 
     def free_name(self, wanted: str) -> str:
         """``wanted`` if nobody has it, else ``wanted_2``, ``wanted_3``..."""
-        if protocol.name_key(wanted) not in self.members:
+        if name_key(wanted) not in self.members:
             return wanted
         number = 2
-        while protocol.name_key(protocol.numbered_name(wanted, number)) in self.members:
+        while name_key(numbered_name(wanted, number)) in self.members:
             number += 1
-        return protocol.numbered_name(wanted, number)
+        return numbered_name(wanted, number)

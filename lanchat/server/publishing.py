@@ -19,6 +19,7 @@ from functools import partial
 from typing import Optional
 
 import protocol
+from lanchat.text import clean_text
 from lanchat.errors import JournalClosed, MessageError
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.members import Member, Session
@@ -33,7 +34,7 @@ def check_text(text: str, max_text: int) -> str:
     Raises:
         MessageError: ``empty_text``, ``text_too_long``.
     """
-    text = protocol.clean_text(text)
+    text = clean_text(text)
     if not text.strip():
         raise MessageError(protocol.EMPTY_TEXT, "message is empty")
     if len(text) > max_text:

@@ -26,6 +26,7 @@ import time
 from typing import Any, Callable, Optional
 
 import protocol
+from lanchat.text import clean_text, name_problem
 from lanchat.errors import JournalClosed, MessageError
 from lanchat.server.config import ServerConfig
 from lanchat.server.delivery import Delivery, Outgoing
@@ -85,7 +86,7 @@ class Room:
         if requested is not None:
             # Control characters make a name invalid (PROTOCOL.md section 4): refused,
             # not silently removed, so the user knows what name they asked for.
-            problem = protocol.name_problem(requested)
+            problem = name_problem(requested)
             if problem:
                 raise MessageError(protocol.BAD_NAME, f"{requested[:40]!r} is not a valid name: {problem}")
         replaced = None
@@ -167,7 +168,7 @@ class Room:
         """Remove a member (idempotent) and tell the others why."""
         # A bye or /quit reason is the user's text sent to everyone: clean it, one
         # line, bounded.
-        reason = " ".join(protocol.clean_text(reason).split())[:MAX_REASON] or "left"
+        reason = " ".join(clean_text(reason).split())[:MAX_REASON] or "left"
         with self.lock:
             # Whoever goes once the server said it is going away goes because of that.
             self.remove(member, "server shutting down" if self.closing else reason)
