@@ -16,7 +16,8 @@ from typing import Optional
 
 from lanchat import tls
 from lanchat.netaddr import lan_addresses
-from lanchat.server.config import build_parser, config_from_args
+from lanchat.errors import HistoryUnusable
+from lanchat.server.config import build_parser, config_from_args, warnings_for
 from lanchat.server.listener import ChatServer
 
 
@@ -31,8 +32,12 @@ def main(argv: Optional[list] = None) -> int:
             args.tls_cert, args.tls_key, args.tls_self_signed, config.db, lan_addresses)
     except ValueError as exc:
         parser.error(str(exc))
+    for warning in warnings_for(config):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     try:
         server = ChatServer(config)
+    except HistoryUnusable as exc:
+        parser.error(f"--db {config.db}: {exc}")
     except OSError as exc:
         print(f"error: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}."
               + (" Another server may be running there; stop it or pick another --port."

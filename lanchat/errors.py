@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from protocol import FrameError, MessageError, ProtocolError
 
-__all__ = ["ProtocolError", "FrameError", "MessageError", "ConnectError", "JournalClosed"]
+__all__ = ["ProtocolError", "FrameError", "MessageError", "ConnectError", "JournalClosed",
+           "HistoryUnusable"]
 
 
 class ConnectError(Exception):
@@ -19,3 +20,8 @@ class ConnectError(Exception):
 
 class JournalClosed(RuntimeError):
     """The journal was closed (the server is shutting down); nothing more is stored."""
+
+
+class HistoryUnusable(Exception):
+    """The history database cannot be opened or is not one; ``str()`` says why, as a
+    sentence for the person who gave ``--db``."""

@@ -7,11 +7,14 @@ takes its defaults from it and ``config_from_args`` maps the flags one to one.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import protocol
+
+IDLE_MARGIN = 5.0  # seconds a ping may take to arrive beyond the clients' interval
 
 
 @dataclass
@@ -36,31 +39,65 @@ class ServerConfig:
     tls_context: object = None  # an ssl.SSLContext for the server side, or None
 
 
+def _whole(low: int, high: Optional[int] = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` (to ``high``)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number from {low}"
+                + (f" to {high}" if high is not None else " up"))
+        return value
+    return parse
+
+
+def _number(low: float, *, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number at least ``low`` (over it, with ``above``)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < low or (above and value == low):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number {'over' if above else 'of at least'} {low:g}")
+        return value
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The server's flags, each defaulting to ``ServerConfig``'s value and checked for
+    range here, so a bad one is one ``error:`` line and exit code 2."""
     d = ServerConfig()
-    p = argparse.ArgumentParser(description="LAN chat server (thread per connection).",
+    p = argparse.ArgumentParser(prog="server.py", description="LAN chat server (thread per connection).",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--host", default=d.host, help="address to listen on (0.0.0.0 = every interface)")
-    p.add_argument("--port", type=int, default=d.port, help="TCP port")
-    p.add_argument("--max-frame-bytes", type=int, default=d.max_frame_bytes,
+    p.add_argument("--port", type=_whole(0, 65535), default=d.port,
+                   help="TCP port (0 picks a free one)")
+    p.add_argument("--max-frame-bytes", type=_whole(64, protocol.HARD_MAX_FRAME),
+                   default=d.max_frame_bytes,
                    help="largest frame body accepted (bigger ones get too_large)")
-    p.add_argument("--max-text", type=int, default=d.max_text,
+    p.add_argument("--max-text", type=_whole(1), default=d.max_text,
                    help="longest message, in characters")
     p.add_argument("--db", default=d.db, help="SQLite history file (:memory: keeps none on disk)")
-    p.add_argument("--history", type=int, default=d.history,
+    p.add_argument("--history", type=_whole(0), default=d.history,
                    help="messages replayed to someone who joins")
-    p.add_argument("--rate", type=float, default=d.rate,
+    p.add_argument("--rate", type=_number(0), default=d.rate,
                    help="messages per second per connection (0 disables)")
-    p.add_argument("--burst", type=int, default=d.burst, help="messages allowed in a burst")
-    p.add_argument("--max-clients", type=int, default=d.max_clients,
+    p.add_argument("--burst", type=_whole(1), default=d.burst, help="messages allowed in a burst")
+    p.add_argument("--max-clients", type=_whole(1), default=d.max_clients,
                    help="connections at once; the next gets server_full")
-    p.add_argument("--max-per-ip", type=int, default=d.max_per_ip,
+    p.add_argument("--max-per-ip", type=_whole(1), default=d.max_per_ip,
                    help="connections from one address (loopback is exempt)")
-    p.add_argument("--frame-timeout", type=float, default=d.frame_timeout,
+    p.add_argument("--frame-timeout", type=_number(0, above=True), default=d.frame_timeout,
                    help="seconds a started frame may take to arrive")
-    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout,
-                   help="seconds a structured client may be silent (clients ping every 30)")
-    p.add_argument("--max-send-queue", type=int, default=d.max_send_queue,
+    p.add_argument("--idle-timeout", type=_number(0, above=True), default=d.idle_timeout,
+                   help=f"seconds a structured client may be silent (clients ping every "
+                        f"{protocol.PING_INTERVAL:g})")
+    p.add_argument("--max-send-queue", type=_whole(1024), default=d.max_send_queue,
                    help="bytes queued for a slow reader before it is dropped")
     p.add_argument("--password", default=None,
                    help="password clients must give (better: set CHAT_PASSWORD)")
@@ -75,7 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def warnings_for(config: ServerConfig) -> list:
+    """Sentences about settings that work but will surprise (printed at start)."""
+    found = []
+    if config.idle_timeout <= protocol.PING_INTERVAL + IDLE_MARGIN:
+        found.append(
+            f"--idle-timeout {config.idle_timeout:g} is not above the {protocol.PING_INTERVAL:g} s "
+            "clients wait between pings: quiet clients will be dropped and rejoin again and "
+            f"again. Use at least {protocol.PING_INTERVAL + IDLE_MARGIN + 5:g}.")
+    return found
+
+
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    """The ``ServerConfig`` of parsed flags (the password may come from CHAT_PASSWORD)."""
     return ServerConfig(
         host=args.host, port=args.port, max_frame_bytes=args.max_frame_bytes,
         max_text=args.max_text, db=args.db, history=args.history, rate=args.rate,

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import protocol
-from lanchat.errors import JournalClosed
+from lanchat.errors import HistoryUnusable, JournalClosed
 
 log = logging.getLogger("chat.history")
 
@@ -68,6 +69,36 @@ CREATE TABLE IF NOT EXISTS sessions (
 """
 
 
+def _open(path: str) -> sqlite3.Connection:
+    """The database, in WAL mode with the schema; ``HistoryUnusable`` if it cannot be."""
+    if path != ":memory:":
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise HistoryUnusable(f"the folder {folder} does not exist (create it, or give "
+                                  "a file in a folder that does)")
+        if os.path.isdir(path):
+            raise HistoryUnusable(f"{path} is a folder; give a file name")
+    try:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise HistoryUnusable(f"{path} cannot be opened ({exc})") from None
+    try:
+        if path != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA wal_autocheckpoint=0")  # _checkpoint_loop does them
+        db.executescript(_SCHEMA)
+        db.execute("SELECT seq, ts, type, sender, recipient, private, session, "
+                   "recipient_session, msg_id, body FROM events LIMIT 0")
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        if "not a database" in str(exc) or "no such column" in str(exc):
+            raise HistoryUnusable(f"{path} is not a chat history database; give another "
+                                  "file (a new name makes a new history)") from None
+        raise HistoryUnusable(f"{path} cannot be used ({exc})") from None
+    return db
+
+
 def _call_each(actions: list) -> None:
     for prepare, action in actions:
         try:
@@ -98,16 +129,12 @@ class Journal:
 
     def __init__(self, path: str):
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._checkpointer: Optional[threading.Thread] = None
         self._stop_checkpoints = threading.Event()
+        self._db = _open(path)
         if path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA wal_autocheckpoint=0")  # _checkpoint_loop does them
             self._checkpointer = threading.Thread(target=self._checkpoint_loop,
                                                   name="checkpoint", daemon=True)
-        self._db.executescript(_SCHEMA)
         self.last_seq: int = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         self._lock = threading.Condition()
         self._pending: list = []
