@@ -422,7 +422,7 @@ def test_hover_highlights_and_shows_time_of_grouped_line(fonts):
     assert log.entries[index].grouped
     view.handle_event(pygame.event.Event(pygame.MOUSEMOTION, {"pos": (200, top + 5), "rel": (0, 0),
                                                               "buttons": (0, 0, 0)}))
-    assert view.hover == index and view.dirty
+    assert view.hover is log.entries[index] and view.dirty
     before = pygame.image.tobytes(surface.subsurface((0, top, 60, 20)), "RGB")
     view.draw(surface)
     assert pygame.image.tobytes(surface.subsurface((0, top, 60, 20)), "RGB") != before

@@ -36,8 +36,7 @@ from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, P
                         SENT, SYSTEM, Entry, Status, parse_own_line)
 
 GROUP_SECONDS = 5 * 60  # a pause longer than this starts a new header
-MAX_ENTRIES = 5000     # entries kept; past it the oldest go (a screen shows ~30)
-TRIM_CHUNK = 500       # dropped at once, so trimming costs nothing per message
+MAX_ENTRIES = 5000     # entries kept; past it the oldest tenth goes at once (a screen shows ~30)
 
 class ChatLog:
     """Entries, users and status, updated from connection events.
@@ -179,7 +178,7 @@ class ChatLog:
         self._remove(entry)
         if isinstance(seq, int):
             entry.key = (self._epoch, seq)
-        self._insert(entry)
+        self._insert(entry, new=False)
         return True
 
     def _on_error(self, event):
@@ -192,7 +191,7 @@ class ChatLog:
             entry.version += 1
             # settled without a seq: it stays where it was typed, among the others
             self._remove(entry)
-            self._insert(entry)
+            self._insert(entry, new=False)
             return True
         self._end_replay()
         self._insert(Entry(kind=ERROR, text=message))
@@ -295,7 +294,7 @@ class ChatLog:
             self._insert(Entry(kind=DIVIDER, text="now"))
             self._in_replay = False
 
-    def _insert(self, entry: Entry) -> None:
+    def _insert(self, entry: Entry, new: bool = True) -> None:
         """Put ``entry`` in its place: by key, before pending lines; keyless ones inherit."""
         entries = self.entries
         index = len(entries)
@@ -308,9 +307,10 @@ class ChatLog:
         entries.insert(index, entry)
         self._regroup(index)
         self._regroup(index + 1)
-        self.appended += 1
-        if entry.kind in (CHAT, ACTION, PRIVATE) and not entry.mine:
-            self.messages_added += 1
+        if new:
+            self.appended += 1
+            if entry.kind in (CHAT, ACTION, PRIVATE) and not entry.mine:
+                self.messages_added += 1
         self.version += 1
         if len(entries) > MAX_ENTRIES:
             self._trim()
@@ -337,7 +337,7 @@ class ChatLog:
 
     def _trim(self) -> None:
         """Drop the oldest entries (never pending ones) to stay under MAX_ENTRIES."""
-        count = len(self.entries) - MAX_ENTRIES + TRIM_CHUNK
+        count = len(self.entries) - MAX_ENTRIES + MAX_ENTRIES // 10  # rarely, not per line
         count = min(count, next((i for i, e in enumerate(self.entries) if e.key is None),
                                 len(self.entries)))
         if count <= 0:
