@@ -282,3 +282,24 @@ def test_home_end_route_between_input_and_scrollback(chat_server, make_client, m
     post_key(pygame.K_END, pygame.KMOD_CTRL)  # Ctrl+End always jumps to the newest
     run_until(app, lambda: app.chat.view.following, "the view to follow again")
     assert app.chat.input.cursor == 0
+
+
+def test_invisible_events_draw_nothing_and_a_pong_redraws_only_the_status_bar(
+        chat_server, make_app, monkeypatch):
+    app = connected_app(make_app, chat_server)
+    run_until(app, lambda: not app.chat.needs_draw, "the first frames")
+    flips, updates = [], []
+    monkeypatch.setattr(pygame.display, "flip", lambda: flips.append(1))
+    monkeypatch.setattr(pygame.display, "update", lambda rects=None: updates.append(rects))
+    drawn = app.frames_drawn
+    app.conn.events.put({"type": "pong", "id": 999})                 # not ours: no rtt
+    app.conn.events.put({"type": "ack", "id": "someone-else", "seq": None})
+    app.conn.events.put({"type": "typing", "name": "x", "state": "on"})  # unknown here
+    for _ in range(5):
+        app.step(max_wait=0)
+    assert app.frames_drawn == drawn and not flips and not updates
+    app.conn.ping()
+    run_until(app, lambda: app.log.status.rtt is not None, "the pong")
+    run_until(app, lambda: not app.chat.needs_draw, "its frame")
+    assert not flips
+    assert updates and all(rects == [app.chat.status.rect] for rects in updates)

@@ -12,7 +12,9 @@ frame by frame:
 3. drain at most ``EVENTS_PER_FRAME`` connection events (``get_nowait``) into the view
    model, so a burst of a thousand messages is shown over a few frames instead of
    freezing one;
-4. redraw and flip only if something changed.
+4. redraw only what changed: each widget compares the view model's versions
+   (entries, users, status) with what it drew, so a ``pong`` repaints the status
+   bar's round-trip time and an ``ack`` of a command repaints nothing.
 
 The connection's receive thread never calls pygame; this thread never blocks on the
 network. The app owns the connection and switches between the connect screen and
@@ -164,7 +166,7 @@ class App:
                 hint = REFUSAL_HINTS.get(self._refusal)
                 self._connection_failed(f"{reason} {hint}" if hint else reason)
                 return handled
-            self.log.apply(event)
+            self.log.apply(event)  # the widgets see what changed through its versions
             if kind == "connected":
                 self._ever_connected = True
                 if self.connect_screen is not None:
@@ -174,8 +176,6 @@ class App:
                     settings.save(*self._remember)
                     self._remember = None
                 self._last_ping = 0.0
-        if handled and self.chat is not None:
-            self.chat.dirty = True
         return handled
 
     def _maybe_ping(self) -> None:

@@ -51,6 +51,7 @@ class ChatScreen:
                               **kwargs)
         self.status = StatusBar(zero, fonts, log)
         self.quit_reason: Optional[str] = None
+        self._header_drawn: Optional[tuple] = None
         self.dirty = True
         self.layout(size)
 
@@ -128,7 +129,8 @@ class ChatScreen:
     @property
     def needs_draw(self) -> bool:
         """Whether anything changed since the last draw."""
-        return self.dirty or any(w.dirty for w in self.widgets)
+        return self.dirty or any(w.dirty for w in self.widgets) \
+            or self._header_state() != self._header_drawn
 
     # ------------------------------------------------------------------ drawing
 
@@ -149,10 +151,16 @@ class ChatScreen:
         A blinking cursor or a keystroke then costs one small rect instead of a
         full-window flip (which is what a software X server makes expensive).
         """
-        if self.dirty or self.view.dirty:
+        if self.dirty:
             self.draw(surface)
             return None
         rects = []
+        if self.view.dirty:
+            self.view.draw(surface)
+            rects.append(self.view.rect)
+        if self._header_state() != self._header_drawn:
+            self._draw_header(surface)
+            rects.append(self.header)
         cursor = self.input.draw_cursor(surface) if self.input.dirty else None
         if cursor is not None:
             rects.append(cursor)
@@ -166,7 +174,12 @@ class ChatScreen:
                 rects.append(widget.rect)
         return rects
 
+    def _header_state(self) -> tuple:
+        s = self.log.status
+        return (s.host, s.port, s.state, len(self.log.users))
+
     def _draw_header(self, surface: pygame.Surface) -> None:
+        self._header_drawn = self._header_state()
         f = self.fonts
         surface.fill(theme.HEADER_BG, self.header)
         pygame.draw.line(surface, theme.DIVIDER, (self.header.x, self.header.bottom - 1),
