@@ -124,11 +124,18 @@ class App:
         self.log = ChatLog(me=name)
         self.log.status.host, self.log.status.port = host, port
         self.conn = self.connection_factory(host, port, name)
+        can_retry = callable(getattr(self.conn, "reconnect_now", None))
         self.chat = ChatScreen(self.size, self.fonts, self.log, self.conn.say,
-                               clipboard=self.clipboard)
+                               clipboard=self.clipboard,
+                               reconnect=self.reconnect_now if can_retry else None)
         self._ever_connected = False
         self._refusal = None
         self.conn.start()
+
+    def reconnect_now(self) -> None:
+        """Cut the connection's backoff wait short: try again at once."""
+        if self.conn is not None:
+            self.conn.reconnect_now()
 
     def _connection_failed(self, reason: str) -> None:
         host, port = self.log.status.host, self.log.status.port
