@@ -7,7 +7,6 @@ events the test feeds, so the states are exact and nothing waits on a network.
 from __future__ import annotations
 
 import os
-import queue
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -15,40 +14,13 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 import pygame  # noqa: E402
 import pytest  # noqa: E402
 
+from fakeconn import FakeConnection  # noqa: E402
 from lanchat.client import options  # noqa: E402
 from ui import app as ui_app  # noqa: E402
 from ui import theme  # noqa: E402
 
 REFUSED = ("Connection refused by 192.168.100.200:5050: nothing is listening there. "
            "Is the server running, and is the port right?")
-
-
-class FakeConnection:
-    """What the App uses of a ChatConnection, driven by the test."""
-
-    def __init__(self, host, port, name, with_reconnect_now=True):
-        self.host, self.port, self.name = host, port, name
-        self.events: "queue.Queue[dict]" = queue.Queue()
-        self.said, self.closed, self.reconnects = [], None, 0
-        self.connected = False
-        if with_reconnect_now:
-            self.reconnect_now = self._reconnect_now
-
-    def _reconnect_now(self):
-        self.reconnects += 1
-
-    def start(self):
-        return self
-
-    def say(self, text):
-        self.said.append(text)
-        return f"id{len(self.said)}"
-
-    def ping(self):
-        pass
-
-    def close(self, reason="bye"):
-        self.closed = reason
 
 
 @pytest.fixture(autouse=True)
