@@ -264,6 +264,11 @@ def test_drop_is_shown_and_pending_line_survives_reconnect(make_server, make_cli
     run_until(app, lambda: app.log.entries[-1].state == SENT, "the resent line's ack")
     message = raw.expect("message", **{"from": "gui"})
     assert message["text"] == "typed while offline"
+    run_until(app, lambda: "raw" in app.log.users, "raw in the list")
+    assert app.log.users == ["gui", "raw"]  # your own name stays in the list
+    texts = [e.text for e in app.log.entries]
+    assert texts[0].startswith("Disconnected") and \
+        texts[1:] == ["Reconnected as gui", "typed while offline"]
 
 
 def test_home_end_route_between_input_and_scrollback(chat_server, make_client, make_app):
