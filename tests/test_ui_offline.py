@@ -135,3 +135,21 @@ def test_offline_user_list_is_drawn_grey(make_app):
     pixels = pygame.image.tobytes(app.surface.subsurface(row), "RGB")
     brightest = max(pixels[i:i + 3] for i in range(0, len(pixels), 3))
     assert max(brightest) <= max(theme.TEXT_MUTED) + 10
+
+
+def test_the_wait_counts_down(make_app):
+    import time
+    app, conn = make_app()
+    online(app, conn)
+    offline(app, conn)
+    bar = app.chat.status
+    app.log.status.retry_at = time.monotonic() + 2.5
+    assert "in 3 s" in bar.fitted_text()
+    bar.update(0.0)
+    assert bar.dirty and 0 < app.chat.next_wake_in() <= 0.6
+    app.step(max_wait=0)
+    assert not bar.dirty
+    app.log.status.retry_at = time.monotonic() - 0.1
+    assert "reconnecting now" in bar.fitted_text()
+    bar.update(0.0)
+    assert bar.dirty

@@ -148,7 +148,8 @@ class ChatLog:
     def _on_reconnecting(self, event):
         delay = event.get("delay")
         self._set_status(state="reconnecting", reason=event.get("reason", ""),
-                         retry_in=delay, attempt=event.get("attempt"))
+                         retry_in=delay, attempt=event.get("attempt"),
+                         retry_at=None if delay is None else time.monotonic() + delay)
         return True
 
     def _on_connect_failed(self, event):

@@ -138,8 +138,8 @@ class ChatScreen:
             widget.update(dt)
 
     def next_wake_in(self) -> float:
-        """Seconds until something changes by itself (the cursor blink)."""
-        return self.input.next_blink_in()
+        """Seconds until something changes by itself (the cursor blink, a countdown)."""
+        return min(self.input.next_blink_in(), self.status.next_wake_in())
 
     @property
     def needs_draw(self) -> bool:

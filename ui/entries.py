@@ -49,6 +49,7 @@ class Status:
     rtt: Optional[float] = None
     server: str = ""
     retry_in: Optional[float] = None  # seconds to the next attempt, when reconnecting
+    retry_at: Optional[float] = None  # ... and when that is (time.monotonic())
     attempt: Optional[int] = None
 
 

@@ -7,12 +7,16 @@ why, in short: the first sentence of the connection's reason (the log's
 dropping detail (the reason, then the attempt), never by cutting a word, so at the
 default window size nothing is hidden behind an ellipsis. While reconnecting, a
 "Reconnect now" button (also Ctrl+R) tries at once instead of waiting out the
-backoff; a click is handed up through ``take_reconnect()``.
+backoff; a click is handed up through ``take_reconnect()``. The wait counts down
+(one small redraw a second, ``next_wake_in``).
 """
 
 from __future__ import annotations
 
 from typing import List, Optional
+
+import math
+import time
 
 import pygame
 
@@ -30,6 +34,15 @@ def first_sentence(reason: str) -> str:
     return (head if dot else reason).rstrip(".")
 
 
+def seconds_to_retry(log: ChatLog, now: Optional[float] = None) -> Optional[int]:
+    """Whole seconds until the next reconnect attempt (counting down), or None."""
+    s = log.status
+    if s.state != "reconnecting" or s.retry_at is None:
+        return None
+    left = s.retry_at - (time.monotonic() if now is None else now)
+    return max(0, math.ceil(left))
+
+
 def status_variants(log: ChatLog) -> tuple:
     """(dot colour, texts from the fullest to the shortest) for the connection state."""
     s = log.status
@@ -41,8 +54,9 @@ def status_variants(log: ChatLog) -> tuple:
         return theme.WARN, [f"Connecting to {where}\u2026", "Connecting\u2026"]
     if s.state == "reconnecting":
         when = "Offline \u00b7 reconnecting"
-        if s.retry_in is not None:
-            when += f" in {max(1, round(s.retry_in))} s"
+        left = seconds_to_retry(log)
+        if left is not None:
+            when += f" in {left} s" if left else " now\u2026"
         attempt = f" (attempt {s.attempt})" if s.attempt else ""
         return theme.WARN, [f"{when}{attempt} \u00b7 {why}" if why else when + attempt,
                             f"{when} \u00b7 {why}" if why else when, when, "Offline"]
@@ -74,6 +88,7 @@ class StatusBar:
         self.log = log
         self.can_reconnect = can_reconnect
         self._drawn_version = -1
+        self._drawn_countdown: Optional[int] = None
         self._reconnect = False
         self.dirty = True
 
@@ -108,8 +123,16 @@ class StatusBar:
 
     def update(self, dt: float) -> None:
         """Mark for redraw when the connection status changed."""
-        if self.log.status_version != self._drawn_version:
+        if self.log.status_version != self._drawn_version \
+                or seconds_to_retry(self.log) != self._drawn_countdown:
             self.dirty = True
+
+    def next_wake_in(self) -> float:
+        """Seconds until the countdown shows another number (inf when there is none)."""
+        s = self.log.status
+        if seconds_to_retry(self.log) in (None, 0):
+            return math.inf
+        return max(0.01, (s.retry_at - time.monotonic()) % 1.0 + 0.005)
 
     def _rtt_text(self) -> Optional[str]:
         if self.log.status.rtt is not None and self.log.status.state == "connected":
@@ -162,4 +185,5 @@ class StatusBar:
         label = f.render(self.fitted_text(), theme.TEXT_MUTED)
         surface.blit(label, (self.rect.x + 28, cy - label.get_height() // 2))
         self._drawn_version = self.log.status_version
+        self._drawn_countdown = seconds_to_retry(self.log)
         self.dirty = False
