@@ -6,7 +6,9 @@ import sys
 
 from conftest import WAIT, wait_for
 
+from cutproxy import CutProxy
 from lanchat.client.connection import ChatConnection
+from ui.chatlog import ChatLog  # the window's view model: pure, no pygame
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 import crash_recovery  # noqa: E402
@@ -87,7 +89,6 @@ class Window:
     """A ChatConnection feeding a ChatLog, as the app does, pumped on the test thread."""
 
     def __init__(self, port, name):
-        from ui.chatlog import ChatLog  # pure view model: no pygame needed
         self.conn = ChatConnection("127.0.0.1", port, name).start()
         self.log = ChatLog(me=name)
 
@@ -145,7 +146,6 @@ def test_restart_keeps_own_name_in_the_list_and_the_log_in_server_order(make_ser
 
 def test_cut_connection_shows_missed_lines_in_place_and_the_resent_line_last(
         chat_server, make_client):
-    from cutproxy import CutProxy
     proxy = CutProxy(chat_server.address)
     bob = make_client(chat_server.address)
     bob.hello("bob")

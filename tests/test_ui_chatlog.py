@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ui import chatlog
-from ui.chatlog import CHAT, DIVIDER, NOTICE, PENDING, SENT, ChatLog
+from ui.chatlog import CHAT, DIVIDER, PENDING, SENT, ChatLog
 
 
 def connected(log, seq, users=("me", "bob"), name="me"):
