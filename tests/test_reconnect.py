@@ -6,7 +6,9 @@ import sys
 
 from conftest import WAIT, wait_for
 
+from cutproxy import CutProxy
 from lanchat.client.connection import ChatConnection
+from ui.chatlog import ChatLog  # the window's view model: pure, no pygame
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 import crash_recovery  # noqa: E402
@@ -79,3 +81,102 @@ def test_kill_9_loses_nothing_acknowledged_and_duplicates_nothing():
     assert figures["lost"] == 0 and figures["duplicated"] == 0
     assert figures["db_lines"] == 120 and figures["db_duplicates"] == 0
     assert figures["each_view_in_seq_order"] and figures["same_seq_everywhere"]
+
+
+# ---------------------------------------------------------------- what the window shows
+
+class Window:
+    """A ChatConnection feeding a ChatLog, as the app does, pumped on the test thread."""
+
+    def __init__(self, port, name):
+        self.conn = ChatConnection("127.0.0.1", port, name).start()
+        self.log = ChatLog(me=name)
+
+    def pump(self):
+        while True:
+            try:
+                self.log.apply(self.conn.events.get_nowait())
+            except queue.Empty:
+                return
+
+    def wait(self, condition, what):
+        def check():
+            self.pump()
+            return condition()
+        return wait_for(check, timeout=WAIT * 2, what=what)
+
+    def say(self, text):
+        msg_id = self.conn.say(text)
+        self.log.add_own(msg_id, text)
+        return msg_id
+
+    def texts(self):
+        return [e.text for e in self.log.entries if e.kind != "divider"]
+
+    def seqs(self):
+        return [e.seq for e in self.log.entries if e.seq is not None]
+
+
+def test_restart_keeps_own_name_in_the_list_and_the_log_in_server_order(make_server, tmp_path):
+    db = str(tmp_path / "chat.db")
+    srv = make_server(rate=0, db=db)
+    solo = Window(srv.port, "solo")
+    try:
+        solo.wait(lambda: solo.log.status.state == "connected", "solo connected")
+        first = solo.say("first line")
+        solo.wait(lambda: solo.log.entries[-1].state == "sent", "the first line's ack")
+        srv.stop()
+        solo.wait(lambda: solo.log.status.state == "reconnecting", "solo reconnecting")
+        solo.say("typed while the server was down")
+        make_server(rate=0, db=db, port=srv.port)
+        solo.wait(lambda: solo.log.status.state == "connected" and not solo.conn.pending(),
+                  "the reconnect and the resent line's ack")
+        solo.wait(lambda: solo.log.entries[-1].state == "sent", "the ack applied")
+        assert first
+        assert solo.log.users == ["solo"]
+        texts = solo.texts()
+        assert texts[0] == "first line"
+        assert texts[1].startswith("Disconnected")
+        assert texts[2:] == ["solo left (server shutting down)", "Reconnected as solo",
+                             "typed while the server was down"]
+        assert solo.seqs() == sorted(solo.seqs())
+    finally:
+        solo.conn.close()
+
+
+def test_cut_connection_shows_missed_lines_in_place_and_the_resent_line_last(
+        chat_server, make_client):
+    proxy = CutProxy(chat_server.address)
+    bob = make_client(chat_server.address)
+    bob.hello("bob")
+    me = Window(proxy.port, "me")
+    try:
+        me.wait(lambda: me.log.status.state == "connected" and "bob" in me.log.users,
+                "me connected beside bob")
+        bob.send(type="say", text="before the cut", id="b1")
+        me.wait(lambda: "before the cut" in me.texts(), "the line before the cut")
+        proxy.hold()
+        proxy.cut()
+        me.wait(lambda: me.log.status.state in ("disconnected", "reconnecting"), "the drop")
+        me.say("typed while cut off")
+        bob.expect("leave", name="me")
+        bob.send(type="say", text="missed one", id="b2")
+        bob.send(type="say", text="missed two", id="b3")
+        bob.expect("ack", id="b3")
+        proxy.release()
+        if hasattr(me.conn, "reconnect_now"):
+            me.conn.reconnect_now()
+        me.wait(lambda: me.log.status.state == "connected" and not me.conn.pending()
+                and me.log.entries[-1].state == "sent", "the reconnect and the resent line")
+        assert me.log.users == ["me", "bob"]
+        texts = me.texts()
+        start = texts.index("before the cut")
+        assert texts[start + 1].startswith("Disconnected")
+        assert texts[start + 2].startswith("me left")  # the server's record of the drop
+        assert texts[start + 3:] == ["missed one", "missed two", "Reconnected as me",
+                                     "typed while cut off"]
+        assert me.seqs() == sorted(me.seqs())
+        assert bob.expect("message", text="typed while cut off")["from"] == "me"
+    finally:
+        me.conn.close()
+        proxy.close()

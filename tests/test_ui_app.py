@@ -264,6 +264,11 @@ def test_drop_is_shown_and_pending_line_survives_reconnect(make_server, make_cli
     run_until(app, lambda: app.log.entries[-1].state == SENT, "the resent line's ack")
     message = raw.expect("message", **{"from": "gui"})
     assert message["text"] == "typed while offline"
+    run_until(app, lambda: "raw" in app.log.users, "raw in the list")
+    assert app.log.users == ["gui", "raw"]  # your own name stays in the list
+    texts = [e.text for e in app.log.entries]
+    assert texts[0].startswith("Disconnected") and \
+        texts[1:] == ["Reconnected as gui", "typed while offline"]
 
 
 def test_home_end_route_between_input_and_scrollback(chat_server, make_client, make_app):
@@ -282,3 +287,24 @@ def test_home_end_route_between_input_and_scrollback(chat_server, make_client, m
     post_key(pygame.K_END, pygame.KMOD_CTRL)  # Ctrl+End always jumps to the newest
     run_until(app, lambda: app.chat.view.following, "the view to follow again")
     assert app.chat.input.cursor == 0
+
+
+def test_invisible_events_draw_nothing_and_a_pong_redraws_only_the_status_bar(
+        chat_server, make_app, monkeypatch):
+    app = connected_app(make_app, chat_server)
+    run_until(app, lambda: not app.chat.needs_draw, "the first frames")
+    flips, updates = [], []
+    monkeypatch.setattr(pygame.display, "flip", lambda: flips.append(1))
+    monkeypatch.setattr(pygame.display, "update", lambda rects=None: updates.append(rects))
+    drawn = app.frames_drawn
+    app.conn.events.put({"type": "pong", "id": 999})                 # not ours: no rtt
+    app.conn.events.put({"type": "ack", "id": "someone-else", "seq": None})
+    app.conn.events.put({"type": "typing", "name": "x", "state": "on"})  # unknown here
+    for _ in range(5):
+        app.step(max_wait=0)
+    assert app.frames_drawn == drawn and not flips and not updates
+    app.conn.ping()
+    run_until(app, lambda: app.log.status.rtt is not None, "the pong")
+    run_until(app, lambda: not app.chat.needs_draw, "its frame")
+    assert not flips
+    assert updates and all(rects == [app.chat.status.rect] for rects in updates)

@@ -12,7 +12,9 @@ frame by frame:
 3. drain at most ``EVENTS_PER_FRAME`` connection events (``get_nowait``) into the view
    model, so a burst of a thousand messages is shown over a few frames instead of
    freezing one;
-4. redraw and flip only if something changed.
+4. redraw only what changed: each widget compares the view model's versions
+   (entries, users, status) with what it drew, so a ``pong`` repaints the status
+   bar's round-trip time and an ``ack`` of a command repaints nothing.
 
 The connection's receive thread never calls pygame; this thread never blocks on the
 network. The app owns the connection and switches between the connect screen and
@@ -38,6 +40,7 @@ from ui import settings
 from ui.chatlog import ChatLog
 from ui.chatscreen import ChatScreen
 from ui.connectscreen import ConnectScreen
+from ui.quitdialog import QUIT, WAIT, QuitDialog
 from ui.textfonts import Fonts
 
 log = logging.getLogger("chat.ui.app")
@@ -92,6 +95,8 @@ class App:
         self.log = ChatLog()
         self.chat: Optional[ChatScreen] = None
         self.connect_screen: Optional[ConnectScreen] = None
+        self.quit_dialog: Optional[QuitDialog] = None
+        self._quit_reason = "bye"
         self.running = True
         self.focused = True
         self.frames_drawn = 0
@@ -122,11 +127,18 @@ class App:
         self.log = ChatLog(me=name)
         self.log.status.host, self.log.status.port = host, port
         self.conn = self.connection_factory(host, port, name)
+        can_retry = callable(getattr(self.conn, "reconnect_now", None))
         self.chat = ChatScreen(self.size, self.fonts, self.log, self.conn.say,
-                               clipboard=self.clipboard)
+                               clipboard=self.clipboard,
+                               reconnect=self.reconnect_now if can_retry else None)
         self._ever_connected = False
         self._refusal = None
         self.conn.start()
+
+    def reconnect_now(self) -> None:
+        """Cut the connection's backoff wait short: try again at once."""
+        if self.conn is not None:
+            self.conn.reconnect_now()
 
     def _connection_failed(self, reason: str) -> None:
         host, port = self.log.status.host, self.log.status.port
@@ -164,7 +176,7 @@ class App:
                 hint = REFUSAL_HINTS.get(self._refusal)
                 self._connection_failed(f"{reason} {hint}" if hint else reason)
                 return handled
-            self.log.apply(event)
+            self.log.apply(event)  # the widgets see what changed through its versions
             if kind == "connected":
                 self._ever_connected = True
                 if self.connect_screen is not None:
@@ -174,8 +186,6 @@ class App:
                     settings.save(*self._remember)
                     self._remember = None
                 self._last_ping = 0.0
-        if handled and self.chat is not None:
-            self.chat.dirty = True
         return handled
 
     def _maybe_ping(self) -> None:
@@ -224,20 +234,28 @@ class App:
                 self.args.password = password  # make_connection reads it from args
             self.start_connection(host, port, name)
         if self.chat is not None and self.chat.quit_reason:
-            self.quit(self.chat.quit_reason)
+            reason, self.chat.quit_reason = self.chat.quit_reason, None
+            self.request_quit(reason)
+        if self.quit_dialog is not None:
+            self._settle_quit()
+        if not self.running:
             return False
         self._maybe_ping()
         now = time.monotonic()
         self.screen.update(now - self._last_step)
         self._last_step = now
         self._update_title()
-        if self.screen.needs_draw:
+        if self.screen.needs_draw or (self.quit_dialog is not None and self.quit_dialog.dirty):
             self.draw()
         return self.running
 
     def draw(self) -> None:
         """Draw what changed on the current screen and show it."""
-        if self.chat is not None:
+        if self.quit_dialog is not None:  # the whole window, dimmed, under the question
+            self.chat.draw(self.surface)
+            self.quit_dialog.draw(self.surface)
+            rects = None
+        elif self.chat is not None:
             rects = self.chat.draw_changed(self.surface)
         else:
             self.screen.draw(self.surface)
@@ -251,14 +269,19 @@ class App:
     def handle_event(self, event) -> None:
         """App-level events (quit, resize, focus), then the screen's."""
         if event.type == pygame.QUIT:
-            self.quit()
+            if self.quit_dialog is not None:  # closed again while asked: that is a yes
+                self.quit(self._quit_reason)
+            else:
+                self.request_quit()
             return
         if event.type == pygame.KEYDOWN and event.key == pygame.K_q \
-                and getattr(event, "mod", 0) & pygame.KMOD_CTRL:
-            self.quit()
+                and getattr(event, "mod", 0) & pygame.KMOD_CTRL and self.quit_dialog is None:
+            self.request_quit()
             return
         if event.type == pygame.VIDEORESIZE:
             self.resize((max(MIN_SIZE[0], event.w), max(MIN_SIZE[1], event.h)))
+            return
+        if self.quit_dialog is not None and self.quit_dialog.handle_event(event):
             return
         if event.type == pygame.WINDOWFOCUSGAINED:
             self.set_focused(True)
@@ -292,6 +315,8 @@ class App:
         self.size = self.surface.get_size()
         if self.chat:
             self.chat.layout(self.size)
+        if self.quit_dialog:
+            self.quit_dialog.layout(self.size)
         if self.connect_screen:
             self.connect_screen.layout(self.size)
 
@@ -306,6 +331,26 @@ class App:
         if title != self._title:
             self._title = title
             pygame.display.set_caption(title)
+
+    def request_quit(self, reason: str = "bye") -> None:
+        """Quit, but first ask if some of your lines are still waiting for the server."""
+        pending = self.log.pending_count if self.chat is not None else 0
+        if not pending:
+            self.quit(reason)
+            return
+        self._quit_reason = reason
+        self.quit_dialog = QuitDialog(self.size, self.fonts, pending)
+
+    def _settle_quit(self) -> None:
+        """The dialog's answer, or the acks that make it moot."""
+        dialog = self.quit_dialog
+        choice = dialog.take_choice()
+        dialog.set_pending(self.log.pending_count)
+        if choice == QUIT or self.log.pending_count == 0:
+            self.quit(self._quit_reason)
+        elif choice == WAIT:
+            self.quit_dialog = None
+            self.chat.dirty = True
 
     def quit(self, reason: str = "bye") -> None:
         """Send ``bye``, join the connection thread, stop the loop."""

@@ -5,90 +5,44 @@ Every connection event goes through ``ChatLog.apply``, which turns it into entri
 whether anything visible changed. The rules that decide what a user sees live here
 and are unit-tested without a window:
 
-* your own line appears at once as *pending* (``add_own``), turns normal on its
-  ``ack`` (taking the ack's seq) and is marked *failed* with the server's reason on an
-  ``error`` with its id;
-* events replayed from history come under an "earlier messages" divider, live ones
-  after a "now" divider, and an event whose seq is already shown is dropped;
-* consecutive chat lines of one sender within a few minutes form a group, so the
-  view prints the name and avatar once.
+* the conversation is shown in ``seq`` order, the server's one order: an event that
+  arrives late (missed while offline, replayed on resume) goes to its place, not to
+  the end. Local notices without a seq stay where they were added; "Reconnected"
+  sits at the seq of your new join (the server's order is: what you missed, your
+  join, your resent lines). Your own line shows at once as *pending* at the very end
+  (``add_own``), and its ``ack`` gives it a seq and moves it to that place; an
+  ``error`` with its id marks it *failed* with the server's reason;
+* an event replayed from history (``replay: true``, or any seq at or below the
+  welcome's, which an older server may leave unmarked) never changes the user list
+  or your name: the welcome's list is the truth at that moment;
+* replayed events on first connect come under an "earlier messages" divider, live
+  ones after a "now" divider; an event whose seq is already shown is dropped;
+* consecutive chat lines of one sender within a few minutes form a group;
+* the log keeps at most ``MAX_ENTRIES`` entries (5,000), dropping the oldest in
+  chunks, so a week-long session stays bounded; ``/history`` still reads older ones.
 
-Entries are only ever appended (and changed in place: pending to sent or failed),
-so the message view can cache their layouts by identity and ``version``.
+Entries are changed in place (pending to sent or failed) and bump their ``version``;
+``version`` on the log counts every visible change of the entry list, so the message
+view redraws only when it moved and caches layouts by entry identity and ``version``.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
+
+import protocol
+from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, PRIVATE,  # noqa: F401
+                        SENT, SYSTEM, Entry, Status, parse_own_line)
 
 GROUP_SECONDS = 5 * 60  # a pause longer than this starts a new header
-
-# Entry kinds.
-CHAT, ACTION, PRIVATE, NOTICE, SYSTEM, ERROR, DIVIDER = (
-    "chat", "action", "private", "notice", "system", "error", "divider")
-# Entry states (own lines).
-SENT, PENDING, FAILED = "sent", "pending", "failed"
-
-
-@dataclass(eq=False)
-class Entry:
-    """One item of the message view."""
-
-    kind: str
-    text: str
-    sender: Optional[str] = None
-    to: Optional[str] = None          # the other party of a private message
-    ts: float = field(default_factory=time.time)
-    seq: Optional[int] = None
-    mine: bool = False
-    state: str = SENT
-    reason: Optional[str] = None      # why a line failed
-    msg_id: Optional[str] = None
-    grouped: bool = False             # continues the previous entry's sender group
-    replay: bool = False
-    version: int = 0                  # bumped on every in-place change
-
-
-@dataclass
-class Status:
-    """What the status bar shows."""
-
-    state: str = "idle"               # idle, connecting, connected, reconnecting, disconnected, failed
-    host: str = ""
-    port: int = 0
-    name: str = ""
-    reason: str = ""
-    rtt: Optional[float] = None
-    server: str = ""
-
-
-def parse_own_line(text: str):
-    """How an outgoing line will come back: (kind, shown text, private peer) or None.
-
-    ``None`` means a command with no line of its own (``/nick``, ``/who``, ``/help``...).
-    """
-    if text.startswith("//"):
-        return CHAT, text[1:], None
-    if not text.startswith("/"):
-        return CHAT, text, None
-    command, _, rest = text.partition(" ")
-    command = command.lower()
-    if command == "/me" and rest.strip():
-        return ACTION, rest, None
-    if command in ("/msg", "/w"):
-        peer, _, body = rest.lstrip(" ").partition(" ")
-        if peer and body.strip():
-            return PRIVATE, body, peer
-    return None
-
+MAX_ENTRIES = 5000     # entries kept; past it the oldest tenth goes at once (a screen shows ~30)
 
 class ChatLog:
     """Entries, users and status, updated from connection events.
 
     Args:
-        me: your name (updated from ``connected`` and your own ``nick``).
+        me: your name (updated from ``connected`` and your own live ``nick``).
     """
 
     def __init__(self, me: str = ""):
@@ -97,31 +51,42 @@ class ChatLog:
         self.users: List[str] = []
         self.status = Status(name=me)
         self.max_text: Optional[int] = None
-        self.appended = 0                 # entries ever appended (the view counts new ones)
+        self.appended = 0                 # entries ever added
+        self.messages_added = 0           # of those, messages from others (the view counts them)
+        self.dropped = 0                  # oldest entries dropped to stay under MAX_ENTRIES
+        self.version = 0                  # bumped on every visible change of ``entries``
         self.unread = 0                   # messages from others since reset_unread()
         self.users_version = 0
         self.status_version = 0
-        self._seqs: set = set()
+        self._seqs: set = set()           # seqs shown (or acked) in this history epoch
+        self._epoch = 0                   # bumped when the server's seqs start again
+        self._max_seq: Optional[int] = None
+        self._floor: Optional[Tuple[int, float]] = None  # keys below it were dropped
+        self._welcome_seq: Optional[int] = None
         self._own: Dict[str, Entry] = {}  # pending own lines by say id
-        self._commands: set = set()       # ids of own commands without a line
         self._in_replay = False
+        self._resumed = False             # this connection follows a drop
         self._dropped = False             # a drop was announced; say when it is over
 
     # ------------------------------------------------------------------ own lines
 
     def add_own(self, msg_id: str, text: str) -> Optional[Entry]:
-        """Show a line you just sent as pending; returns its entry (None for commands)."""
+        """Show a line you just sent as pending, last; returns its entry (None for commands)."""
         parsed = parse_own_line(text)
         if parsed is None:
-            self._commands.add(msg_id)
             return None
         kind, shown, peer = parsed
         self._end_replay()
         entry = Entry(kind=kind, text=shown, sender=self.me, to=peer, mine=True,
                       state=PENDING, msg_id=msg_id)
         self._own[msg_id] = entry
-        self._append(entry)
+        self._insert(entry)
         return entry
+
+    @property
+    def pending_count(self) -> int:
+        """How many of your lines are still waiting for the server's ack."""
+        return len(self._own)
 
     def reset_unread(self) -> None:
         """The user has seen everything (window focused)."""
@@ -148,11 +113,24 @@ class ChatLog:
         self._set_status(state="connected", host=event.get("host", self.status.host),
                          port=event.get("port", self.status.port), name=self.me,
                          reason="", server=event.get("server", ""))
-        if isinstance(event.get("seq"), int):
-            self._seqs.add(event["seq"])
+        seq = event.get("seq")
+        self._welcome_seq = seq if isinstance(seq, int) else None
+        if self._welcome_seq is not None:
+            if self._max_seq is not None and seq <= self._max_seq:
+                # The server's history started again (a new database): its seqs
+                # follow everything shown so far.
+                self._epoch += 1
+                self._seqs.clear()
+                self._floor = self._max_seq = None
+            self._note_seq(seq)
         self._in_replay = False
+        self._resumed = self._dropped
         if self._dropped:
-            self._append(Entry(kind=NOTICE, text=f"Reconnected as {self.me}"))
+            # at the seq of the new join: after what was missed, before what is resent
+            notice = Entry(kind=NOTICE, text=f"Reconnected as {self.me}")
+            if self._welcome_seq is not None:
+                notice.key = (self._epoch, self._welcome_seq)
+            self._insert(notice)
             self._dropped = False
         return True
 
@@ -160,21 +138,18 @@ class ChatLog:
         was_connected = self.status.state == "connected"
         self._set_status(state="disconnected", reason=event.get("reason", ""))
         if was_connected:
-            # once per drop, in full (the status bar may have to cut it short)
+            # once per drop, in full (the status bar shows it short)
             retry = " Reconnecting\u2026" if event.get("will_retry") else ""
             self._end_replay()
-            self._append(Entry(kind=NOTICE, text=f"Disconnected: {event.get('reason', '')}.{retry}"))
+            self._insert(Entry(kind=NOTICE, text=f"Disconnected: {event.get('reason', '')}.{retry}"))
             self._dropped = True
         return True
 
     def _on_reconnecting(self, event):
         delay = event.get("delay")
-        reason = event.get("reason", "")
-        if delay is not None:  # the delay first: the status bar may cut the end off
-            attempt = event.get("attempt")
-            reason = ((f"(attempt {attempt}) " if attempt else "")
-                      + f"in {max(1, round(delay))} s" + (f": {reason}" if reason else ""))
-        self._set_status(state="reconnecting", reason=reason)
+        self._set_status(state="reconnecting", reason=event.get("reason", ""),
+                         retry_in=delay, attempt=event.get("attempt"),
+                         retry_at=None if delay is None else time.monotonic() + delay)
         return True
 
     def _on_connect_failed(self, event):
@@ -193,122 +168,189 @@ class ChatLog:
         return False
 
     def _on_ack(self, event):
-        msg_id = event.get("id")
         seq = event.get("seq")
         if isinstance(seq, int):
-            self._seqs.add(seq)
-        self._commands.discard(msg_id)
-        entry = self._own.pop(msg_id, None)
+            self._note_seq(seq)
+        entry = self._own.pop(event.get("id"), None)
         if entry is None:
             return False
         entry.state, entry.seq = SENT, seq
         entry.version += 1
+        self._remove(entry)
+        if isinstance(seq, int):
+            entry.key = (self._epoch, seq)
+        self._insert(entry, new=False)
         return True
 
     def _on_error(self, event):
         message = event.get("message") or event.get("code") or "error"
+        if event.get("code") == protocol.SHUTTING_DOWN and not event.get("id"):
+            return False  # the drop that follows says it, once
         entry = self._own.pop(event.get("id"), None) if event.get("id") else None
         if entry is not None:
             entry.state, entry.reason = FAILED, message
             entry.version += 1
+            # settled without a seq: it stays where it was typed, among the others
+            self._remove(entry)
+            self._insert(entry, new=False)
             return True
-        self._commands.discard(event.get("id"))
         self._end_replay()
-        self._append(Entry(kind=ERROR, text=message))
+        self._insert(Entry(kind=ERROR, text=message))
         return True
 
     def _on_system(self, event):
         self._end_replay()
-        self._append(Entry(kind=SYSTEM, text=str(event.get("text", ""))))
+        self._insert(Entry(kind=SYSTEM, text=str(event.get("text", ""))))
         return True
 
     def _on_users(self, event):
         self._set_users(event.get("users") or [])
         users = self.users
         self._end_replay()
-        self._append(Entry(kind=SYSTEM, text=f"{len(users)} online: " + ", ".join(users)))
+        self._insert(Entry(kind=SYSTEM, text=f"{len(users)} online: " + ", ".join(users)))
         return True
 
-    def _sequenced(self, event) -> bool:
-        """Divider bookkeeping and duplicate check; False if the event is a duplicate."""
+    def _replayed(self, event) -> bool:
+        """True for an event from history: flagged, or at or below the welcome's seq."""
+        if event.get("replay"):
+            return True
         seq = event.get("seq")
+        return isinstance(seq, int) and self._welcome_seq is not None and seq <= self._welcome_seq
+
+    def _sequenced(self, event, entry: Entry) -> bool:
+        """Place a sequenced event's entry; False if it is a duplicate or too old."""
+        seq = event.get("seq")
+        replay = self._replayed(event)
+        entry.replay = replay
         if isinstance(seq, int):
-            if seq in self._seqs:
+            entry.seq, entry.key = seq, (self._epoch, seq)
+            if seq in self._seqs or (self._floor is not None and entry.key < self._floor):
                 return False
-            self._seqs.add(seq)
-        replay = bool(event.get("replay"))
-        if replay and not self._in_replay:
-            self._append(Entry(kind=DIVIDER, text="earlier messages"))
-        elif not replay and self._in_replay:
-            self._append(Entry(kind=DIVIDER, text="now"))
-        self._in_replay = replay
+            self._note_seq(seq)
+        if replay and not self._in_replay and not self._resumed:
+            divider = Entry(kind=DIVIDER, text="earlier messages", key=entry.key)
+            self._insert(divider)
+            self._in_replay = True
+        elif not replay:
+            self._end_replay()
+        self._insert(entry)
         return True
 
     def _on_message(self, event):
-        if not self._sequenced(event):
-            return False
         kind = {"action": ACTION, "private": PRIVATE}.get(event.get("kind"), CHAT)
         sender = str(event.get("from", "?"))
         mine = sender == self.me
         entry = Entry(kind=kind, text=str(event.get("text", "")), sender=sender,
-                      to=event.get("to"), ts=event.get("ts") or time.time(),
-                      seq=event.get("seq"), mine=mine, replay=bool(event.get("replay")))
-        self._append(entry)
+                      to=event.get("to"), ts=event.get("ts") or time.time(), mine=mine)
+        if not self._sequenced(event, entry):
+            return False
         if not mine and not entry.replay:
             self.unread += 1
         return True
 
     def _on_join(self, event):
-        if not self._sequenced(event):
-            return False
         name = str(event.get("name", "?"))
-        if not event.get("replay") and name not in self.users:
+        entry = Entry(kind=NOTICE, text=f"{name} joined", sender=name,
+                      ts=event.get("ts") or time.time())
+        if not self._sequenced(event, entry):
+            return False
+        if not entry.replay and name not in self.users:
             self._set_users(self.users + [name])
-        self._append(Entry(kind=NOTICE, text=f"{name} joined", sender=name,
-                           ts=event.get("ts") or time.time(), seq=event.get("seq")))
         return True
 
     def _on_leave(self, event):
-        if not self._sequenced(event):
-            return False
         name = str(event.get("name", "?"))
-        if not event.get("replay"):
-            self._set_users([u for u in self.users if u != name])
         reason = event.get("reason")
         text = f"{name} left" + (f" ({reason})" if reason and reason != "bye" else "")
-        self._append(Entry(kind=NOTICE, text=text, sender=name,
-                           ts=event.get("ts") or time.time(), seq=event.get("seq")))
+        entry = Entry(kind=NOTICE, text=text, sender=name, ts=event.get("ts") or time.time())
+        if not self._sequenced(event, entry):
+            return False
+        if not entry.replay:
+            self._set_users([u for u in self.users if u != name])
         return True
 
     def _on_nick(self, event):
-        if not self._sequenced(event):
-            return False
         old, new = str(event.get("old", "?")), str(event.get("new", "?"))
-        if old == self.me:
-            self.me = new
-            self._set_status(name=new)
-        if not event.get("replay"):
+        entry = Entry(kind=NOTICE, text=f"{old} is now known as {new}", sender=new,
+                      ts=event.get("ts") or time.time())
+        if not self._sequenced(event, entry):
+            return False
+        if not entry.replay:
+            if old == self.me:
+                self.me = new
+                self._set_status(name=new)
             self._set_users([new if u == old else u for u in self.users])
-        self._append(Entry(kind=NOTICE, text=f"{old} is now known as {new}", sender=new,
-                           ts=event.get("ts") or time.time(), seq=event.get("seq")))
         return True
 
     # ------------------------------------------------------------------ helpers
 
+    def _note_seq(self, seq: int) -> None:
+        self._seqs.add(seq)
+        if self._max_seq is None or seq > self._max_seq:
+            self._max_seq = seq
+
     def _end_replay(self) -> None:
         """A live entry follows replayed ones: close the replay section first."""
         if self._in_replay:
-            self._append(Entry(kind=DIVIDER, text="now"))
+            self._insert(Entry(kind=DIVIDER, text="now"))
             self._in_replay = False
 
-    def _append(self, entry: Entry) -> None:
-        previous = self.entries[-1] if self.entries else None
-        entry.grouped = bool(
+    def _insert(self, entry: Entry, new: bool = True) -> None:
+        """Put ``entry`` in its place: by key, before pending lines; keyless ones inherit."""
+        entries = self.entries
+        index = len(entries)
+        if entry.state != PENDING or not entry.mine:
+            while index and (entries[index - 1].key is None
+                             or (entry.key is not None and entries[index - 1].key > entry.key)):
+                index -= 1
+            if entry.key is None:
+                entry.key = entries[index - 1].key if index else (self._epoch, float("-inf"))
+        entries.insert(index, entry)
+        self._regroup(index)
+        self._regroup(index + 1)
+        if new:
+            self.appended += 1
+            if entry.kind in (CHAT, ACTION, PRIVATE) and not entry.mine:
+                self.messages_added += 1
+        self.version += 1
+        if len(entries) > MAX_ENTRIES:
+            self._trim()
+
+    def _remove(self, entry: Entry) -> None:
+        index = self.entries.index(entry)
+        del self.entries[index]
+        self._regroup(index)
+        self.version += 1
+
+    def _regroup(self, index: int) -> None:
+        """Recompute whether entry ``index`` continues the previous entry's group."""
+        if not 0 <= index < len(self.entries):
+            return
+        entry = self.entries[index]
+        previous = self.entries[index - 1] if index else None
+        grouped = bool(
             previous is not None and entry.kind == CHAT and previous.kind == CHAT
             and previous.sender == entry.sender
             and abs(entry.ts - previous.ts) < GROUP_SECONDS)
-        self.entries.append(entry)
-        self.appended += 1
+        if grouped != entry.grouped:
+            entry.grouped = grouped
+            entry.version += 1
+
+    def _trim(self) -> None:
+        """Drop the oldest entries (never pending ones) to stay under MAX_ENTRIES."""
+        count = len(self.entries) - MAX_ENTRIES + MAX_ENTRIES // 10  # rarely, not per line
+        count = min(count, next((i for i, e in enumerate(self.entries) if e.key is None),
+                                len(self.entries)))
+        if count <= 0:
+            return
+        self._floor = self.entries[count - 1].key
+        del self.entries[:count]
+        self.dropped += count
+        self._regroup(0)
+        epoch, floor = self._floor
+        if epoch == self._epoch:
+            self._seqs = {s for s in self._seqs if s > floor}
+        self.version += 1
 
     def _set_users(self, users: List[str]) -> None:
         others = sorted((u for u in users if u != self.me), key=str.casefold)

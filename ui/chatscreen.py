@@ -8,6 +8,7 @@ wants it, and turns what widgets hand back into actions: a submitted line become
 Key routing, since the scrollback and the input both want Home/End: PageUp/PageDown
 always scroll; Ctrl+Home/Ctrl+End always jump to the oldest/newest line; plain
 Home/End move the cursor while the input has text and scroll when it is empty.
+Ctrl+R (or the status bar's button) asks the connection to reconnect now.
 """
 
 from __future__ import annotations
@@ -36,21 +37,26 @@ class ChatScreen:
         log: the view model the widgets show.
         send: ``send(text) -> id`` (the connection's ``say``).
         clipboard: optional clipboard reader (tests stub it).
+        reconnect: optional ``reconnect()``: try to connect again at once (None when
+            the connection cannot; then no button is offered).
     """
 
     def __init__(self, size: Tuple[int, int], fonts: Fonts, log: ChatLog,
-                 send: Callable[[str], str], clipboard: Optional[Callable[[], str]] = None):
+                 send: Callable[[str], str], clipboard: Optional[Callable[[], str]] = None,
+                 reconnect: Optional[Callable[[], None]] = None):
         self.fonts = fonts
         self.log = log
         self.send = send
+        self.reconnect = reconnect
         zero = pygame.Rect(0, 0, 10, 10)
         self.view = MessageView(zero, fonts, log)
         self.users = UserList(zero, fonts, log)
         kwargs = {"clipboard": clipboard} if clipboard else {}
         self.input = InputBox(zero, fonts, placeholder="Message everyone  \u00b7  /help for commands",
                               **kwargs)
-        self.status = StatusBar(zero, fonts, log)
+        self.status = StatusBar(zero, fonts, log, can_reconnect=reconnect is not None)
         self.quit_reason: Optional[str] = None
+        self._header_drawn: Optional[tuple] = None
         self.dirty = True
         self.layout(size)
 
@@ -84,9 +90,13 @@ class ChatScreen:
 
     def handle_event(self, event) -> bool:
         """Route one pygame event; True if a widget used it."""
-        used = self.users.handle_event(event) or self.view.handle_event(event)
+        used = self.users.handle_event(event) or self.view.handle_event(event) \
+            or self.status.handle_event(event)
         if not used and event.type == pygame.KEYDOWN:
             ctrl = bool(getattr(event, "mod", 0) & pygame.KMOD_CTRL)
+            if ctrl and event.key == pygame.K_r:
+                self._reconnect_now()
+                return True
             if event.key in (pygame.K_PAGEUP, pygame.K_PAGEDOWN) or \
                     (ctrl and event.key in (pygame.K_HOME, pygame.K_END)):
                 used = self.view.scroll_key(event.key, ctrl)
@@ -96,11 +106,17 @@ class ChatScreen:
             used = self.view.scroll_key(event.key, False)
         for line in self.input.take_submitted():
             self.submit(line)
+        if self.status.take_reconnect():
+            self._reconnect_now()
         clicked = self.users.take_clicked()
         if clicked:
             self.input.clear()
             self.input.insert(f"/msg {clicked} ")
         return used
+
+    def _reconnect_now(self) -> None:
+        if self.reconnect is not None and self.log.status.state != "connected":
+            self.reconnect()
 
     def submit(self, text: str) -> None:
         """Send a line typed by the user (``/quit`` closes the window)."""
@@ -122,13 +138,14 @@ class ChatScreen:
             widget.update(dt)
 
     def next_wake_in(self) -> float:
-        """Seconds until something changes by itself (the cursor blink)."""
-        return self.input.next_blink_in()
+        """Seconds until something changes by itself (the cursor blink, a countdown)."""
+        return min(self.input.next_blink_in(), self.status.next_wake_in())
 
     @property
     def needs_draw(self) -> bool:
         """Whether anything changed since the last draw."""
-        return self.dirty or any(w.dirty for w in self.widgets)
+        return self.dirty or any(w.dirty for w in self.widgets) \
+            or self._header_state() != self._header_drawn
 
     # ------------------------------------------------------------------ drawing
 
@@ -149,10 +166,16 @@ class ChatScreen:
         A blinking cursor or a keystroke then costs one small rect instead of a
         full-window flip (which is what a software X server makes expensive).
         """
-        if self.dirty or self.view.dirty:
+        if self.dirty:
             self.draw(surface)
             return None
         rects = []
+        if self.view.dirty:
+            self.view.draw(surface)
+            rects.append(self.view.rect)
+        if self._header_state() != self._header_drawn:
+            self._draw_header(surface)
+            rects.append(self.header)
         cursor = self.input.draw_cursor(surface) if self.input.dirty else None
         if cursor is not None:
             rects.append(cursor)
@@ -166,7 +189,22 @@ class ChatScreen:
                 rects.append(widget.rect)
         return rects
 
+    def header_detail(self) -> str:
+        """Beside the room's name: where, and how many are online (only when live)."""
+        s = self.log.status
+        detail = f"{s.host}:{s.port}  \u00b7  " if s.host else ""
+        if s.state == "connected":
+            return detail + f"{len(self.log.users)} online"
+        if s.state in ("connecting", "idle") and not self.log.entries:
+            return detail + "connecting\u2026"
+        return detail + "offline"
+
+    def _header_state(self) -> tuple:
+        s = self.log.status
+        return (s.host, s.port, s.state, len(self.log.users))
+
     def _draw_header(self, surface: pygame.Surface) -> None:
+        self._header_drawn = self._header_state()
         f = self.fonts
         surface.fill(theme.HEADER_BG, self.header)
         pygame.draw.line(surface, theme.DIVIDER, (self.header.x, self.header.bottom - 1),
@@ -176,9 +214,5 @@ class ChatScreen:
         title = f.title.render("lobby", theme.TEXT)
         x = theme.PAD + hash_mark.get_width() + 8
         surface.blit(title, (x, self.header.centery - title.get_height() // 2))
-        s = self.log.status
-        detail = f"{s.host}:{s.port}" if s.host else ""
-        if self.log.users:
-            detail += f"  \u00b7  {len(self.log.users)} online"
-        sub = f.small.render(clean_text(detail), theme.TEXT_MUTED)
+        sub = f.small.render(clean_text(self.header_detail()), theme.TEXT_MUTED)
         surface.blit(sub, (x + title.get_width() + 16, self.header.centery - sub.get_height() // 2 + 1))

@@ -4,76 +4,39 @@ Cost must follow what is visible, not the history, so:
 
 * Scrolling is *anchored*: the position is "entry ``anchor``'s bottom sits ``offset``
   pixels below the view's bottom" (``anchor is None`` means following the newest
-  line). Drawing walks up from the anchor until the view is full, and scrolling
-  walks only over the entries it passes, so 10,000 lines of scrollback cost nothing
-  while they are off screen and no total height is ever summed.
-* An entry's layout (its wrapped lines and where each piece goes) is computed when it
-  first becomes visible and cached by entry identity, content ``version`` and width;
-  a resize changes the width, so lines re-wrap lazily, again only where visible.
-* Rendered entry surfaces sit in a small LRU cache; a frame blits them.
+  line). The anchor is the entry itself, not its index, so entries the log inserts
+  above it (missed lines, in seq order) or drops from the top (the log is bounded)
+  do not move what the user is reading. Drawing walks up from the anchor until the
+  view is full, and scrolling walks only over the entries it passes, so thousands
+  of lines of scrollback cost nothing while they are off screen.
+* An entry's layout (``ui.entrylayout``) is computed when it first becomes visible
+  and cached by entry identity (weakly: a dropped entry's layout goes with it),
+  content ``version`` and width; a resize re-wraps lazily, only where visible.
+* Rendered entry surfaces sit in a small LRU cache; a frame blits them. The view
+  redraws only when the log's ``version`` moved, or on scroll, hover and resize.
 
 While the user is scrolled up, new entries do not move the view; a pill at the
-bottom counts them ("3 new messages"), and clicking it or scrolling back to the
-bottom follows again.
+bottom counts the messages that arrived ("3 new messages"), and clicking it or
+scrolling back to the bottom follows again.
 """
 
 from __future__ import annotations
 
 import collections
-import time
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+import weakref
+from typing import List, Optional, Tuple
 
 import pygame
 
 from ui import theme
-from ui.chatlog import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, PRIVATE,
-                        SYSTEM, ChatLog, Entry)
-from ui.textfonts import Fonts, FontSet, clean_text
-from ui.wrapping import wrap_text
+from ui.chatlog import ChatLog
+from ui.entries import ACTION, CHAT, PRIVATE, Entry
+from ui.entrylayout import AvatarCache, EntryLayouts, Layout, clock_text
+from ui.textfonts import Fonts
 
 SURFACE_CACHE = 400        # rendered entries kept (a few screens' worth)
 SCROLL_STEP = 60           # pixels per mouse-wheel notch
 COUNTED_KINDS = (CHAT, ACTION, PRIVATE)
-
-
-@dataclass
-class Layout:
-    """Where each piece of one entry goes, relative to the entry's top-left."""
-
-    width: int
-    version: int
-    height: int
-    texts: List[Tuple[FontSet, str, tuple, int, int]] = field(default_factory=list)
-    rects: List[Tuple[tuple, pygame.Rect, int]] = field(default_factory=list)  # colour, rect, radius
-    avatar: Optional[Tuple[str, int, int]] = None  # name, x, y
-
-
-def clock_text(ts: float) -> str:
-    """``HH:MM`` in local time."""
-    return time.strftime("%H:%M", time.localtime(ts))
-
-
-class AvatarCache:
-    """Round, anti-aliased avatars with the name's initial, one per name."""
-
-    def __init__(self, font: FontSet, size: int):
-        self.font, self.size = font, size
-        self._cache: Dict[str, pygame.Surface] = {}
-
-    def get(self, name: str) -> pygame.Surface:
-        """The avatar for ``name`` (made on first use)."""
-        surface = self._cache.get(name)
-        if surface is None:
-            big = self.size * 4
-            canvas = pygame.Surface((big, big), pygame.SRCALPHA)
-            pygame.draw.circle(canvas, theme.name_colour(name), (big // 2, big // 2), big // 2)
-            surface = pygame.transform.smoothscale(canvas, (self.size, self.size))
-            initial = self.font.render((clean_text(name)[:1] or "?").upper(), (24, 26, 31))
-            surface.blit(initial, ((self.size - initial.get_width()) // 2,
-                                   (self.size - initial.get_height()) // 2))
-            self._cache[name] = surface
-        return surface
 
 
 class MessageView:
@@ -83,17 +46,21 @@ class MessageView:
         self.rect = pygame.Rect(rect)
         self.fonts = fonts
         self.log = log
-        self.anchor: Optional[int] = None
+        self.anchor: Optional[Entry] = None
         self.offset = 0
         self.new_count = 0
-        self._counted = len(log.entries)    # entries already considered for new_count
-        self._layouts: Dict[Entry, Layout] = {}
+        self._hint = 0                      # where the anchor was last found
+        self._messages_seen = log.messages_added
+        self._version_seen = log.version
+        self._dropped_seen = log.dropped
+        self._layouter = EntryLayouts(fonts)
+        self._layouts: "weakref.WeakKeyDictionary[Entry, Layout]" = weakref.WeakKeyDictionary()
         self._surfaces: "collections.OrderedDict[Entry, Tuple[int, int, pygame.Surface]]" = \
             collections.OrderedDict()
         self._avatars = AvatarCache(fonts.title, theme.AVATAR)
         self._pill_rect: Optional[pygame.Rect] = None
-        self.hover: Optional[int] = None    # entry under the mouse: highlighted, shows its time
-        self._shown: List[Tuple[int, int]] = []
+        self.hover: Optional[Entry] = None  # entry under the mouse: highlighted, shows its time
+        self._shown: List[Tuple[Entry, int, int]] = []  # entry, top, height
         self.dirty = True
 
     # ------------------------------------------------------------------ geometry
@@ -127,135 +94,9 @@ class MessageView:
         """Pixel height of entry ``index`` at the current width."""
         return self._layout(index).height
 
-    # ------------------------------------------------------------------ layout
-
     def layout_entry(self, entry: Entry, width: int) -> Layout:
-        """Wrap and place one entry for a content ``width``."""
-        f = self.fonts
-        body_h = f.body.height + theme.LINE_GAP
-        gutter = theme.GUTTER
-        text_w = max(20, width - gutter)
-        out = Layout(width=width, version=entry.version, height=0)
-        text = clean_text(entry.text)
-
-        if entry.kind == DIVIDER:
-            label = entry.text
-            lw = f.small_bold.width(label)
-            h = f.small.height + 20
-            mid = h // 2
-            out.rects.append((theme.DIVIDER, pygame.Rect(0, mid, max(0, (width - lw) // 2 - 12), 1), 0))
-            out.rects.append((theme.DIVIDER, pygame.Rect((width + lw) // 2 + 12, mid,
-                                                         max(0, (width - lw) // 2 - 12), 1), 0))
-            out.texts.append((f.small_bold, label, theme.TEXT_FAINT, (width - lw) // 2,
-                              mid - f.small.height // 2))
-            out.height = h
-            return out
-
-        if entry.kind in (NOTICE, SYSTEM, ERROR):
-            font = f.small if entry.kind == NOTICE else f.body
-            colour = {NOTICE: theme.TEXT_MUTED, SYSTEM: theme.TEXT_MUTED,
-                      ERROR: theme.ERROR}[entry.kind]
-            prefix = {NOTICE: self._notice_icon(entry), SYSTEM: "", ERROR: "\u26a0 "}[entry.kind]
-            lines = wrap_text(prefix + text, text_w - 8, font.width)
-            line_h = font.height + theme.LINE_GAP
-            top = 8
-            y = top
-            for line in lines:
-                out.texts.append((font, line, colour, gutter, y))
-                y += line_h
-            if entry.kind == NOTICE:
-                out.texts.append((f.small, clock_text(entry.ts), theme.TEXT_FAINT, 0, top))
-            else:
-                bar = theme.ERROR if entry.kind == ERROR else theme.DIVIDER
-                band = theme.ERROR_BG if entry.kind == ERROR else theme.HEADER_BG
-                out.rects.insert(0, (band, pygame.Rect(gutter - 10, top - 4, width - gutter + 10,
-                                                       y - top + 6), 6))
-                out.rects.insert(1, (bar, pygame.Rect(gutter - 10, top - 4, 3, y - top + 6), 0))
-            out.height = y + 4
-            return out
-
-        if entry.kind == ACTION:
-            sender = clean_text(entry.sender or "?")
-            lines = wrap_text(f"{sender} {text}", text_w, f.italic.width)
-            top = 8
-            y = top
-            for i, line in enumerate(lines):
-                if i == 0 and line.startswith(sender):
-                    out.texts.append((f.italic, sender, theme.name_colour(entry.sender or "?"),
-                                      gutter, y))
-                    rest = line[len(sender):]
-                    out.texts.append((f.italic, rest, self._body_colour(entry),
-                                      gutter + f.italic.width(sender), y))
-                else:
-                    out.texts.append((f.italic, line, self._body_colour(entry), gutter, y))
-                y += body_h
-            out.texts.append((f.small, clock_text(entry.ts), theme.TEXT_FAINT, 0, top + 2))
-            y = self._state_line(entry, out, y, gutter)
-            out.height = y + 2
-            return out
-
-        # CHAT and PRIVATE
-        header = not entry.grouped or entry.kind == PRIVATE
-        top = theme.GROUP_GAP if header else theme.ITEM_GAP // 2
-        y = top
-        if entry.kind == PRIVATE:
-            top += 4
-            y = top + 6
-        if header:
-            name = clean_text(entry.sender or "?")
-            out.avatar = (entry.sender or "?", 0, y)
-            out.texts.append((f.bold, name, theme.name_colour(entry.sender or "?"), gutter, y))
-            x = gutter + f.bold.width(name) + 10
-            meta = clock_text(entry.ts)
-            if entry.kind == PRIVATE:
-                peer = entry.to if entry.mine else None
-                meta = (f"private to {peer}" if peer else "private to you") + "  \u00b7  " + meta
-            baseline = y + (f.bold.height - f.small.height) // 2 + 1
-            out.texts.append((f.small, meta, theme.PRIVATE_BAR if entry.kind == PRIVATE
-                              else theme.TEXT_FAINT, x, baseline))
-            y += f.bold.height + 4
-        for line in wrap_text(text, text_w, f.body.width):
-            out.texts.append((f.body, line, self._body_colour(entry), gutter, y))
-            y += body_h
-        y = self._state_line(entry, out, y, gutter)
-        if header:
-            y = max(y, out.avatar[2] + theme.AVATAR)
-        if entry.kind == PRIVATE:
-            y += 6
-            out.rects.insert(0, (theme.PRIVATE_BG, pygame.Rect(-8, top, width + 8, y - top), 8))
-            out.rects.insert(1, (theme.PRIVATE_BAR, pygame.Rect(-8, top, 3, y - top), 0))
-            out.avatar = (out.avatar[0], 0, out.avatar[2]) if out.avatar else None
-        out.height = y + 2
-        return out
-
-    @staticmethod
-    def _notice_icon(entry: Entry) -> str:
-        if entry.sender is None:
-            return "\u26a1 " if entry.text.startswith("Disconnected") else "\u2713 "
-        if entry.text.endswith(" joined"):
-            return "\u2192 "
-        if " left" in entry.text:
-            return "\u2190 "
-        return "\u2022 "
-
-    def _body_colour(self, entry: Entry) -> tuple:
-        if entry.state == PENDING:
-            return theme.TEXT_PENDING
-        if entry.state == FAILED:
-            return theme.dim(theme.TEXT, 0.7)
-        return theme.TEXT
-
-    def _state_line(self, entry: Entry, out: Layout, y: int, x: int) -> int:
-        """Add "sending..." or "not sent: reason" under an own line."""
-        if entry.state == PENDING:
-            out.texts.append((self.fonts.small, "sending\u2026", theme.TEXT_FAINT, x, y))
-            return y + self.fonts.small.height + 2
-        if entry.state == FAILED:
-            reason = f"\u2715 Not sent: {entry.reason or 'refused'}"
-            for line in wrap_text(reason, max(20, out.width - x), self.fonts.small.width):
-                out.texts.append((self.fonts.small, line, theme.ERROR, x, y))
-                y += self.fonts.small.height + 2
-        return y
+        """Wrap and place one entry for a content ``width`` (see ``ui.entrylayout``)."""
+        return self._layouter.layout_entry(entry, width)
 
     def render_entry(self, index: int) -> pygame.Surface:
         """The entry drawn on a transparent surface (LRU-cached)."""
@@ -285,17 +126,34 @@ class MessageView:
     def _view_height(self) -> int:
         return max(1, self.rect.height - theme.PAD // 2)
 
+    def _anchor_index(self) -> Optional[int]:
+        """Where the anchor entry is now (None while following)."""
+        if self.anchor is None:
+            return None
+        entries = self.log.entries
+        if not (0 <= self._hint < len(entries) and entries[self._hint] is self.anchor):
+            try:
+                self._hint = entries.index(self.anchor)  # identity: entries compare by id
+            except ValueError:  # dropped from the top of a bounded log: show the top
+                self._go_top()
+                return self._anchor_index()
+        return self._hint
+
+    def _set_anchor(self, index: int) -> None:
+        self.anchor, self._hint = self.log.entries[index], index
+
     def _go_top(self) -> None:
         entries = len(self.log.entries)
         filled, index = 0, -1
         while index + 1 < entries and filled < self._view_height():
             index += 1
             filled += self.height_of(index)
-        if filled <= self._view_height() or index < 0:
-            self.follow()
+        if index < 0 or (index >= entries - 1 and filled <= self._view_height()):
+            self.follow()  # everything fits: nothing to scroll
             return
-        self.anchor, self.offset = index, filled - self._view_height()
-        if self.anchor >= entries - 1 and self.offset <= 0:
+        self._set_anchor(index)
+        self.offset = filled - self._view_height()
+        if index >= entries - 1 and self.offset <= 0:
             self.follow()
 
     def scroll_by(self, pixels: int) -> None:
@@ -304,31 +162,33 @@ class MessageView:
         if entries == 0 or pixels == 0:
             return
         self.dirty = True
-        if self.anchor is None:
+        anchor = self._anchor_index()
+        if anchor is None:
             if pixels < 0:
                 return
-            self.anchor, self.offset = entries - 1, 0
-            self._counted = entries
+            anchor, self.offset = entries - 1, 0
+            self._messages_seen = self.log.messages_added
         self.offset += pixels
         # Walk up while the anchor entry is entirely below the view.
-        while self.anchor > 0 and self.offset >= self.height_of(self.anchor):
-            self.offset -= self.height_of(self.anchor)
-            self.anchor -= 1
+        while anchor > 0 and self.offset >= self.height_of(anchor):
+            self.offset -= self.height_of(anchor)
+            anchor -= 1
         # Walk down while the offset went negative.
         while self.offset < 0:
-            if self.anchor + 1 >= entries:
+            if anchor + 1 >= entries:
                 self.follow()
                 return
-            self.anchor += 1
-            self.offset += self.height_of(self.anchor)
+            anchor += 1
+            self.offset += self.height_of(anchor)
+        self._set_anchor(anchor)
         # Clamp at the top: there must be a full view of content above the bottom.
-        above, index = -self.offset, self.anchor
+        above, index = -self.offset, anchor
         while index >= 0 and above < self._view_height():
             above += self.height_of(index)
             index -= 1
         if above < self._view_height():
             self._go_top()
-        elif self.anchor == entries - 1 and self.offset <= 0:
+        elif anchor == entries - 1 and self.offset <= 0:
             self.follow()
 
     def follow(self) -> None:
@@ -352,7 +212,7 @@ class MessageView:
         """Mouse wheel over the view, clicks on the new-messages pill; True if used."""
         if event.type == pygame.MOUSEMOTION:
             hover = self._entry_at(event.pos) if self.rect.collidepoint(event.pos) else None
-            if hover != self.hover:
+            if hover is not self.hover:
                 self.hover = hover
                 self.dirty = True
             return False
@@ -370,12 +230,11 @@ class MessageView:
                 return True
         return False
 
-    def _entry_at(self, pos) -> Optional[int]:
-        """Index of the entry drawn at screen ``pos`` in the last frame, if any."""
-        for index, top in self._shown:
-            if top <= pos[1] < top + self.height_of(index):
-                kind = self.log.entries[index].kind
-                return index if kind in COUNTED_KINDS else None
+    def _entry_at(self, pos) -> Optional[Entry]:
+        """The message drawn at screen ``pos`` in the last frame, if any."""
+        for entry, top, height in self._shown:
+            if top <= pos[1] < top + height:
+                return entry if entry.kind in COUNTED_KINDS else None
         return None
 
     def scroll_key(self, key: int, ctrl: bool) -> bool:
@@ -393,21 +252,31 @@ class MessageView:
         return True
 
     def update(self, dt: float) -> None:
-        """Count entries that arrived while scrolled up."""
-        total = len(self.log.entries)
-        if self._counted < total:
-            if self.anchor is not None:
-                self.new_count += sum(1 for e in self.log.entries[self._counted:total]
-                                      if e.kind in COUNTED_KINDS and not e.mine)
-            self._counted = total
+        """Redraw only if the log changed; count messages that arrived while scrolled up."""
+        if self.log.version != self._version_seen:
+            self._version_seen = self.log.version
             self.dirty = True
+        if self.log.dropped != self._dropped_seen:  # let go of what the log dropped
+            self._dropped_seen = self.log.dropped
+            kept = set(map(id, self.log.entries))
+            for entry in [e for e in self._surfaces if id(e) not in kept]:
+                del self._surfaces[entry]
+            if self.hover is not None and id(self.hover) not in kept:
+                self.hover = None
+            self._shown = []
+        added = self.log.messages_added - self._messages_seen
+        if added:
+            self._messages_seen = self.log.messages_added
+            if self.anchor is not None:
+                self.new_count += added
 
     def visible_indices(self) -> List[Tuple[int, int]]:
         """(entry index, top y in screen pixels) of what a frame draws, bottom first."""
         entries = len(self.log.entries)
         if entries == 0:
             return []
-        index = entries - 1 if self.anchor is None else self.anchor
+        anchor = self._anchor_index()
+        index = entries - 1 if anchor is None else anchor
         bottom = self.rect.bottom - theme.PAD // 2 + (0 if self.anchor is None else self.offset)
         shown = []
         while index >= 0 and bottom > self.rect.top:
@@ -427,11 +296,12 @@ class MessageView:
         if not shown:
             hint = self.fonts.body.render("No messages yet. Say hello!", theme.TEXT_FAINT)
             surface.blit(hint, hint.get_rect(center=self.rect.center))
+        entries = self.log.entries
         for index, top in shown:
-            if index == self.hover:
+            if entries[index] is self.hover:
                 self._draw_hover(surface, index, top)
             surface.blit(self.render_entry(index), (self.rect.x + theme.PAD - 8, top))
-        self._shown = shown
+        self._shown = [(entries[index], top, self.height_of(index)) for index, top in shown]
         self._pill_rect = None
         if self.anchor is not None:
             self._draw_scrollbar(surface, shown)

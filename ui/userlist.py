@@ -1,8 +1,9 @@
 """The sidebar: who is online, you first and marked, click a name to whisper.
 
 It draws from the view model's ``users`` (kept current from welcome, join, leave,
-nick and ``/who`` replies) and re-renders only when that list's version changes or
-the hovered row does. A click returns the text to put in the input box (``/msg NAME ``)
+nick and ``/who`` replies) and re-renders only when that list's version, the
+connection state or the hovered row changes. While the link is down the list is
+*stale* (nobody can tell who left meanwhile): it says so and is drawn grey. A click returns the text to put in the input box (``/msg NAME ``)
 through ``take_clicked()``; the screen does the rest.
 """
 
@@ -17,6 +18,8 @@ from ui.chatlog import ChatLog
 from ui.textfonts import Fonts, clean_text
 
 ROW = 34
+TOP = 44         # the first row below the title
+STALE_TOP = 62   # ... below the two-line "offline" title
 
 
 class UserList:
@@ -28,12 +31,26 @@ class UserList:
         self.log = log
         self.hover: Optional[int] = None
         self._clicked: Optional[str] = None
-        self._drawn_version = -1
+        self._drawn_version: tuple = ()
         self.dirty = True
+
+    @property
+    def stale(self) -> bool:
+        """True while not connected: the list is the last one known."""
+        return self.log.status.state != "connected"
+
+    def title_lines(self) -> List[str]:
+        """The sidebar's heading: the count, or that the list may be out of date."""
+        if self.stale:
+            return ["OFFLINE", "list may be out of date"]
+        return [f"ONLINE \u2014 {len(self.log.users)}"]
+
+    def _state(self) -> tuple:
+        return (self.log.users_version, self.stale)
 
     def row_rects(self) -> List[pygame.Rect]:
         """Screen rects of the user rows, in ``log.users`` order."""
-        top = self.rect.y + 44
+        top = self.rect.y + (STALE_TOP if self.stale else TOP)
         return [pygame.Rect(self.rect.x + 8, top + i * ROW, self.rect.width - 16, ROW - 2)
                 for i in range(len(self.log.users))]
 
@@ -67,15 +84,18 @@ class UserList:
 
     def update(self, dt: float) -> None:
         """Mark for redraw when the user list changed."""
-        if self.log.users_version != self._drawn_version:
+        if self._state() != self._drawn_version:
             self.dirty = True
 
     def draw(self, surface: pygame.Surface) -> None:
-        """Header with the count, then one row per user."""
+        """Header with the count (or "offline"), then one row per user, grey when stale."""
         f = self.fonts
         surface.fill(theme.SIDEBAR_BG, self.rect)
-        title = f.small_bold.render(f"ONLINE \u2014 {len(self.log.users)}", theme.TEXT_MUTED)
-        surface.blit(title, (self.rect.x + 18, self.rect.y + 18))
+        stale = self.stale
+        for i, line in enumerate(self.title_lines()):
+            font, colour = (f.small_bold, theme.TEXT_MUTED) if i == 0 else (f.small, theme.TEXT_FAINT)
+            title = font.render(line, theme.WARN if stale and i == 0 else colour)
+            surface.blit(title, (self.rect.x + 18, self.rect.y + 18 + i * (f.small.height + 2)))
         clip = surface.get_clip()
         surface.set_clip(self.rect)
         for i, (name, row) in enumerate(zip(self.log.users, self.row_rects())):
@@ -85,8 +105,9 @@ class UserList:
             if i == self.hover and not mine:
                 pygame.draw.rect(surface, theme.HOVER_BG, row, border_radius=6)
             dot = (row.x + 16, row.centery)
-            pygame.draw.circle(surface, theme.name_colour(name), dot, 5)
-            label = f.body.render(clean_text(name), theme.TEXT if not mine else theme.TEXT)
+            dot_colour = theme.dim(theme.name_colour(name), 0.4) if stale else theme.name_colour(name)
+            pygame.draw.circle(surface, dot_colour, dot, 5)
+            label = f.body.render(clean_text(name), theme.TEXT_FAINT if stale else theme.TEXT)
             x = row.x + 30
             max_w = row.right - x - (40 if mine else 6)
             if label.get_width() > max_w:
@@ -97,5 +118,5 @@ class UserList:
                 surface.blit(you, (row.right - you.get_width() - 8,
                                    row.centery - you.get_height() // 2))
         surface.set_clip(clip)
-        self._drawn_version = self.log.users_version
+        self._drawn_version = self._state()
         self.dirty = False
