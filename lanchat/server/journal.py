@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import protocol
-from lanchat.errors import HistoryUnusable, JournalClosed
+from lanchat.errors import JournalClosed
+from lanchat.server.database import open_database
 
 log = logging.getLogger("chat.history")
 
@@ -45,58 +45,6 @@ SESSION_DAYS = 7           # a session unused this long cannot be resumed after 
 BATCH_ROWS = 512
 CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied into the database file
 
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    type TEXT NOT NULL,
-    sender TEXT,        -- casefolded name of whoever caused it
-    recipient TEXT,     -- casefolded name of a private message's addressee
-    private INTEGER NOT NULL DEFAULT 0,
-    session TEXT,       -- the sender's session token
-    recipient_session TEXT,  -- a private message's addressee's session token
-    msg_id TEXT,        -- the sender's say id (messages only)
-    body TEXT NOT NULL  -- the event as broadcast, JSON
-);
-CREATE INDEX IF NOT EXISTS events_by_type ON events (type, seq);
-CREATE TABLE IF NOT EXISTS sessions (
-    token TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    updated REAL NOT NULL
-);
-"""
-
-
-def _open(path: str) -> sqlite3.Connection:
-    """The database, in WAL mode with the schema; ``HistoryUnusable`` if it cannot be."""
-    if path != ":memory:":
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise HistoryUnusable(f"the folder {folder} does not exist (create it, or give "
-                                  "a file in a folder that does)")
-        if os.path.isdir(path):
-            raise HistoryUnusable(f"{path} is a folder; give a file name")
-    try:
-        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise HistoryUnusable(f"{path} cannot be opened ({exc})") from None
-    try:
-        if path != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA wal_autocheckpoint=0")  # _checkpoint_loop does them
-        db.executescript(_SCHEMA)
-        db.execute("SELECT seq, ts, type, sender, recipient, private, session, "
-                   "recipient_session, msg_id, body FROM events LIMIT 0")
-    except sqlite3.DatabaseError as exc:
-        db.close()
-        if "not a database" in str(exc) or "no such column" in str(exc):
-            raise HistoryUnusable(f"{path} is not a chat history database; give another "
-                                  "file (a new name makes a new history)") from None
-        raise HistoryUnusable(f"{path} cannot be used ({exc})") from None
-    return db
 
 
 def _call_each(actions: list) -> None:
@@ -131,7 +79,7 @@ class Journal:
         self.path = path
         self._checkpointer: Optional[threading.Thread] = None
         self._stop_checkpoints = threading.Event()
-        self._db = _open(path)
+        self._db = open_database(path)
         if path != ":memory:":
             self._checkpointer = threading.Thread(target=self._checkpoint_loop,
                                                   name="checkpoint", daemon=True)

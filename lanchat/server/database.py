@@ -1,0 +1,64 @@
+"""The history database: its schema, and opening it or saying why it cannot be.
+
+One file (``--db``), or ``:memory:`` for a history that lives as long as the process.
+Opening checks the folder, the file and the table's columns, so a wrong ``--db`` is
+one sentence (``HistoryUnusable``) instead of an SQLite error at the first line.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from lanchat.errors import HistoryUnusable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    type TEXT NOT NULL,
+    sender TEXT,        -- casefolded name of whoever caused it
+    recipient TEXT,     -- casefolded name of a private message's addressee
+    private INTEGER NOT NULL DEFAULT 0,
+    session TEXT,       -- the sender's session token
+    recipient_session TEXT,  -- a private message's addressee's session token
+    msg_id TEXT,        -- the sender's say id (messages only)
+    body TEXT NOT NULL  -- the event as broadcast, JSON
+);
+CREATE INDEX IF NOT EXISTS events_by_type ON events (type, seq);
+CREATE TABLE IF NOT EXISTS sessions (
+    token TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+"""
+
+
+def open_database(path: str) -> sqlite3.Connection:
+    """The database, in WAL mode with the schema; ``HistoryUnusable`` if it cannot be."""
+    if path != ":memory:":
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise HistoryUnusable(f"the folder {folder} does not exist (create it, or give "
+                                  "a file in a folder that does)")
+        if os.path.isdir(path):
+            raise HistoryUnusable(f"{path} is a folder; give a file name")
+    try:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise HistoryUnusable(f"{path} cannot be opened ({exc})") from None
+    try:
+        if path != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA wal_autocheckpoint=0")  # _checkpoint_loop does them
+        db.executescript(_SCHEMA)
+        db.execute("SELECT seq, ts, type, sender, recipient, private, session, "
+                   "recipient_session, msg_id, body FROM events LIMIT 0")
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        if "not a database" in str(exc) or "no such column" in str(exc):
+            raise HistoryUnusable(f"{path} is not a chat history database; give another "
+                                  "file (a new name makes a new history)") from None
+        raise HistoryUnusable(f"{path} cannot be used ({exc})") from None
+    return db
