@@ -291,7 +291,7 @@ class MessageView:
         while index + 1 < entries and filled < self._view_height():
             index += 1
             filled += self.height_of(index)
-        if filled <= self._view_height() or index < 0:
+        if index < 0 or (index + 1 >= entries and filled <= self._view_height()):
             self.follow()
             return
         self.anchor, self.offset = index, filled - self._view_height()
