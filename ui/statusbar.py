@@ -12,6 +12,7 @@ import pygame
 from ui import theme
 from ui.chatlog import ChatLog
 from ui.textfonts import Fonts, clean_text
+from ui.tlsbadge import draw_badge
 
 
 def status_line(log: ChatLog) -> tuple:
@@ -39,6 +40,7 @@ class StatusBar:
         self.fonts = fonts
         self.log = log
         self._drawn_version = -1
+        self.fingerprint = None  # the server certificate's, set by the app while on TLS
         self.dirty = True
 
     def handle_event(self, event) -> bool:
@@ -63,6 +65,8 @@ class StatusBar:
             right -= rtt.get_width()
             surface.blit(rtt, (right, cy - rtt.get_height() // 2))
             right -= 16
+        if self.fingerprint and self.log.status.state == "connected":
+            right = draw_badge(surface, f, self.fingerprint, right, cy, (right - self.rect.x) // 2)
         text = clean_text(text)
         room = right - (self.rect.x + 28)
         if f.width(text) > room > 0:
