@@ -210,8 +210,9 @@ class FontSet:
         result: List[Tuple[pygame.font.Font, str]] = []
         current, start = -1, 0
         for pos, ch in enumerate(text):
-            if ch.isspace():
-                index = current if current >= 0 else 0
+            if ch.isspace():  # with the run before it, unless that is a scaled emoji face
+                index = current if current >= 0 and id(self.fonts[current]) not in self._scale \
+                    else 0
             elif current >= 0 and unicodedata.category(ch) == "Mn" \
                     and self._has_mark(current, ch):
                 index = current  # a combining mark stays with its letter's font
@@ -270,20 +271,33 @@ class FontSet:
                             max(1, round(piece.get_height() * scale))))
             pieces.append(piece)
         width = sum(p.get_width() for p in pieces)
-        surface = pygame.Surface((max(1, width), self.height), pygame.SRCALPHA)
+        # Every run sits on the first font's baseline (a scaled emoji: centred). A face
+        # with deeper descenders (Arabic, Devanagari) may reach below the line box, so
+        # the surface grows downwards rather than cutting their dots off; the line
+        # spacing stays ``height`` (the gap between lines takes the overhang).
+        places = []
+        for (font, _), piece in zip(self.runs(text), pieces):
+            if id(font) in self._scale:
+                places.append(max(0, (self.height - piece.get_height()) // 2))
+            else:
+                places.append(self.ascent - font.get_ascent())
+        bottom = max([self.height] + [y + p.get_height() - self._descent_slack(p, y)
+                                      for y, p in zip(places, pieces)])
+        surface = pygame.Surface((max(1, width), bottom), pygame.SRCALPHA)
         if background is not None:
             surface.fill(background)
         x = 0
-        for (font, _), piece in zip(self.runs(text), pieces):
-            # align every run on the first font's baseline (a scaled emoji: centred)
-            if id(font) in self._scale:
-                y = max(0, (self.height - piece.get_height()) // 2)
-            else:
-                y = min(max(0, self.ascent - font.get_ascent()),
-                        max(0, self.height - piece.get_height()))
+        for y, piece in zip(places, pieces):
             surface.blit(piece, (x, y))
             x += piece.get_width()
         return surface
+
+    def _descent_slack(self, piece: pygame.Surface, y: int) -> int:
+        """Empty rows at the bottom of a run's surface (so only real ink grows the line)."""
+        if y + piece.get_height() <= self.height:
+            return 0
+        ink = piece.get_bounding_rect()
+        return piece.get_height() - ink.bottom if ink.height else piece.get_height()
 
 
 class Fonts:
