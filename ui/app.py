@@ -104,7 +104,8 @@ class App:
             self.start_connection(host, port, name)
         else:
             self.connect_screen = ConnectScreen(
-                self.size, self.fonts, host, port, name, tls=args.tls or remembered.get("tls", False),
+                self.size, self.fonts, host, port, name,
+                tls=args.tls or remembered.get("tls", False),
                 cafile=args.cafile or remembered.get("cafile", ""))
 
     @property
