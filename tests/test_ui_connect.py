@@ -176,3 +176,17 @@ def test_password_refusal_is_one_window_sentence(make_server, make_app, monkeypa
     run_until(app, lambda: app.connect_screen is not None and app.connect_screen.error,
               "the refusal on the connect screen")
     assert app.connect_screen.error == windowtext.NEEDS_PASSWORD
+
+
+def test_refused_line_in_the_chat_reads_as_a_window_sentence(make_server, make_app):  # noqa: F811
+    """Before: "you are sending too fast; the limit is 1 messages per second"."""
+    from test_ui_app import connected_app, press_enter
+    server = make_server(rate=1, burst=1)
+    app = connected_app(make_app, server)
+    for text in ("one", "two", "three"):
+        post_text(text)
+        press_enter()
+    run_until(app, lambda: any(e.state == "failed" for e in app.log.entries), "a refused line")
+    failed = [e for e in app.log.entries if e.state == "failed"]
+    assert failed[0].reason == windowtext.CHAT_ERRORS["rate_limited"]
+    assert "messages per second" not in failed[0].reason

@@ -158,6 +158,8 @@ class App:
             kind = event.get("type")
             if kind == "error" and not self._ever_connected:
                 self._refusal = event.get("code")
+            if kind == "error":  # the window's sentence, not the terminal's
+                event = {**event, "message": windowtext.chat_error(event)}
             if kind == "connect_failed" and not self._ever_connected:
                 self._connection_failed(windowtext.refusal(
                     self._refusal, event.get("reason") or "",

@@ -48,14 +48,15 @@ FLAG_HINTS = (
      "Untick \u201cUse TLS\u201d and connect again, or ask whoever runs the server to turn TLS on."),
 )
 
-# Refusals of one line in the chat, shown under that line.
+# Refusals of one line in the chat: the view shows them after "✕ Not sent: " under
+# the line (or alone, for a command). Other codes keep the server's words, which
+# name what was wrong ("the name 'bob' is taken"), as a sentence.
 CHAT_ERRORS = {
-    protocol.RATE_LIMITED: "Not sent: you are sending too fast. Wait a moment and send it again.",
-    protocol.TEXT_TOO_LONG: "Not sent: the message is too long for this server. Split it up.",
-    protocol.EMPTY_TEXT: "Not sent: the message is empty.",
-    protocol.NO_SUCH_USER: "Not sent: nobody of that name is here. /who lists who is.",
-    protocol.NOT_STORED: "Not sent: the server could not store it. Try again in a moment.",
-    protocol.SHUTTING_DOWN: "Not sent: the server is shutting down.",
+    protocol.RATE_LIMITED: "You are sending too fast. Wait a moment and send it again.",
+    protocol.TEXT_TOO_LONG: "The message is too long for this server. Split it up.",
+    protocol.EMPTY_TEXT: "The message is empty.",
+    protocol.NOT_STORED: "The server could not store it. Try again in a moment.",
+    protocol.SHUTTING_DOWN: "The server is shutting down.",
 }
 
 
