@@ -190,3 +190,22 @@ def test_refused_line_in_the_chat_reads_as_a_window_sentence(make_server, make_a
     failed = [e for e in app.log.entries if e.state == "failed"]
     assert failed[0].reason == windowtext.CHAT_ERRORS["rate_limited"]
     assert "messages per second" not in failed[0].reason
+
+
+def test_status_bar_draws_lock_and_fingerprint_only_on_tls(fonts):
+    from ui.chatlog import ChatLog
+    from ui.statusbar import StatusBar
+    from ui import theme
+    log = ChatLog(me="alice")
+    log.apply({"type": "connected", "name": "alice", "users": ["alice"], "host": "h", "port": 1})
+    bar = StatusBar(pygame.Rect(0, 0, 1000, 26), fonts, log)
+
+    def green_pixels():
+        surface = pygame.Surface((1000, 26))
+        bar.draw(surface)
+        right = surface.subsurface(pygame.Rect(500, 0, 500, 26))
+        return sum(1 for x in range(500) for y in range(26) if right.get_at((x, y))[:3] == theme.OK)
+
+    assert green_pixels() == 0
+    bar.fingerprint = "SHA256:" + ":".join(["AB"] * 32)
+    assert green_pixels() > 20
