@@ -2,8 +2,10 @@
 
 ``app`` runs the loop on the main thread; every other module is one widget (it owns a
 ``rect`` and has ``handle_event`` / ``update`` / ``draw``) or one piece those widgets
-share: ``theme`` (colours, sizes), ``textfonts`` (fallback fonts, rendering in runs),
-``wrapping`` (pixel-width line breaking), ``chatlog`` (the pygame-free view model).
+share: ``theme`` (colours, sizes, name colours), ``textfonts`` (fallback fonts,
+rendering in runs), ``textorder`` (right-to-left lines in display order), ``wrapping``
+(pixel-width line breaking), ``windowtext`` (the window's sentences for errors),
+``displaycheck`` (is there a screen?), ``chatlog`` (the pygame-free view model).
 Widgets never touch the network: they return what the user asked for and the screen
 that owns them talks to the connection.
 """

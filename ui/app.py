@@ -36,12 +36,13 @@ import pygame
 import protocol
 from lanchat.client.options import make_connection
 
-from ui import settings
+from ui import settings, windowtext
 from ui.chatlog import ChatLog
 from ui.chatscreen import ChatScreen
 from ui.connectscreen import ConnectScreen
 from ui.quitdialog import QUIT, WAIT, QuitDialog
 from ui.textfonts import Fonts
+from ui.tlsbadge import fingerprint_of
 
 log = logging.getLogger("chat.ui.app")
 
@@ -54,12 +55,6 @@ IDLE_AFTER = 2.0
 EVENTS_PER_FRAME = 100     # connection events applied per frame (bursts spread out)
 PING_EVERY = 15.0          # seconds between round-trip measurements
 KEY_REPEAT = (400, 35)     # ms before repeat, ms between repeats
-# What to try next when the server refuses the hello (its message says what is wrong).
-REFUSAL_HINTS = {
-    "auth_failed": "Type the server's password in the Password field (or set CHAT_PASSWORD).",
-    "bad_name": "Pick another name: 1 to 24 characters, no spaces.",
-    "server_full": "Try again later, or ask whoever runs the server to raise --max-clients.",
-}
 
 
 class App:
@@ -103,7 +98,7 @@ class App:
         self._title = ""
         self._last_ping = 0.0
         self._ever_connected = False
-        self._remember: Optional[Tuple[str, int, str]] = None
+        self._remember: Optional[tuple] = None
         self._last_step = time.monotonic()
         self._last_input = self._last_step
         remembered = settings.load()
@@ -113,7 +108,10 @@ class App:
         if args.host and args.name:
             self.start_connection(host, port, name)
         else:
-            self.connect_screen = ConnectScreen(self.size, self.fonts, host, port, name)
+            self.connect_screen = ConnectScreen(
+                self.size, self.fonts, host, port, name,
+                tls=args.tls or remembered.get("tls", False),
+                cafile=args.cafile or remembered.get("cafile", ""))
 
     @property
     def screen(self):
@@ -147,7 +145,8 @@ class App:
         self.chat = None
         if self.connect_screen is None:
             self.connect_screen = ConnectScreen(self.size, self.fonts, host, port, name,
-                                                password=getattr(self.args, "password", None) or "")
+                                                password=getattr(self.args, "password", None) or "",
+                                                tls=self.args.tls, cafile=self.args.cafile or "")
         self.connect_screen.failed(reason)
 
     def _close_connection(self, reason: str = "bye") -> None:
@@ -171,10 +170,12 @@ class App:
             kind = event.get("type")
             if kind == "error" and not self._ever_connected:
                 self._refusal = event.get("code")
+            if kind == "error":  # the window's sentence, not the terminal's
+                event = {**event, "message": windowtext.chat_error(event)}
             if kind == "connect_failed" and not self._ever_connected:
-                reason = event.get("reason") or "Could not connect."
-                hint = REFUSAL_HINTS.get(self._refusal)
-                self._connection_failed(f"{reason} {hint}" if hint else reason)
+                self._connection_failed(windowtext.refusal(
+                    self._refusal, event.get("reason") or "",
+                    password_sent=bool(getattr(conn, "password", None))))
                 return handled
             self.log.apply(event)  # the widgets see what changed through its versions
             if kind == "connected":
@@ -182,6 +183,7 @@ class App:
                 if self.connect_screen is not None:
                     self.connect_screen = None
                     self.chat.dirty = True
+                self.chat.status.fingerprint = fingerprint_of(conn)
                 if self._remember:
                     settings.save(*self._remember)
                     self._remember = None
@@ -228,10 +230,11 @@ class App:
         self.drain_network()
         request = self.connect_screen.take_request() if self.connect_screen else None
         if request:
-            host, port, name, password = request
-            self._remember = (host, port, name)  # saved once the attempt succeeds
+            host, port, name, password = request[:4]
+            self._remember = (host, port, name, request.tls, request.cafile)  # saved on success
             if password:
                 self.args.password = password  # make_connection reads it from args
+            self.args.tls, self.args.cafile = request.tls, request.cafile or None
             self.start_connection(host, port, name)
         if self.chat is not None and self.chat.quit_reason:
             reason, self.chat.quit_reason = self.chat.quit_reason, None

@@ -32,6 +32,7 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 import protocol
+from ui.theme import NameColours
 from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, PRIVATE,  # noqa: F401
                         SENT, SYSTEM, Entry, Status, parse_own_line)
 
@@ -47,6 +48,7 @@ class ChatLog:
 
     def __init__(self, me: str = ""):
         self.me = me
+        self.colours = NameColours()  # each name's colour, kept across renames
         self.entries: List[Entry] = []
         self.users: List[str] = []
         self.status = Status(name=me)
@@ -276,6 +278,7 @@ class ChatLog:
         if not self._sequenced(event, entry):
             return False
         if not entry.replay:
+            self.colours.renamed(old, new)
             if old == self.me:
                 self.me = new
                 self._set_status(name=new)

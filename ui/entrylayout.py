@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import pygame
 
@@ -50,8 +50,9 @@ def clock_text(ts: float) -> str:
 class AvatarCache:
     """Round, anti-aliased avatars with the name's initial, one per name."""
 
-    def __init__(self, font: FontSet, size: int):
+    def __init__(self, font: FontSet, size: int, colour_of: Callable[[str], tuple]):
         self.font, self.size = font, size
+        self.colour_of = colour_of  # a name's colour (the chat log's NameColours)
         self._cache: Dict[str, pygame.Surface] = {}
 
     def get(self, name: str) -> pygame.Surface:
@@ -60,7 +61,7 @@ class AvatarCache:
         if surface is None:
             big = self.size * 4
             canvas = pygame.Surface((big, big), pygame.SRCALPHA)
-            pygame.draw.circle(canvas, theme.name_colour(name), (big // 2, big // 2), big // 2)
+            pygame.draw.circle(canvas, self.colour_of(name), (big // 2, big // 2), big // 2)
             surface = pygame.transform.smoothscale(canvas, (self.size, self.size))
             initial = self.font.render((clean_text(name)[:1] or "?").upper(), (24, 26, 31))
             surface.blit(initial, ((self.size - initial.get_width()) // 2,
@@ -89,8 +90,9 @@ def table_rows(text: str) -> Optional[List[Tuple[str, str]]]:
 class EntryLayouts:
     """Lays entries out with the UI's fonts (``layout_entry``)."""
 
-    def __init__(self, fonts: Fonts):
+    def __init__(self, fonts: Fonts, colour_of: Callable[[str], tuple]):
         self.fonts = fonts
+        self.colour_of = colour_of  # a name's colour (the chat log's NameColours)
 
     def layout_entry(self, entry: Entry, width: int) -> Layout:
         """Wrap and place one entry for a content ``width``."""
@@ -147,7 +149,7 @@ class EntryLayouts:
             y = top
             for i, line in enumerate(lines):
                 if i == 0 and line.startswith(sender):
-                    out.texts.append((f.italic, sender, theme.name_colour(entry.sender or "?"),
+                    out.texts.append((f.italic, sender, self.colour_of(entry.sender or "?"),
                                       gutter, y))
                     rest = line[len(sender):]
                     out.texts.append((f.italic, rest, self._body_colour(entry),
@@ -170,7 +172,7 @@ class EntryLayouts:
         if header:
             name = clean_text(entry.sender or "?")
             out.avatar = (entry.sender or "?", 0, y)
-            out.texts.append((f.bold, name, theme.name_colour(entry.sender or "?"), gutter, y))
+            out.texts.append((f.bold, name, self.colour_of(entry.sender or "?"), gutter, y))
             x = gutter + f.bold.width(name) + 10
             meta = clock_text(entry.ts)
             if entry.kind == PRIVATE:

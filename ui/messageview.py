@@ -53,11 +53,11 @@ class MessageView:
         self._messages_seen = log.messages_added
         self._version_seen = log.version
         self._dropped_seen = log.dropped
-        self._layouter = EntryLayouts(fonts)
+        self._layouter = EntryLayouts(fonts, log.colours.colour)
         self._layouts: "weakref.WeakKeyDictionary[Entry, Layout]" = weakref.WeakKeyDictionary()
         self._surfaces: "collections.OrderedDict[Entry, Tuple[int, int, pygame.Surface]]" = \
             collections.OrderedDict()
-        self._avatars = AvatarCache(fonts.title, theme.AVATAR)
+        self._avatars = AvatarCache(fonts.title, theme.AVATAR, log.colours.colour)
         self._pill_rect: Optional[pygame.Rect] = None
         self.hover: Optional[Entry] = None  # entry under the mouse: highlighted, shows its time
         self._shown: List[Tuple[Entry, int, int]] = []  # entry, top, height

@@ -1,8 +1,9 @@
-"""Last-used connect values (host, port, name) in the user's config directory.
+"""Last-used connect values (host, port, name; TLS and CA file) in the config directory.
 
 A small JSON file, ``$XDG_CONFIG_HOME/lanchat/client.json`` (``~/.config`` when the
 variable is unset; ``%APPDATA%`` on Windows, ``~/Library/Application Support`` on
-macOS). The password is never stored. A missing, unreadable or corrupt file simply
+macOS). The password is never stored; ``tls`` and ``cafile`` are stored only when set.
+A missing, unreadable or corrupt file simply
 means "no remembered values": the connect screen must always open.
 """
 
@@ -18,7 +19,7 @@ log = logging.getLogger("chat.ui.settings")
 
 APP_DIR = "lanchat"
 FILE_NAME = "client.json"
-REMEMBERED = ("host", "port", "name")
+REMEMBERED = ("host", "port", "name", "tls", "cafile")
 
 
 def config_path() -> str:
@@ -51,17 +52,26 @@ def load() -> Dict[str, object]:
         values["port"] = data["port"]
     if isinstance(data.get("name"), str):
         values["name"] = data["name"]
+    if data.get("tls") is True:
+        values["tls"] = True
+    if isinstance(data.get("cafile"), str) and data["cafile"]:
+        values["cafile"] = data["cafile"]
     return values
 
 
-def save(host: str, port: int, name: str) -> bool:
+def save(host: str, port: int, name: str, tls: bool = False, cafile: str = "") -> bool:
     """Remember the values; returns False (and logs) if the file cannot be written."""
     path = config_path()
+    values: Dict[str, object] = {"host": host, "port": port, "name": name}
+    if tls:
+        values["tls"] = True
+    if cafile:
+        values["cafile"] = cafile
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"host": host, "port": port, "name": name}, fh)
+            json.dump(values, fh)
         os.replace(tmp, path)
         return True
     except OSError as exc:

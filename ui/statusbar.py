@@ -23,6 +23,7 @@ import pygame
 from ui import theme
 from ui.chatlog import ChatLog
 from ui.textfonts import Fonts, clean_text
+from ui.tlsbadge import badge_width, draw_badge
 
 BUTTON_LABEL = "Reconnect now  \u00b7  Ctrl+R"
 
@@ -90,6 +91,7 @@ class StatusBar:
         self._drawn_version = -1
         self._drawn_countdown: Optional[int] = None
         self._reconnect = False
+        self.fingerprint = None  # the server certificate's, set by the app while on TLS
         self.dirty = True
 
     @property
@@ -139,12 +141,20 @@ class StatusBar:
             return f"{self.log.status.rtt * 1000:.0f} ms"
         return None
 
+    def _shows_badge(self) -> bool:
+        return bool(self.fingerprint) and self.log.status.state == "connected"
+
+    def _badge_room(self, right: int) -> int:
+        return (right - self.rect.x) // 2  # the badge never takes more than half
+
     def text_room(self) -> int:
         """Pixels the state sentence may take (between the dot and the right side)."""
         right = self.rect.right - 14
         rtt = self._rtt_text()
         if rtt:
             right -= self.fonts.small.width(rtt) + 16
+        if self._shows_badge():
+            right -= badge_width(self.fonts.small, self.fingerprint, self._badge_room(right))
         button = self.button_rect
         if button is not None:
             right = button.x - 12
@@ -170,11 +180,15 @@ class StatusBar:
         colour = status_variants(self.log)[0]
         cy = self.rect.centery
         pygame.draw.circle(surface, colour, (self.rect.x + 16, cy), 4)
+        right = self.rect.right - 14
         rtt = self._rtt_text()
         if rtt:
             label = f.render(rtt, theme.TEXT_FAINT)
-            surface.blit(label, (self.rect.right - 14 - label.get_width(),
-                                 cy - label.get_height() // 2))
+            right -= label.get_width()
+            surface.blit(label, (right, cy - label.get_height() // 2))
+            right -= 16
+        if self._shows_badge():
+            draw_badge(surface, f, self.fingerprint, right, cy, self._badge_room(right))
         button = self.button_rect
         if button is not None:
             pygame.draw.rect(surface, theme.INPUT_BG, button, border_radius=button.height // 2)

@@ -2,10 +2,17 @@
 
 Neither pygame nor SDL_ttf falls back per character: a font without a glyph draws a
 box. So a ``FontSet`` holds an ordered list of fonts (a good Latin face first, then
-CJK and symbol faces, pygame's bundled default last), asks ``Font.metrics()`` which
-of them has each character, and splits a line into runs that each use the first font
-with those glyphs. The answer per character is cached, so measuring is a dict lookup
-per character plus one ``Font.size`` per run.
+one face per script, CJK, symbols and emoji, pygame's bundled default last), asks
+``Font.metrics()`` which of them has each character, and splits a line into runs that
+each use the first font with those glyphs. The answer per character is cached, so
+measuring is a dict lookup per character plus one ``Font.size`` per run. On a fresh
+Debian or Ubuntu the faces come from ``fonts-noto-core`` (Arabic, Hebrew, Thai,
+Devanagari and most other scripts), ``fonts-noto-cjk`` (Korean, Chinese, Japanese),
+``fonts-noto-color-emoji`` and ``fonts-dejavu-core``; any subset works.
+
+Colour emoji fonts are bitmaps of one size (Noto Color Emoji: 109 px); their runs are
+scaled down to the line. Right-to-left lines are put in display order
+(``ui.textorder``) when drawn and measured; the text itself stays in logical order.
 
 Text from the network is cleaned first (``clean_text``): ``Font.render`` raises on
 NUL, and control characters or lone surrogates must not reach SDL at all. Nothing in
@@ -16,9 +23,13 @@ from __future__ import annotations
 
 import logging
 import os
+import unicodedata
 from typing import Dict, List, Optional, Tuple
 
 import pygame
+
+from ui import theme
+from ui.textorder import visual_order
 
 log = logging.getLogger("chat.ui.fonts")
 
@@ -26,10 +37,26 @@ log = logging.getLogger("chat.ui.fonts")
 # Latin faces first; the CJK faces also carry Latin but look better second.
 LATIN_FAMILIES = ["notosans", "ubuntu", "cantarell", "dejavusans", "liberationsans",
                   "freesans", "arial", "helvetica", "segoeui"]
-FALLBACK_FAMILIES = ["notosanscjksc", "notosanscjkjp", "notosanscjk", "sourcehansans",
-                     "wenquanyimicrohei", "wenquanyizenhei", "droidsansfallback",
-                     "microsoftyahei", "msgothic", "applegothic", "dejavusans",
-                     "notosanssymbols", "notosanssymbols2", "symbola", "notocoloremoji"]
+# Then one face per script (fonts-noto-core on Debian/Ubuntu; the names macOS and
+# Windows use come after), CJK (fonts-noto-cjk: one file for Korean, Chinese and
+# Japanese), wide-coverage faces, symbols, and colour emoji last.
+SCRIPT_FAMILIES = ["notosansarabic", "notonaskharabic", "notosanshebrew", "notosansthai",
+                   "notosansdevanagari", "notosansbengali", "notosanstamil",
+                   "notosanstelugu", "notosanskannada", "notosansmalayalam",
+                   "notosansgujarati", "notosansgurmukhi", "notosanssinhala",
+                   "notosanskhmer", "notosanslao", "notosansmyanmar", "notosansethiopic",
+                   "notosansgeorgian", "notosansarmenian", "thonburi", "nirmalaui",
+                   "leelawadeeui"]   # (not "tahoma": fontconfig maps it to DejaVu Sans)
+CJK_FAMILIES = ["notosanscjksc", "notosanscjkkr", "notosanscjkjp", "notosanscjk",
+                "sourcehansans", "nanumgothic", "unbatang", "wenquanyimicrohei",
+                "wenquanyizenhei", "droidsansfallback", "microsoftyahei", "malgungothic",
+                "msgothic", "applegothic", "applesdgothicneo"]
+FALLBACK_FAMILIES = (SCRIPT_FAMILIES + CJK_FAMILIES
+                     + ["dejavusans", "freesans", "freeserif", "notosanssymbols",
+                        "notosanssymbols2", "notosansmath", "symbola", "segoeuisymbol",
+                        "notocoloremoji", "segoeuiemoji", "applecoloremoji"])
+EMOJI_FROM = 0x1F000       # pictographs from here on prefer a colour emoji face
+BITMAP_SCALE_ABOVE = 1.6   # a face this much taller than the first is a bitmap (emoji) font
 
 _path_cache: Dict[Tuple[str, bool, bool], Optional[str]] = {}
 
@@ -108,7 +135,13 @@ class FontSet:
         self.fonts.append(default)
         self.height = max(f.get_linesize() for f in self.fonts[:1]) or size
         self.ascent = self.fonts[0].get_ascent()
+        # Bitmap-only faces (colour emoji) ignore the size asked for: draw them scaled.
+        self._scale = {}
+        for font in self.fonts:
+            if font.get_height() > BITMAP_SCALE_ABOVE * self.height:
+                self._scale[id(font)] = self.height * 0.95 / font.get_height()
         self._font_for_char: Dict[str, int] = {}
+        self._marks: Dict[Tuple[int, str], bool] = {}
         self._notdef: Dict[int, tuple] = {}
 
     @staticmethod
@@ -124,24 +157,39 @@ class FontSet:
 
         pygame 2.6's ``Font.metrics`` reports the .notdef box for a missing BMP
         character instead of None, so compare with the metrics (and, on a tie, the
-        pixels) of U+FFFF, a non-character no font maps.
+        pixels) of U+FFFF, a non-character no font maps. For characters beyond the
+        BMP (emoji) it reports None whether or not the glyph is there, so only the
+        pixels can tell.
         """
         font = self.fonts[index]
         try:
             metrics = font.metrics(ch)
+            notdef = self._notdef.get(index)
+            if notdef is None:
+                notdef = (font.metrics("\uffff")[0],
+                          pygame.image.tobytes(font.render("\uffff", False, (255, 255, 255)),
+                                               "RGBA"))
+                self._notdef[index] = notdef
+            if ord(ch) < 0x10000:
+                if not metrics or metrics[0] is None:
+                    return False
+                if metrics[0] != notdef[0]:
+                    return True
+            drawn = font.render(ch, False, (255, 255, 255))
         except (pygame.error, UnicodeError, ValueError):
             return False
-        if not metrics or metrics[0] is None:
-            return False
-        notdef = self._notdef.get(index)
-        if notdef is None:
-            notdef = (font.metrics("\uffff")[0],
-                      pygame.image.tobytes(font.render("\uffff", False, (255, 255, 255)), "RGBA"))
-            self._notdef[index] = notdef
-        if metrics[0] != notdef[0]:
-            return True
-        drawn = pygame.image.tobytes(font.render(ch, False, (255, 255, 255)), "RGBA")
-        return drawn != notdef[1]
+        if drawn.get_width() <= 1 or drawn.get_bounding_rect().width == 0:
+            return False  # nothing drawn: no glyph (or a zero-width one we need not place)
+        return pygame.image.tobytes(drawn, "RGBA") != notdef[1]
+
+    def _order_for(self, ch: str) -> List[int]:
+        """Font indexes to try for ``ch``: pictographs beyond the BMP (emoji) try the
+        colour (bitmap) faces first, as DejaVu Sans has monochrome emoticons too."""
+        order = list(range(len(self.fonts)))
+        if ord(ch) >= EMOJI_FROM and self._scale:
+            colour = [i for i in order if id(self.fonts[i]) in self._scale]
+            order = colour + [i for i in order if i not in colour]
+        return order
 
     def _index(self, ch: str) -> int:
         index = self._font_for_char.get(ch)
@@ -150,7 +198,7 @@ class FontSet:
             if ch.isascii() and self._has_glyph(0, "a"):
                 pass  # the Latin face has ASCII; skip the pixel checks
             else:
-                for i in range(len(self.fonts)):
+                for i in self._order_for(ch):
                     if self._has_glyph(i, ch):
                         index = i
                         break
@@ -162,7 +210,14 @@ class FontSet:
         result: List[Tuple[pygame.font.Font, str]] = []
         current, start = -1, 0
         for pos, ch in enumerate(text):
-            index = self._index(ch) if not ch.isspace() else (current if current >= 0 else 0)
+            if ch.isspace():  # with the run before it, unless that is a scaled emoji face
+                index = current if current >= 0 and id(self.fonts[current]) not in self._scale \
+                    else 0
+            elif current >= 0 and unicodedata.category(ch) == "Mn" \
+                    and self._has_mark(current, ch):
+                index = current  # a combining mark stays with its letter's font
+            else:
+                index = self._index(ch)
             if index != current:
                 if current >= 0:
                     result.append((self.fonts[current], text[start:pos]))
@@ -171,44 +226,84 @@ class FontSet:
             result.append((self.fonts[current], text[start:]))
         return result
 
+    def _has_mark(self, index: int, ch: str) -> bool:
+        """Whether font ``index`` has combining mark ``ch`` (cached like _index)."""
+        key = (index, ch)
+        known = self._marks.get(key)
+        if known is None:
+            known = self._marks[key] = self._has_glyph(index, ch)
+        return known
+
     def width(self, text: str) -> int:
         """Rendered width of one line of clean text, in pixels."""
         total = 0
-        for font, run in self.runs(text):
+        for font, run in self.runs(visual_order(text)):
             try:
-                total += font.size(run)[0]
+                total += round(font.size(run)[0] * self._scale.get(id(font), 1.0))
             except (pygame.error, UnicodeError, ValueError):
                 total += self.size // 2 * len(run)
         return total
 
-    def render(self, text: str, colour, background=None) -> pygame.Surface:
-        """One line of text as a surface (alpha if no background); never raises."""
+    def render(self, text: str, colour, background=None, bidi: bool = True) -> pygame.Surface:
+        """One line of text as a surface (alpha if no background); never raises.
+
+        Args:
+            text: one line in logical order (as typed and sent).
+            colour, background: RGB colours; no background means transparent.
+            bidi: put right-to-left text in display order (``ui.textorder``); False
+                draws the characters in memory order (for callers that place a cursor
+                by character).
+        """
         text = clean_text(text).replace("\n", " ")
+        if bidi:
+            text = visual_order(text)
         pieces = []
         for font, run in self.runs(text):
             try:
-                pieces.append(font.render(run, True, colour, background))
+                piece = font.render(run, True, colour, background)
             except (pygame.error, UnicodeError, ValueError) as exc:
                 log.debug("cannot render %r: %s", run, exc)
-                pieces.append(self.fonts[-1].render("?" * len(run), True, colour, background))
+                piece = self.fonts[-1].render("?" * len(run), True, colour, background)
+            scale = self._scale.get(id(font))
+            if scale:
+                piece = pygame.transform.smoothscale(
+                    piece, (max(1, round(piece.get_width() * scale)),
+                            max(1, round(piece.get_height() * scale))))
+            pieces.append(piece)
         width = sum(p.get_width() for p in pieces)
-        surface = pygame.Surface((max(1, width), self.height), pygame.SRCALPHA)
+        # Every run sits on the first font's baseline (a scaled emoji: centred). A face
+        # with deeper descenders (Arabic, Devanagari) may reach below the line box, so
+        # the surface grows downwards rather than cutting their dots off; the line
+        # spacing stays ``height`` (the gap between lines takes the overhang).
+        places = []
+        for (font, _), piece in zip(self.runs(text), pieces):
+            if id(font) in self._scale:
+                places.append(max(0, (self.height - piece.get_height()) // 2))
+            else:
+                places.append(self.ascent - font.get_ascent())
+        bottom = max([self.height] + [y + p.get_height() - self._descent_slack(p, y)
+                                      for y, p in zip(places, pieces)])
+        surface = pygame.Surface((max(1, width), bottom), pygame.SRCALPHA)
         if background is not None:
             surface.fill(background)
         x = 0
-        for (font, _), piece in zip(self.runs(text), pieces):
-            # align every run on the first font's baseline
-            y = min(max(0, self.ascent - font.get_ascent()), max(0, self.height - piece.get_height()))
+        for y, piece in zip(places, pieces):
             surface.blit(piece, (x, y))
             x += piece.get_width()
         return surface
+
+    def _descent_slack(self, piece: pygame.Surface, y: int) -> int:
+        """Empty rows at the bottom of a run's surface (so only real ink grows the line)."""
+        if y + piece.get_height() <= self.height:
+            return 0
+        ink = piece.get_bounding_rect()
+        return piece.get_height() - ink.bottom if ink.height else piece.get_height()
 
 
 class Fonts:
     """The font sets the UI uses, built once after ``pygame.init``."""
 
     def __init__(self, scale: float = 1.0):
-        from ui import theme
         s = lambda px: max(8, int(round(px * scale)))  # noqa: E731
         self.body = FontSet(s(theme.FONT_SIZE))
         self.italic = FontSet(s(theme.FONT_SIZE), italic=True)

@@ -105,7 +105,7 @@ class UserList:
             if i == self.hover and not mine:
                 pygame.draw.rect(surface, theme.HOVER_BG, row, border_radius=6)
             dot = (row.x + 16, row.centery)
-            dot_colour = theme.dim(theme.name_colour(name), 0.4) if stale else theme.name_colour(name)
+            dot_colour = theme.dim(self.log.colours.colour(name), 0.4) if stale else self.log.colours.colour(name)
             pygame.draw.circle(surface, dot_colour, dot, 5)
             label = f.body.render(clean_text(name), theme.TEXT_FAINT if stale else theme.TEXT)
             x = row.x + 30

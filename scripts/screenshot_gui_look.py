@@ -1,0 +1,116 @@
+"""Draw the TLS connect screen or a chat in many scripts, for docs/ screenshots.
+
+Opens a real window (run it under Xvfb and capture with ``import -window root``), or
+with ``--out`` saves the drawn surface directly (any video driver, dummy included):
+
+    Xvfb :57 -screen 0 1000x660x24 &
+    DISPLAY=:57 python scripts/screenshot_gui_look.py tls --hold 4 &
+    sleep 2; DISPLAY=:57 import -window root docs/screenshot-tls-connect.png
+
+Scenes: ``tls`` (connect screen, "Use TLS" ticked, a changed-certificate refusal) and
+``scripts`` (Arabic, Hebrew, Korean, Thai, Devanagari and emoji lines, connected
+over TLS with the fingerprint in the status bar).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import pygame  # noqa: E402
+
+from lanchat import tls  # noqa: E402
+from ui.chatlog import ChatLog  # noqa: E402
+from ui.chatscreen import ChatScreen  # noqa: E402
+from ui.connectscreen import ConnectScreen  # noqa: E402
+from ui.textfonts import Fonts  # noqa: E402
+
+PINNED = "SHA256:" + ":".join(f"{b:02X}" for b in range(0x10, 0x30))
+NOW = "SHA256:" + ":".join(f"{b:02X}" for b in range(0xC0, 0xE0))
+
+
+def tls_scene(size, fonts):
+    """The connect screen after a refused TLS connection to a server whose cert changed."""
+    screen = ConnectScreen(size, fonts, "192.168.1.20", 5050, "alice", tls=True)
+    screen.failed(tls.mismatch_message("192.168.1.20:5050", PINNED, NOW,
+                                       "/home/alice/.config/lanchat/known_servers.json"))
+    return screen
+
+
+def scripts_events(now):
+    """A conversation in several scripts, as a connection would deliver it."""
+    users = ["alice", "yael", "omar", "jiwoo", "somchai", "priya"]
+    yield {"type": "connecting", "host": "192.168.1.20", "port": 5050, "attempt": 1}
+    yield {"type": "connected", "name": "alice", "users": users, "max_text": 4000, "seq": 10,
+           "server": "chat-server/1", "host": "192.168.1.20", "port": 5050}
+    yield {"type": "pong", "id": 1, "rtt": 0.002}
+    lines = [
+        ("yael", "\u05e9\u05dc\u05d5\u05dd \u05dc\u05db\u05d5\u05dc\u05dd! "
+                 "\u05d4\u05e4\u05d2\u05d9\u05e9\u05d4 \u05d1\u05e9\u05e2\u05d4 10:30"),
+        ("omar", "\u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u062c\u0645\u064a\u0639\u060c "
+                 "\u0627\u0644\u063a\u062f\u0627\u0621 \u0641\u064a \u0627\u0644\u0633\u0627\u0639\u0629 12"),
+        ("jiwoo", "\uc548\ub155\ud558\uc138\uc694! \uc810\uc2ec \uac19\uc774 \uba39\uc5b4\uc694 \U0001f35c"),
+        ("somchai", "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35\u0e04\u0e23\u0e31\u0e1a "
+                    "\u0e44\u0e1b\u0e01\u0e34\u0e19\u0e02\u0e49\u0e32\u0e27\u0e01\u0e31\u0e19"),
+        ("priya", "\u0928\u092e\u0938\u094d\u0924\u0947! \u092e\u0948\u0902 \u0906 "
+                  "\u0930\u0939\u0940 \u0939\u0942\u0901 \U0001f44b"),
+        ("yael", "mixed: the file \u05e7\u05d5\u05d1\u05e5.txt is ready \u2705"),
+        ("omar", "\U0001f389\U0001f382\U0001f973 \u0639\u064a\u062f \u0645\u064a\u0644\u0627\u062f "
+                 "\u0633\u0639\u064a\u062f!"),
+    ]
+    for i, (sender, text) in enumerate(lines):
+        yield {"type": "message", "seq": 11 + i, "ts": now - 300 + 40 * i, "from": sender,
+               "kind": "chat", "text": text}
+
+
+def scripts_scene(size, fonts):
+    """The chat screen with the lines above, over TLS (lock and fingerprint)."""
+    log = ChatLog(me="alice")
+    screen = ChatScreen(size, fonts, log, send=lambda text: "demo-1")
+    for event in scripts_events(time.time()):
+        log.apply(event)
+    screen.submit("\U0001f44d see you all there")
+    log.apply({"type": "ack", "id": "demo-1", "seq": 40, "text": None})
+    screen.status.fingerprint = NOW
+    return screen
+
+
+def main() -> int:
+    """Draw the scene, then hold the window open (or save it with --out)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scene", choices=("tls", "scripts"))
+    parser.add_argument("--size", default="1000x660")
+    parser.add_argument("--hold", type=float, default=3.0, help="seconds to keep the window")
+    parser.add_argument("--out", help="save the surface here instead of holding the window")
+    args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    pygame.display.init()
+    pygame.font.init()
+    surface = pygame.display.set_mode(size)
+    pygame.display.set_caption("LAN Chat")
+    fonts = Fonts()
+    screen = (tls_scene if args.scene == "tls" else scripts_scene)(size, fonts)
+    screen.update(0.0)
+    screen.draw(surface)
+    pygame.display.flip()
+    if args.out:
+        pygame.image.save(surface, args.out)
+        print(f"wrote {args.out}")
+    else:
+        deadline = time.monotonic() + args.hold
+        while time.monotonic() < deadline:
+            pygame.event.pump()
+            pygame.display.flip()
+            time.sleep(0.05)
+    pygame.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
