@@ -24,6 +24,15 @@ from lanchat.server.listener import ChatServer
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 WAIT = 5.0  # seconds any single wait may take before the test fails
+# A test that uses one of these talks to a real server over real sockets.
+LIVE_FIXTURES = frozenset({"make_server", "chat_server", "make_client", "server_process"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the live-socket tests ``live``, apart from the pure unit tests."""
+    for item in items:
+        if LIVE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
 
 
 def wait_for(condition, timeout: float = WAIT, interval: float = 0.005, what: str = "condition"):

@@ -22,6 +22,8 @@ if BENCH not in sys.path:
 from clients import Member, frame  # noqa: E402
 from workloads import Params, run_workload  # noqa: E402
 
+pytestmark = pytest.mark.live  # real sockets or processes
+
 TINY = Params(burst_clients=4, burst_messages=20, burst_timeout=8.0, workers=2)
 
 

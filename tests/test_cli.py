@@ -20,7 +20,7 @@ import pytest
 
 import protocol
 from conftest import ROOT, WAIT
-from test_server import join, next_frame, say
+from serverhelpers import join, next_frame, say
 
 CLOCK = r"\[\d\d:\d\d\]"
 
@@ -172,6 +172,7 @@ def test_cli_eof_quits_after_the_last_line_is_acked(chat_server, make_client, cl
     assert "error" not in carol.raw.decode()
 
 
+@pytest.mark.live
 def test_cli_connection_refused_is_a_readable_error(cli):
     # A bound socket that does not listen: connecting to it is refused, with no race.
     with socket.socket() as closed:
@@ -184,6 +185,7 @@ def test_cli_connection_refused_is_a_readable_error(cli):
     assert "Traceback" not in err
 
 
+@pytest.mark.live
 def test_cli_needs_host_and_name():
     done = subprocess.run([sys.executable, "client.py", "--cli", "--name", "x"], cwd=ROOT,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=WAIT + 5)
@@ -241,6 +243,7 @@ class FakeServer:
         self.thread.join(WAIT)
 
 
+@pytest.mark.live
 def test_cli_never_writes_escape_sequences_from_the_network(cli):
     now = time.time()
     fake = FakeServer([
@@ -292,6 +295,7 @@ def test_cli_without_reconnect_ends_when_the_server_goes(make_server, make_clien
     assert carol.proc.wait(WAIT) == 0
 
 
+@pytest.mark.live
 def test_cli_survives_malformed_and_unknown_events(cli):
     fake = FakeServer([
         {"type": "from_the_future", "seq": 2, "payload": [1, 2]},

@@ -100,6 +100,7 @@ def test_window_without_display_exits_before_joining(chat_server, make_client):
         watcher.expect("join", timeout=0.5, name="ghost")
 
 
+@pytest.mark.live
 def test_explicit_dummy_driver_still_opens_the_window_headless():
     """Tests and screenshots ask for the dummy driver on purpose: no complaint."""
     env = _no_display_env(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")

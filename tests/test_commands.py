@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from test_server import error_of, join, marker, next_frame, plain_client, say
+from serverhelpers import error_of, join, marker, next_frame, plain_client, say
 
 
 def command(client, text, msg_id):

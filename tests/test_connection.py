@@ -6,9 +6,13 @@ import socket
 import threading
 import time
 
+import pytest
+from conftest import WAIT
+
 import protocol
-from conftest import WAIT, wait_for
 from lanchat.client.connection import ChatConnection
+
+pytestmark = pytest.mark.live  # real sockets: fake servers, real servers, a proxy
 
 
 class FakeServer:

@@ -20,9 +20,9 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WAIT = 10.0  # a cold start of Python + pygame + fonts under Xvfb can take a few seconds
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.live, pytest.mark.skipif(
     not (shutil.which("Xvfb") and shutil.which("xdotool")),
-    reason="needs Xvfb and xdotool (apt-get install xvfb xdotool; .ci/run does it)")
+    reason="needs Xvfb and xdotool (apt-get install xvfb xdotool; .ci/run does it)")]
 
 
 def wait_until(condition, what, timeout=WAIT, interval=0.05):

@@ -3,7 +3,7 @@
 import sqlite3
 
 import protocol
-from conftest import RawClient, wait_for
+from conftest import wait_for
 
 
 def chat(client, text, msg_id=None):

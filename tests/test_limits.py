@@ -3,11 +3,10 @@
 import socket
 import time
 
-import pytest
 
 import protocol
 from lanchat.server import listener
-from conftest import RawClient, wait_for
+from conftest import wait_for
 
 
 def pair(srv, make_client):

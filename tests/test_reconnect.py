@@ -4,14 +4,17 @@ import os
 import queue
 import sys
 
+import pytest
 from conftest import WAIT, wait_for
-
 from cutproxy import CutProxy
+
 from lanchat.client.connection import ChatConnection
 from ui.chatlog import ChatLog  # the window's view model: pure, no pygame
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 import crash_recovery  # noqa: E402
+
+pytestmark = pytest.mark.live  # real sockets: fake servers, real servers, a proxy
 
 
 class Collector:

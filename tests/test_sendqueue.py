@@ -6,8 +6,12 @@ from __future__ import annotations
 import socket
 import time
 
+import pytest
+
 import protocol
 from lanchat.server.sendqueue import SendQueue
+
+pytestmark = pytest.mark.live  # real sockets or processes
 
 FAREWELL = protocol.encode_frame("dropped")
 

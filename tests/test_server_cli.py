@@ -1,17 +1,22 @@
-"""server.py's command line: every bad option or unusable file is one clear line and
-exit code 2, never a traceback (issue: a newcomer's first hour)."""
+"""server.py's command line: how to connect, signals, the options; every bad option
+or unusable file is one clear line and exit code 2, never a traceback."""
 
 from __future__ import annotations
 
-import os
+import queue
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
 import server
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from lanchat.netaddr import lan_addresses
+from lanchat.server import config as server_config
+from conftest import ROOT, WAIT, RawClient
 
 
 def refused(capsys, argv) -> str:
@@ -56,6 +61,7 @@ def test_a_db_that_is_not_a_database(capsys, tmp_path):
     assert text.read_text() == "shopping list\n" * 100  # untouched
 
 
+@pytest.mark.live
 def test_an_idle_timeout_below_the_ping_interval_is_warned_about(tmp_path):
     # A real process: it starts, warns, and is stopped by its end of input.
     proc = subprocess.Popen([sys.executable, "server.py", "--port", "0", "--db", ":memory:",
@@ -69,3 +75,105 @@ def test_an_idle_timeout_below_the_ping_interval_is_warned_about(tmp_path):
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert "--idle-timeout 8" in err and "ping" in err and "Traceback" not in err
+
+
+class ServerProcess:
+    """``python server.py`` as a subprocess, with its output read on a thread."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen(
+            [sys.executable, "server.py", "--host", "127.0.0.1", "--db", ":memory:",
+             "--log-level", "WARNING", *args],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        self.output = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.output.append(line)
+            self.lines.put(line)
+
+    def wait_line(self, pattern, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern!r}; got {self.output}") from None
+            match = re.search(pattern, line)
+            if match:
+                return match
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no line matching {pattern!r}; got {self.output}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(WAIT)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+@pytest.fixture
+def server_process():
+    started = []
+
+    def factory(*args):
+        process = ServerProcess(*args)
+        started.append(process)
+        return process
+
+    yield factory
+    for process in started:
+        process.stop()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_server_cli_prints_how_to_connect_and_stops_cleanly(server_process, sig):
+    srv = server_process("--port", "0")
+    match = srv.wait_line(r"clients can connect with: python client\.py --host (\S+) --port (\d+)")
+    assert match.group(1) == "127.0.0.1"
+    address = ("127.0.0.1", int(match.group(2)))
+    alice = RawClient(address)
+    tut = RawClient(address)
+    try:
+        assert alice.hello("alice")["name"] == "alice"
+        tut.send_text("hello from the tutorial")
+        assert tut.recv_line() == "Msg received"
+        srv.proc.send_signal(sig)
+        alice.expect("error", code="shutting_down")
+        assert alice.wait_closed()
+        assert tut.recv_line() == "error: the server is shutting down"
+        assert srv.proc.wait(WAIT + 5) == 0
+    finally:
+        alice.close()
+        tut.close()
+
+
+def test_server_cli_port_in_use_is_a_readable_error(chat_server, server_process):
+    srv = server_process("--port", str(chat_server.port))
+    assert srv.proc.wait(WAIT + 5) == 1
+    err = srv.proc.stderr.read()
+    assert f"cannot listen on 127.0.0.1:{chat_server.port}" in err
+    assert "--port" in err
+
+
+def test_server_cli_options():
+    args = server_config.build_parser().parse_args(
+        ["--host", "127.0.0.1", "--port", "6000", "--max-frame-bytes", "1000",
+         "--max-text", "50", "--log-level", "DEBUG", "--db", "x.db"])
+    config = server_config.config_from_args(args)
+    assert (config.host, config.port, config.max_frame_bytes, config.max_text, config.db) == \
+        ("127.0.0.1", 6000, 1000, 50, "x.db")
+    defaults = server_config.config_from_args(server_config.build_parser().parse_args([]))
+    assert (defaults.host, defaults.port, defaults.max_frame_bytes, defaults.max_text) == \
+        ("0.0.0.0", 5050, 65536, 4000)
+
+
+def test_lan_addresses_are_ipv4_and_not_loopback_unless_alone():
+    import ipaddress
+    addresses = lan_addresses()
+    assert addresses
+    parsed = [ipaddress.IPv4Address(a) for a in addresses]
+    assert addresses == ["127.0.0.1"] or not any(p.is_loopback for p in parsed)

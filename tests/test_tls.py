@@ -292,6 +292,7 @@ def test_tls_client_on_plain_port_gets_a_readable_error(chat_server, connect, pi
     chat_works(alice, bob, "plain is fine")
 
 
+@pytest.mark.live
 def test_tls_handshake_with_a_silent_server_times_out(connect, pins):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -326,6 +327,7 @@ def test_concurrent_reading_and_sending_over_tls(tls_server, connect, pair, pins
     wait_for(lambda: not alice.pending() and not bob.pending(), what="every line acked")
 
 
+@pytest.mark.live
 def test_server_cli_self_signed_prints_the_same_fingerprint_on_every_start(tmp_path):
     """``python server.py --tls-self-signed``: made on the first start, reused on the next."""
     import signal

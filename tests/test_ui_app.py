@@ -205,6 +205,7 @@ def test_connect_screen_flow_and_remembered_values(chat_server, make_app, config
     assert again.connect_screen.values() == (chat_server.host, str(chat_server.port), "newbie")
 
 
+@pytest.mark.live
 def test_refused_connection_is_explained_on_connect_screen(make_app):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
