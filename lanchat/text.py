@@ -4,8 +4,9 @@ The rules of PROTOCOL.md section 4, shared by the server (which enforces them) a
 the clients (which check before sending): names are 1-24 characters with no
 whitespace or control characters, unique ignoring case (``name_key``), ``name_2`` for
 a taken one; chat text is sent without control characters other than newline and tab
-(``clean_text``). ``is_control`` is the one definition of a control character: the
-window and the terminal, which must show any text safely, escape what it matches.
+(``clean_text``, built on ``is_control``). What the window and the terminal must not
+show as it is, whatever a peer sent, is ``is_unprintable``: both replace what it
+matches, each in its own way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ def is_control(ch: str) -> bool:
     """True for a control or format character (Cc, Cf) other than the zero-width
     joiner, which emoji sequences need."""
     return unicodedata.category(ch) in _CONTROL_CATEGORIES and ch != "\u200d"
+
+
+def is_unprintable(ch: str) -> bool:
+    """A C0 or C1 control character, DEL, or a lone surrogate: what a window or a
+    terminal must never show as it is (the window draws U+FFFD, the terminal ``\\xNN``)."""
+    code = ord(ch)
+    return code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or 0xD800 <= code < 0xE000
 
 
 def clean_text(text: str) -> str:

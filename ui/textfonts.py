@@ -28,6 +28,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pygame
 
+from lanchat.text import is_unprintable
 from ui import theme
 from ui.textorder import visual_order
 
@@ -71,12 +72,11 @@ def clean_text(text: str) -> str:
         return text
     out = []
     for ch in text:
-        code = ord(ch)
         if ch == "\n":
             out.append(ch)
         elif ch == "\t":
             out.append("    ")
-        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or 0xD800 <= code < 0xE000:
+        elif is_unprintable(ch):
             out.append("\ufffd")
         else:
             out.append(ch)
