@@ -1,7 +1,9 @@
 """How long the client waits before trying a server again.
 
 Exponential, so a server that is down for a while is not hammered, with jitter, so
-the clients of a restarted server do not all come back in the same instant.
+the clients of a restarted server do not all come back in the same instant. Capped at
+a few seconds: on a LAN a restarted server is back in seconds, and a user waiting half
+a minute for the client to notice thinks it is broken (issue 10).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import random
 
 BACKOFF_FIRST = 0.5   # seconds before the first retry
-BACKOFF_MAX = 30.0    # the longest wait
+BACKOFF_MAX = 3.0     # the longest wait: seconds, not minutes, on a LAN
 
 
 def backoff_delay(attempt: int) -> float:

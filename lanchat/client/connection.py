@@ -93,6 +93,8 @@ class ChatConnection(InboundDispatch):
         self._live = False                     # welcomed, and the socket open
         self._pings: dict = {}
         self._resent: set = set()   # ids sent again after the last reconnect
+        self._in_backoff = False    # waiting to reconnect: reconnect_now may cut it
+        self._cut_backoff = False   # ... and it did
         self._waker = Waker()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -141,6 +143,17 @@ class ChatConnection(InboundDispatch):
         with self._lock:
             self._pings[ping_id] = time.monotonic()
         self._send({"type": "ping", "id": ping_id})
+
+    def reconnect_now(self) -> None:
+        """Cut the wait before the next reconnect attempt and try at once.
+
+        For a "Reconnect now" button: a no-op when connected, connecting or closed.
+        """
+        with self._lock:
+            if not self._in_backoff:
+                return
+            self._cut_backoff = True
+        self._waker.wake()
 
     def close(self, reason: str = "bye", timeout: float = 3.0) -> None:
         """Send ``bye``, stop reconnecting, close the socket and join the thread."""
@@ -256,12 +269,19 @@ class ChatConnection(InboundDispatch):
         self._emit({"type": "reconnecting", "attempt": attempt, "delay": delay,
                     "reason": reason})
         deadline = time.monotonic() + delay
-        while not self._stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return True
-            self._waker.wait(left)
-        return False
+        with self._lock:
+            self._in_backoff, self._cut_backoff = True, False
+        try:
+            while not self._stop.is_set():
+                left = deadline - time.monotonic()
+                with self._lock:
+                    if left <= 0 or self._cut_backoff:
+                        return True
+                self._waker.wait(left)
+            return False
+        finally:
+            with self._lock:
+                self._in_backoff = False
 
     @staticmethod
     def _backoff(attempt: int) -> float:
