@@ -92,7 +92,6 @@ class ChatConnection(InboundDispatch):
         self._sender: Optional[Sender] = None  # the current socket's writer
         self._live = False                     # welcomed, and the socket open
         self._pings: dict = {}
-        self._resent: set = set()   # ids sent again after the last reconnect
         self._in_backoff = False    # waiting to reconnect: reconnect_now may cut it
         self._cut_backoff = False   # ... and it did
         self._waker = Waker()

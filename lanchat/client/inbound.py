@@ -5,8 +5,8 @@ decoded message, which dispatches by type to ``_on_<type>`` like
 ``ui.chatlog.ChatLog.apply`` does: one method per type, so a new type is one new
 method. A handler returns None to go on, or ``(reason, retry)`` to end the session.
 
-They use the connection's state: ``_lock`` guards ``_outbox``, ``_pings``, ``_live``
-and ``_resent``; the other fields (``welcome``, ``name``, ``last_seq``, ``_seen``, ...)
+They use the connection's state: ``_lock`` guards ``_outbox``, ``_pings`` and
+``_live``; the other fields (``welcome``, ``name``, ``last_seq``, ``_seen``, ...)
 are written only by the connection's thread.
 """
 
@@ -16,7 +16,6 @@ import time
 
 import protocol
 
-RESEND_RETRY = 1.0  # seconds before resending lines the rate limit refused
 # Refusals after which retrying cannot help.
 FATAL_CODES = frozenset({protocol.AUTH_FAILED, protocol.BAD_NAME})
 
@@ -54,8 +53,7 @@ class InboundDispatch:
         self._seen.seen_before(seq)
         self._emit({**msg, "type": "connected", "host": self.host, "port": self.port})
         with self._lock:
-            self._resent = {msg_id for msg_id, _ in self._outbox.pending()}
-            self._outbox.start_session(0, 1, time.monotonic())
+            self._outbox.start_session(msg, time.monotonic())
             self._live = True
         self._pump()
         return None
@@ -103,11 +101,11 @@ class InboundDispatch:
     def _on_error(self, msg: dict):
         code, msg_id = msg.get("code"), msg.get("id")
         with self._lock:
-            if code == protocol.RATE_LIMITED and msg_id in self._resent:
-                # A line resent after a reconnect hit the server's burst limit: still
-                # the user's line, so it goes again shortly (the outbox holds it).
-                if self._outbox.rate_limited(msg_id, RESEND_RETRY, time.monotonic()):
-                    return None
+            if code == protocol.RATE_LIMITED and self._outbox.rate_limited(
+                    msg_id, msg.get("retry_after"), time.monotonic()):
+                # Still the user's line: the outbox sends it again after retry_after,
+                # before the lines said after it.
+                return None
             failed = self._outbox.pop(msg_id) if msg_id else None
         self._emit({**msg, "text": failed["text"] if failed else None})
         if code in FATAL_CODES and self.welcome is None:

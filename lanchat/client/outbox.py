@@ -5,10 +5,13 @@ the order it was said: after a reconnect the unanswered ones go again with their
 original ids (the server acks a known id again instead of repeating the line), so each
 is delivered exactly once.
 
-Lines leave at the pace of a token bucket that mirrors the server's, so a script that
-pipes many lines is not refused for sending too fast; a line the server refuses with
-``rate_limited`` anyway goes back in its place and everything waits ``retry_after``, so
-the lines still reach the room in the order they were said.
+Lines leave at the pace of a token bucket that mirrors the server's (the welcome
+announces ``rate`` and ``burst``), so a script that pipes many lines is not refused for
+sending too fast; a line the server refuses with ``rate_limited`` anyway goes back in its
+place and everything waits ``retry_after``, so the lines still reach the room in the
+order they were said. A server that does not announce its limits may have none (a
+test server with ``--rate 0``), so its lines go unpaced until its first refusal proves
+a limit; from then on the defaults (``--rate 5 --burst 10``) are assumed.
 
 Not thread-safe: ``ChatConnection`` calls it under its lock. Times are
 ``time.monotonic()`` seconds passed in by the caller, so tests need no clock.
@@ -17,7 +20,14 @@ Not thread-safe: ``ChatConnection`` calls it under its lock. Times are
 from __future__ import annotations
 
 import collections
+import math
 from typing import List, Optional, Tuple
+
+# What a server that does not announce its limits is assumed to allow once it has
+# refused a line: the server's defaults (PROTOCOL.md section 7).
+ASSUMED_RATE, ASSUMED_BURST = 5.0, 10
+ASSUMED_RETRY_AFTER = 1.0   # seconds, when a refusal does not say
+MAX_RETRY_AFTER = 60.0      # a server asking for more is not believed
 
 
 class Pacer:
@@ -71,6 +81,7 @@ class Outbox:
         self._queue: "collections.deque[str]" = collections.deque()  # not sent this session
         self._live = False
         self._pacer = Pacer(0, 1, 0.0)
+        self._pace_known = False
         self._hold_until = 0.0
 
     def add(self, message: dict) -> None:
@@ -93,12 +104,16 @@ class Outbox:
         self._queue.clear()
         return lines
 
-    def start_session(self, rate: float, burst: int, now: float) -> None:
+    def start_session(self, welcome: dict, now: float) -> None:
         """A new session was welcomed: every unanswered line is due again, in order, at
-        the pace of ``rate`` lines per second with bursts of ``burst``."""
+        the pace the welcome announces (``rate`` per second, bursts of ``burst``)."""
+        rate, burst = welcome.get("rate"), welcome.get("burst")
+        self._pace_known = _is_number(rate) and rate >= 0 and math.isfinite(rate)
+        if not (_is_number(burst) and 1 <= burst < 1e9):
+            burst = ASSUMED_BURST
         self._live = True
         self._queue = collections.deque(self._lines)
-        self._pacer = Pacer(rate, burst, now)
+        self._pacer = Pacer(rate if self._pace_known else 0, int(burst), now)
         self._hold_until = 0.0
 
     def end_session(self) -> None:
@@ -125,11 +140,17 @@ class Outbox:
             return None
         return max(self._hold_until - now, self._pacer.wait(now), 0.0)
 
-    def rate_limited(self, msg_id, retry_after: float, now: float) -> bool:
+    def rate_limited(self, msg_id, retry_after, now: float) -> bool:
         """The server refused ``msg_id`` for sending too fast: put it back in its place
-        and send nothing for ``retry_after`` seconds. False if it is not ours."""
+        and send nothing for ``retry_after`` seconds (the error's field; None or junk
+        means 1 s). False if the line is not ours."""
         if msg_id not in self._lines:
             return False
+        if not (_is_number(retry_after) and 0 <= retry_after <= MAX_RETRY_AFTER):
+            retry_after = ASSUMED_RETRY_AFTER
+        if not self._pace_known:  # a limit after all: assume the usual one
+            self._pacer = Pacer(ASSUMED_RATE, ASSUMED_BURST, now)
+            self._pace_known = True
         queued = set(self._queue)
         queued.add(msg_id)
         self._queue = collections.deque(i for i in self._lines if i in queued)
@@ -137,3 +158,7 @@ class Outbox:
         # The server's bucket was empty when it refused; it refills during the hold.
         self._pacer.empty(now)
         return True
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
