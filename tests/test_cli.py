@@ -298,9 +298,12 @@ def test_cli_without_reconnect_ends_when_the_server_goes(make_server, make_clien
     carol = cli(srv.port, "carol", "--no-reconnect")
     carol.wait_line(r"\* connected to .*")
     srv.stop()
-    carol.wait_line(r"\* disconnected: .*")
+    carol.wait_line(r"\* disconnected: the server is shutting down")
     # Nothing more can happen: it exits without waiting for more input.
     assert carol.proc.wait(WAIT) == 0
+    # One message for one event: the shutdown is not also printed as an error.
+    assert "shutting down" not in carol.stderr()
+    assert carol.raw.decode().count("shutting down") == 1
 
 
 def test_cli_survives_malformed_and_unknown_events(cli):
@@ -340,7 +343,7 @@ def test_clock_of_any_timestamp_is_a_clock(ts):
     assert re.fullmatch(CLOCK, eventtext.clock(ts))
 
 
-# ----------------------------------------------------------- issue 10, item 5
+# ----------------------------------------------------------- issue 10, items 5 and 6
 
 def announce_limits(monkeypatch, rate: float, burst: int) -> None:
     """Make the in-process server announce its limits as the next server version does:
@@ -393,3 +396,25 @@ def test_cli_a_refused_line_is_an_error_on_stderr_and_a_failed_run(chat_server, 
     err = carol.stderr()
     assert err.startswith("error: ") and "(not sent: xxxx" in err
     assert "error" not in carol.raw.decode()
+
+
+def test_cli_prints_each_reconnect_attempt_once(make_server, cli):
+    srv = make_server(rate=0)
+    carol = cli(srv.port, "carol")
+    carol.wait_line(r"\* connected to .*")
+    srv.stop()
+    carol.wait_line(r"\* reconnecting in \d+\.\d s \(attempt 3\)", timeout=WAIT * 2)
+    printed = "\n".join(carol.seen)
+    attempts = [int(n) for n in re.findall(r"reconnecting in \S+ s \(attempt (\d+)\)", printed)]
+    assert attempts == [1, 2, 3]
+    assert printed.count("disconnected") == 1 and "shutting down" in printed
+    assert "error" not in printed
+
+
+def test_cli_a_refused_hello_is_one_error(make_server, cli):
+    srv = make_server(rate=0, password="s3cret-enough")
+    carol = cli(srv.port, "carol")
+    assert carol.proc.wait(WAIT + 5) == 1
+    err = carol.stderr()
+    assert err.count("error:") == 1 and "password" in err
+    assert carol.raw.decode() == ""

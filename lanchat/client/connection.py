@@ -20,7 +20,9 @@ else runs on a timer, so closing stops everything.
 Besides the server's own messages, ``events`` carries these local ones:
 ``connecting`` (host, port, attempt), ``connected`` (welcome fields),
 ``disconnected`` (reason, will_retry), ``reconnecting`` (attempt, delay),
-``connect_failed`` (reason: a readable sentence), ``closed``.
+``connect_failed`` (reason: a readable sentence), ``closed``. An ``error`` that ends
+the session carries ``ends_session: true`` (the ``disconnected`` or ``connect_failed``
+after it gives the same reason).
 """
 
 from __future__ import annotations
@@ -238,7 +240,7 @@ class ChatConnection(InboundDispatch):
                 if not ever_connected or not self.reconnect or isinstance(exc, ConnectError):
                     self._emit({"type": "connect_failed", "reason": reason})
                     break
-                if not self._wait_to_retry(attempt, attempt, reason):
+                if not self._wait_to_retry(attempt + 1, reason):
                     break
                 continue
             reason, retry = self._session_loop(sock)
@@ -259,12 +261,13 @@ class ChatConnection(InboundDispatch):
                 self._emit({"type": "connect_failed", "reason": reason})
             if not will_retry:
                 break
-            if not self._wait_to_retry(attempt + 1, max(attempt, 1), reason):
+            if not self._wait_to_retry(attempt + 1, reason):
                 break
 
-    def _wait_to_retry(self, attempt: int, backoff_attempt: int, reason: str) -> bool:
-        """Announce and wait out the backoff; False if closed meanwhile."""
-        delay = self._backoff(backoff_attempt)
+    def _wait_to_retry(self, attempt: int, reason: str) -> bool:
+        """Announce connection attempt ``attempt`` (counted since the last welcome, so
+        each number is announced once) and wait out its backoff; False if closed."""
+        delay = self._backoff(attempt)
         self._emit({"type": "reconnecting", "attempt": attempt, "delay": delay,
                     "reason": reason})
         deadline = time.monotonic() + delay

@@ -107,7 +107,18 @@ class InboundDispatch:
                 # before the lines said after it.
                 return None
             failed = self._outbox.pop(msg_id) if msg_id else None
-        self._emit({**msg, "text": failed["text"] if failed else None})
+        outcome = self._session_outcome(msg)
+        event = {**msg, "text": failed["text"] if failed else None}
+        if outcome is not None:
+            # The disconnected (or connect_failed) event that follows gives the same
+            # reason: a front end shows one of the two, not both.
+            event["ends_session"] = True
+        self._emit(event)
+        return outcome
+
+    def _session_outcome(self, msg: dict):
+        """(reason, retry) if this error ends the session, else None."""
+        code = msg.get("code")
         if code in FATAL_CODES and self.welcome is None:
             return msg.get("message") or code, False
         if code == protocol.SHUTTING_DOWN:

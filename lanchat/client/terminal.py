@@ -53,6 +53,7 @@ class TerminalPrinter:
         self.out = out
         self.err = err
         self.in_replay = False
+        self.ever_connected = False
         self.failed: Optional[str] = None
         self.undelivered = 0  # lines refused by the server, or given up on
 
@@ -68,6 +69,7 @@ class TerminalPrinter:
         """Print what one connection event means, if anything."""
         kind = event["type"]
         if kind == "connected":
+            self.ever_connected = True
             users = event.get("users", [])
             self.say(f"* connected to {event['host']}:{event['port']} as {event['name']} "
                      f"({len(users)} here: {', '.join(users)}); /help lists the commands")
@@ -75,7 +77,11 @@ class TerminalPrinter:
             self.failed = event["reason"]
             self.complain(f"error: {event['reason']}")
         elif kind == "disconnected":
-            self.say(f"* disconnected: {event['reason']}")
+            # Never connected: the connect_failed that follows says why, once.
+            if self.ever_connected:
+                self.say(f"* disconnected: {event['reason']}")
+        elif kind == "error" and event.get("ends_session"):
+            pass  # the disconnected or connect_failed line that follows says it
         elif kind == "reconnecting":
             self.say(f"* reconnecting in {event['delay']:.1f} s (attempt {event['attempt']})")
         elif kind in ("ack", "pong", "connecting", "closed"):
