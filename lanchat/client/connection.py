@@ -168,9 +168,10 @@ class ChatConnection(InboundDispatch):
             self._waker.close()  # never started: nothing else will
         elif self._thread is not threading.current_thread():
             self._thread.join(timeout)
-            if self._thread.is_alive() and self._sock is not None:
+            sock = self._sock  # read once: the thread may drop it meanwhile
+            if self._thread.is_alive() and sock is not None:
                 try:
-                    self._sock.shutdown(socket.SHUT_RDWR)
+                    sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
                 self._thread.join(timeout)
