@@ -96,7 +96,7 @@ class ChatConnection(InboundDispatch):
         self._pings: dict = {}
         self._in_backoff = False    # waiting to reconnect: reconnect_now may cut it
         self._cut_backoff = False   # ... and it did
-        self._waker = Waker()
+        self._waker: Optional[Waker] = None   # made by start(), closed by the thread
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._ids = itertools.count(1)
@@ -113,6 +113,7 @@ class ChatConnection(InboundDispatch):
 
     def start(self) -> "ChatConnection":
         """Connect in the background; progress and results arrive on ``events``."""
+        self._waker = Waker()
         self._thread = threading.Thread(target=self._run, name="chat-connection", daemon=True)
         self._thread.start()
         return self
@@ -163,10 +164,9 @@ class ChatConnection(InboundDispatch):
             if self._sender is not None:
                 self._sender.put(protocol.message_frame({"type": "bye", "reason": reason}))
                 self._sender.half_close()  # after the bye: the server answers with EOF
-        self._waker.wake()  # out of a backoff wait at once
-        if self._thread is None:
-            self._waker.close()  # never started: nothing else will
-        elif self._thread is not threading.current_thread():
+        if self._waker is not None:
+            self._waker.wake()  # out of a backoff wait at once
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
             sock = self._sock  # read once: the thread may drop it meanwhile
             if self._thread.is_alive() and sock is not None:
@@ -269,11 +269,11 @@ class ChatConnection(InboundDispatch):
         """Announce connection attempt ``attempt`` (counted since the last welcome, so
         each number is announced once) and wait out its backoff; False if closed."""
         delay = self._backoff(attempt)
+        deadline = time.monotonic() + delay
+        with self._lock:  # before the event: a click on "Reconnect now" may follow it
+            self._in_backoff, self._cut_backoff = True, False
         self._emit({"type": "reconnecting", "attempt": attempt, "delay": delay,
                     "reason": reason})
-        deadline = time.monotonic() + delay
-        with self._lock:
-            self._in_backoff, self._cut_backoff = True, False
         try:
             while not self._stop.is_set():
                 left = deadline - time.monotonic()
