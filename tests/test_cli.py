@@ -38,13 +38,20 @@ class CliProcess:
         self.raw = bytearray()
         self.lines = queue.Queue()
         self.seen = []
+        self.raw_err = bytearray()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        self.err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self.err_reader.start()
 
     def _read(self):
         for line in self.proc.stdout:
             self.raw += line
             self.lines.put(line.decode("utf-8").rstrip("\n"))
+
+    def _read_err(self):
+        for line in self.proc.stderr:
+            self.raw_err += line
 
     def type(self, *lines):
         self.proc.stdin.write("".join(f"{line}\n" for line in lines).encode("utf-8"))
@@ -71,13 +78,16 @@ class CliProcess:
         return self.proc.wait(timeout)
 
     def stderr(self) -> str:
-        return self.proc.stderr.read().decode("utf-8", "replace")
+        """Everything the process wrote to stderr (call after it ended)."""
+        self.err_reader.join(WAIT)
+        return self.raw_err.decode("utf-8", "replace")
 
     def stop(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(WAIT)
         self.reader.join(WAIT)
+        self.err_reader.join(WAIT)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 stream.close()
@@ -144,7 +154,6 @@ def test_cli_slash_commands(chat_server, make_client, cli):
     carol.type("//not a command")
     assert next_frame(bob, type="message")["text"] == "/not a command"
     carol.type("/dance")
-    carol.wait_line(r"error: unknown command /dance.*")
     carol.type("/nick caz")
     carol.wait_line(rf"{CLOCK} \* carol is now known as caz")
     next_frame(bob, type="nick", old="carol", new="caz")
@@ -154,7 +163,10 @@ def test_cli_slash_commands(chat_server, make_client, cli):
     carol.wait_line(r"commands:")
     carol.type("/quit off to bed")
     bob.expect("leave", name="caz", reason="off to bed")
-    assert carol.end_input() == 0
+    # Errors go to stderr, and a line the server refused (/dance) is a failed run.
+    assert carol.end_input() == 1
+    assert "error: unknown command /dance" in carol.stderr()
+    assert "error" not in carol.raw.decode()
 
 
 def test_cli_eof_quits_after_the_last_line_is_acked(chat_server, make_client, cli):
@@ -289,10 +301,12 @@ def test_cli_without_reconnect_ends_when_the_server_goes(make_server, make_clien
     carol = cli(srv.port, "carol", "--no-reconnect")
     carol.wait_line(r"\* connected to .*")
     srv.stop()
-    carol.wait_line(r"error: the server is shutting down")
-    carol.wait_line(r"\* disconnected: .*")
+    carol.wait_line(r"\* disconnected: the server is shutting down")
     # Nothing more can happen: it exits without waiting for more input.
     assert carol.proc.wait(WAIT) == 0
+    # One message for one event: the shutdown is not also printed as an error.
+    assert "shutting down" not in carol.stderr()
+    assert carol.raw.decode().count("shutting down") == 1
 
 
 @pytest.mark.live
@@ -331,3 +345,80 @@ def test_terminal_safe(raw, shown):
 def test_clock_of_any_timestamp_is_a_clock(ts):
     from lanchat import eventtext
     assert re.fullmatch(CLOCK, eventtext.clock(ts))
+
+
+# ----------------------------------------------------------- issue 10, items 5 and 6
+
+def like_an_old_server(monkeypatch) -> None:
+    """Make the in-process server speak as servers before the limits were announced:
+    no ``rate``/``burst`` in the welcome, no ``retry_after`` in ``rate_limited``."""
+    real_welcome, real_error = protocol.welcome_frame, protocol.error_message
+
+    def welcome_frame(**fields):
+        decoder = protocol.FrameDecoder()
+        decoder.feed(real_welcome(**fields))
+        (body,) = decoder.events()
+        welcome = json.loads(body)
+        del welcome["rate"], welcome["burst"]
+        return protocol.message_frame(welcome)
+
+    def error_message(code, message, msg_id=None, **extra):
+        extra.pop("retry_after", None)
+        return real_error(code, message, msg_id, **extra)
+
+    monkeypatch.setattr(protocol, "welcome_frame", welcome_frame)
+    monkeypatch.setattr(protocol, "error_message", error_message)
+
+
+@pytest.mark.parametrize("announced", [False, True], ids=["old-server", "announcing-server"])
+def test_cli_piped_lines_beyond_the_rate_all_arrive_in_order(make_server, make_client, cli,
+                                                             monkeypatch, announced):
+    if not announced:
+        like_an_old_server(monkeypatch)
+    srv = make_server()  # the default limits: --rate 5 --burst 10
+    watcher = make_client(srv.address)
+    welcome = watcher.hello("watcher")
+    assert ("rate" in welcome) == announced
+    lines = [f"line {n}" for n in range(1, 31)]
+    dave = cli(srv.port, "dave")
+    dave.type(*lines)
+    dave.proc.stdin.close()
+    received = [watcher.expect("message", **{"from": "dave"})["text"] for _ in lines]
+    assert received == lines
+    assert dave.proc.wait(WAIT * 2) == 0
+    assert "error" not in dave.raw.decode() and "error" not in dave.stderr()
+
+
+def test_cli_a_refused_line_is_an_error_on_stderr_and_a_failed_run(chat_server, make_client, cli):
+    (bob,) = join(chat_server, make_client, "bob")
+    carol = cli(chat_server.port, "carol")
+    carol.wait_line(r"\* connected to .*")
+    next_frame(bob, type="join", name="carol")
+    carol.type("x" * 5000, "fine")
+    next_frame(bob, type="message", text="fine")
+    assert carol.end_input() == 1
+    err = carol.stderr()
+    assert err.startswith("error: ") and "(not sent: xxxx" in err
+    assert "error" not in carol.raw.decode()
+
+
+def test_cli_prints_each_reconnect_attempt_once(make_server, cli):
+    srv = make_server(rate=0)
+    carol = cli(srv.port, "carol")
+    carol.wait_line(r"\* connected to .*")
+    srv.stop()
+    carol.wait_line(r"\* reconnecting in \d+\.\d s \(attempt 3\)", timeout=WAIT * 2)
+    printed = "\n".join(carol.seen)
+    attempts = [int(n) for n in re.findall(r"reconnecting in \S+ s \(attempt (\d+)\)", printed)]
+    assert attempts == [1, 2, 3]
+    assert printed.count("disconnected") == 1 and "shutting down" in printed
+    assert "error" not in printed
+
+
+def test_cli_a_refused_hello_is_one_error(make_server, cli):
+    srv = make_server(rate=0, password="s3cret-enough")
+    carol = cli(srv.port, "carol")
+    assert carol.proc.wait(WAIT + 5) == 1
+    err = carol.stderr()
+    assert err.count("error:") == 1 and "password" in err
+    assert carol.raw.decode() == ""

@@ -25,7 +25,7 @@ class FakeServer:
         self.conn = None
         self.hello = None
 
-    def accept_and_welcome(self, name="me"):
+    def accept_and_welcome(self, name="me", **extra):
         self.listener.settimeout(WAIT)
         self.conn, _ = self.listener.accept()
         decoder = protocol.FrameDecoder()
@@ -36,7 +36,36 @@ class FakeServer:
                 self.hello = json.loads(body)
         self.conn.sendall(protocol.message_frame({
             "type": "welcome", "name": name, "users": [name], "server": "fake",
-            "max_text": 4000, "max_frame": 65536, "seq": 1, "session": "s"}))
+            "max_text": 4000, "max_frame": 65536, "seq": 1, "session": "s", **extra}))
+        self.decoder = decoder
+
+    def serve_lines(self, refuse, retry_after, until):
+        """Ack each ``say`` in arrival order, but answer ``rate_limited`` (with
+        ``retry_after``) to the first arrival of the ids in ``refuse`` and to anything
+        sent while that refusal stands, as the server's bucket would. Returns
+        ``[(arrival time, id, answer)]`` once ``until(log)`` is true."""
+        log, seq, refused_until = [], 1, 0.0
+        while not until(log):
+            for body in self.decoder.events():
+                msg = json.loads(body)
+                if msg.get("type") != "say":
+                    continue
+                now = time.monotonic()
+                if msg["id"] in refuse or now < refused_until:
+                    if msg["id"] in refuse:
+                        refuse.discard(msg["id"])
+                        refused_until = now + retry_after
+                    log.append((now, msg["id"], "refused"))
+                    self.conn.sendall(protocol.message_frame({
+                        "type": "error", "code": "rate_limited", "id": msg["id"],
+                        "message": "too fast", "retry_after": retry_after}))
+                else:
+                    seq += 1
+                    log.append((now, msg["id"], "acked"))
+                    self.conn.sendall(protocol.message_frame({"type": "ack", "id": msg["id"], "seq": seq}))
+            if not until(log):
+                self.decoder.feed(self.conn.recv(65536))
+        return log
 
     def close(self):
         for s in (self.conn, self.listener):
@@ -227,3 +256,43 @@ def test_close_during_a_slow_connect_leaves_no_session(chat_server, monkeypatch)
     release.set()
     next_event(conn, "closed")
     assert "ghost" not in chat_server.room.members
+
+
+def test_lines_are_paced_to_the_rate_the_welcome_announces():
+    fake = FakeServer()
+    conn = ChatConnection("127.0.0.1", fake.port, "me", reconnect=False).start()
+    try:
+        fake.accept_and_welcome(rate=10.0, burst=3)
+        next_event(conn, "connected")
+        ids = [conn.say(f"line {n}") for n in range(8)]
+        log = fake.serve_lines(set(), 0, lambda log: len(log) == 8)
+        assert [i for _, i, _ in log] == ids and all(a == "acked" for _, _, a in log)
+        times = [t for t, _, _ in log]
+        assert times[2] - times[0] < 0.09       # the burst goes at once
+        # ... then one line per 1/rate: five more need at least 0.4 s (0.5 s less slack)
+        assert times[7] - times[2] >= 0.4
+        collect_until(conn, lambda ev: sum(e["type"] == "ack" for e in ev) == 8, "eight acks")
+    finally:
+        fake.close()
+        conn.close(timeout=1.0)
+
+
+def test_a_rate_limited_line_is_resent_after_retry_after_and_order_is_kept():
+    fake = FakeServer()
+    conn = ChatConnection("127.0.0.1", fake.port, "me", reconnect=False).start()
+    try:
+        fake.accept_and_welcome(rate=50.0, burst=2)
+        next_event(conn, "connected")
+        ids = [conn.say(f"line {n}") for n in range(6)]
+        log = fake.serve_lines({ids[2]}, 0.3, lambda log: sum(a == "acked" for _, _, a in log) == 6)
+        acked = [i for _, i, a in log if a == "acked"]
+        assert acked == ids                      # the server took them in the order typed
+        refused_at = next(t for t, i, a in log if a == "refused")
+        resent_at = next(t for t, i, a in log if i == ids[2] and a == "acked")
+        assert resent_at - refused_at >= 0.3 - 0.02  # not before retry_after
+        events = collect_until(conn, lambda ev: sum(e["type"] == "ack" for e in ev) == 6, "six acks")
+        assert not [e for e in events if e["type"] == "error"]
+        assert [e["id"] for e in events if e["type"] == "ack"] == ids
+    finally:
+        fake.close()
+        conn.close(timeout=1.0)

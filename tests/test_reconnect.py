@@ -71,11 +71,52 @@ def test_client_reconnects_after_a_restart_and_sends_what_was_typed_meanwhile(ma
         bob.conn.close()
 
 
-def test_backoff_grows_with_jitter_and_is_capped():
+def test_backoff_grows_with_jitter_and_is_capped_for_a_lan():
     delays = [ChatConnection._backoff(n) for n in range(1, 12)]
     assert 0.25 <= delays[0] <= 0.5
-    assert all(15 <= d <= 30 for d in delays[7:])
+    # A LAN server comes back in seconds: never wait more than 3 s (issue 10, item 3).
+    assert all(d <= 3.0 for d in delays)
+    assert all(1.5 <= d <= 3.0 for d in delays[3:])
     assert len({round(ChatConnection._backoff(3), 6) for _ in range(20)}) > 1  # jitter
+
+
+def test_reconnect_now_cuts_the_backoff_wait(make_server, monkeypatch):
+    # A backoff far longer than any wait of the test: connecting in time proves the cut.
+    monkeypatch.setattr(ChatConnection, "_backoff", staticmethod(lambda attempt: 60.0))
+    srv = make_server(rate=0)
+    conn = ChatConnection("127.0.0.1", srv.port, "eager").start()
+    events = Collector(conn)
+    try:
+        events.wait(lambda e: e["type"] == "connected", "connected")
+        conn.reconnect_now()  # connected: nothing to cut, nothing happens
+        srv.stop()
+        events.wait(lambda e: e["type"] == "reconnecting" and e["delay"] == 60.0, "the long wait")
+        make_server(rate=0, port=srv.port)
+        conn.reconnect_now()
+        wait_for(lambda: events.pump() or sum(e["type"] == "connected" for e in events.events) == 2,
+                 timeout=WAIT, what="connected again, long before the 60 s backoff")
+    finally:
+        conn.close()
+    conn.reconnect_now()  # closed: a no-op, no error
+
+
+def test_reconnect_now_while_connected_does_not_cut_a_later_wait(make_server, monkeypatch):
+    monkeypatch.setattr(ChatConnection, "_backoff", staticmethod(lambda attempt: 60.0))
+    srv = make_server(rate=0)
+    conn = ChatConnection("127.0.0.1", srv.port, "patient").start()
+    events = Collector(conn)
+    try:
+        events.wait(lambda e: e["type"] == "connected", "connected")
+        conn.reconnect_now()
+        srv.stop()
+        events.wait(lambda e: e["type"] == "reconnecting", "the wait")
+        make_server(rate=0, port=srv.port)
+        with pytest.raises(pytest.fail.Exception):
+            wait_for(lambda: events.pump() or any(e["type"] == "connecting" and e["attempt"] > 1
+                                                  for e in events.events),
+                     timeout=0.5, what="no early attempt")
+    finally:
+        conn.close()
 
 
 def test_kill_9_loses_nothing_acknowledged_and_duplicates_nothing():

@@ -179,17 +179,22 @@ def test_password_refusal_is_one_window_sentence(make_server, make_app, monkeypa
 
 
 def test_refused_line_in_the_chat_reads_as_a_window_sentence(make_server, make_app):  # noqa: F811
-    """Before: "you are sending too fast; the limit is 1 messages per second"."""
+    """A refusal reads as a sentence (capital, full stop), not the server's raw text.
+
+    (Lines refused for speed are no longer shown as failed: the connection paces them
+    to the announced rate and resends them, so a private message to nobody is used.)
+    """
     from test_ui_app import connected_app, press_enter
-    server = make_server(rate=1, burst=1)
+    server = make_server()
     app = connected_app(make_app, server)
-    for text in ("one", "two", "three"):
-        post_text(text)
-        press_enter()
+    post_text("/msg nobody are you there")
+    press_enter()
     run_until(app, lambda: any(e.state == "failed" for e in app.log.entries), "a refused line")
     failed = [e for e in app.log.entries if e.state == "failed"]
-    assert failed[0].reason == windowtext.CHAT_ERRORS["rate_limited"]
-    assert "messages per second" not in failed[0].reason
+    assert failed[0].reason == "Nobody called 'nobody' is here."
+    assert windowtext.chat_error({"type": "error", "code": "rate_limited",
+                                  "message": "the limit is 1 message per second"}) == \
+        windowtext.CHAT_ERRORS["rate_limited"]
 
 
 def test_status_bar_draws_lock_and_fingerprint_only_on_tls(fonts):

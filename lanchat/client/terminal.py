@@ -2,6 +2,11 @@
 
 Every stdin line is sent (slash commands included), every event is printed as one
 readable line, and end of input quits after the last line is acknowledged.
+
+For scripts: the conversation goes to stdout and errors to stderr; the connection paces
+piped lines to the server's rate limit and resends the ones it refuses, so they all
+arrive, in order; the exit code is 1 when any line was not delivered (refused, or never
+acknowledged), 0 otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from lanchat import eventtext
 from lanchat.client.connection import ChatConnection
 from lanchat.client.options import make_connection
 
-EOF_ACK_WAIT = 10.0  # seconds to wait for the last lines' acks after end of input
+# After end of input: how long to wait for the next ack before giving up on the rest.
+# Paced lines may take much longer in all; only a server that stopped answering waits
+# this long for nothing.
+EOF_ACK_WAIT = 10.0
 
 
 def terminal_safe(text: str) -> str:
@@ -40,27 +48,40 @@ def terminal_safe(text: str) -> str:
 class TerminalPrinter:
     """Turns connection events into printed lines (for ``--cli``)."""
 
-    def __init__(self, conn: ChatConnection, out=sys.stdout):
+    def __init__(self, conn: ChatConnection, out=sys.stdout, err=sys.stderr):
         self.conn = conn
         self.out = out
+        self.err = err
         self.in_replay = False
+        self.ever_connected = False
         self.failed: Optional[str] = None
-        self.unsent = 0  # lines the connection gave up on
+        self.undelivered = 0  # lines refused by the server, or given up on
 
     def say(self, line: str) -> None:
+        """Print one line of the conversation (stdout)."""
         print(terminal_safe(line), file=self.out, flush=True)
 
+    def complain(self, line: str) -> None:
+        """Print one error (stderr)."""
+        print(terminal_safe(line), file=self.err, flush=True)
+
     def show(self, event: dict) -> None:
+        """Print what one connection event means, if anything."""
         kind = event["type"]
         if kind == "connected":
+            self.ever_connected = True
             users = event.get("users", [])
             self.say(f"* connected to {event['host']}:{event['port']} as {event['name']} "
                      f"({len(users)} here: {', '.join(users)}); /help lists the commands")
         elif kind == "connect_failed":
             self.failed = event["reason"]
-            print(terminal_safe(f"error: {event['reason']}"), file=sys.stderr, flush=True)
+            self.complain(f"error: {event['reason']}")
         elif kind == "disconnected":
-            self.say(f"* disconnected: {event['reason']}")
+            # Never connected: the connect_failed that follows says why, once.
+            if self.ever_connected:
+                self.say(f"* disconnected: {event['reason']}")
+        elif kind == "error" and event.get("ends_session"):
+            pass  # the disconnected or connect_failed line that follows says it
         elif kind == "reconnecting":
             self.say(f"* reconnecting in {event['delay']:.1f} s (attempt {event['attempt']})")
         elif kind in ("ack", "pong", "connecting", "closed"):
@@ -76,10 +97,13 @@ class TerminalPrinter:
             line = eventtext.describe(event, self.conn.name)
             if line is None:
                 return
-            if kind == "error" and event.get("code") == "not_sent":
-                self.unsent += 1
-            if kind == "error" and event.get("text"):
-                line += f" (not sent: {event['text'][:60]})"
+            if kind == "error":
+                if event.get("id") is not None:  # the answer to one of our lines
+                    self.undelivered += 1
+                if event.get("text"):
+                    line += f" (not sent: {event['text'][:60]})"
+                self.complain(line)
+                return
             if kind in ("message", "join", "leave", "nick"):
                 line = f"{eventtext.clock(event.get('ts'))} {line}"
             self.say(line)
@@ -140,9 +164,11 @@ def run_cli(args: argparse.Namespace) -> int:
                 conn.say(line)
     except KeyboardInterrupt:
         pass
-    deadline = time.monotonic() + EOF_ACK_WAIT
-    while conn.pending() and time.monotonic() < deadline and not finished.is_set():
+    left, deadline = len(conn.pending()), time.monotonic() + EOF_ACK_WAIT
+    while left and time.monotonic() < deadline and not finished.is_set():
         time.sleep(0.02)
+        if len(conn.pending()) < left:  # progress: the server is still taking lines
+            left, deadline = len(conn.pending()), time.monotonic() + EOF_ACK_WAIT
     conn.close()
     finished.wait(3.0)
-    return 1 if printer.failed or printer.unsent else 0
+    return 1 if printer.failed or printer.undelivered else 0

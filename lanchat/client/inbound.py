@@ -1,0 +1,128 @@
+"""What each message from the server does to the client's state.
+
+``ChatConnection`` inherits these handlers and its thread calls ``_handle`` for every
+decoded message, which dispatches by type to ``_on_<type>`` like
+``ui.chatlog.ChatLog.apply`` does: one method per type, so a new type is one new
+method. A handler returns None to go on, or ``(reason, retry)`` to end the session.
+
+They use the connection's state: ``_lock`` guards ``_outbox``, ``_pings`` and
+``_live``; the other fields (``welcome``, ``name``, ``last_seq``, ``_seen``, ...)
+are written only by the connection's thread.
+"""
+
+from __future__ import annotations
+
+import time
+
+import protocol
+
+# Refusals after which retrying cannot help.
+FATAL_CODES = frozenset({protocol.AUTH_FAILED, protocol.BAD_NAME})
+
+
+class InboundDispatch:
+    """The ``_on_<type>`` handlers of ``ChatConnection`` (a mixin: see the module)."""
+
+    def _handle(self, msg: dict):
+        """Process one server message; return (reason, retry) to end the session.
+
+        Dispatched by type to ``_on_<type>``, like ``ui.chatlog.ChatLog.apply``; types
+        without a handler (users, system, unknown ones) go to the UI as they are.
+        """
+        handler = getattr(self, "_on_" + msg["type"], None)
+        if handler is None:
+            self._emit(msg)
+            return None
+        return handler(msg)
+
+    def _note_seq(self, seq) -> None:
+        if isinstance(seq, int) and (self.last_seq is None or seq > self.last_seq):
+            self.last_seq = seq
+
+    def _on_welcome(self, msg: dict):
+        self.welcome = msg
+        self.name = msg.get("name", self.name)
+        self._session = msg.get("session", self._session)
+        self.max_text = msg.get("max_text", self.max_text)
+        seq = msg.get("seq")
+        if isinstance(seq, int) and self.last_seq is not None and seq <= self.last_seq:
+            # The server's history started again (a new database): old seqs mean
+            # nothing now, and dropping new events as seen would lose them.
+            self._seen.clear()
+            self.last_seq = None
+        self._seen.seen_before(seq)
+        self._emit({**msg, "type": "connected", "host": self.host, "port": self.port})
+        with self._lock:
+            self._outbox.start_session(msg, time.monotonic())
+            self._live = True
+        self._pump()
+        return None
+
+    def _on_message(self, msg: dict):
+        """A stored event (message, join, leave, nick): drop duplicates, track seq."""
+        seq = msg.get("seq")
+        if self._seen.seen_before(seq):
+            return None
+        self._note_seq(seq)
+        if msg["type"] == "message" and msg.get("id") is not None:
+            # A replayed line of our own: the server stored it, so it is acked.
+            with self._lock:
+                mine = self._outbox.pop(msg["id"])
+            if mine is not None:
+                self._emit({"type": "ack", "id": msg["id"], "seq": seq, "text": mine["text"]})
+                return None
+        if msg["type"] == "nick" and msg.get("old") == self.name:
+            self.name = msg.get("new", self.name)
+        self._emit(msg)
+        return None
+
+    _on_join = _on_leave = _on_nick = _on_message
+
+    def _on_ack(self, msg: dict):
+        with self._lock:
+            mine = self._outbox.pop(msg.get("id"))
+        if mine is None and msg.get("id") is not None:
+            return None  # a resend acked twice: already reported
+        seq = msg.get("seq")
+        self._note_seq(seq)
+        self._seen.seen_before(seq)
+        self._emit({**msg, "text": mine["text"] if mine else None})
+        return None
+
+    def _on_pong(self, msg: dict):
+        with self._lock:
+            sent = self._pings.pop(msg.get("id"), None)
+        if sent is not None:
+            self.rtt = time.monotonic() - sent
+            msg = {**msg, "rtt": self.rtt}
+        self._emit(msg)
+        return None
+
+    def _on_error(self, msg: dict):
+        code, msg_id = msg.get("code"), msg.get("id")
+        with self._lock:
+            if code == protocol.RATE_LIMITED and self._outbox.rate_limited(
+                    msg_id, msg.get("retry_after"), time.monotonic()):
+                # Still the user's line: the outbox sends it again after retry_after,
+                # before the lines said after it.
+                return None
+            failed = self._outbox.pop(msg_id) if msg_id else None
+        outcome = self._session_outcome(msg)
+        event = {**msg, "text": failed["text"] if failed else None}
+        if outcome is not None:
+            # The disconnected (or connect_failed) event that follows gives the same
+            # reason: a front end shows one of the two, not both.
+            event["ends_session"] = True
+        self._emit(event)
+        return outcome
+
+    def _session_outcome(self, msg: dict):
+        """(reason, retry) if this error ends the session, else None."""
+        code = msg.get("code")
+        if code in FATAL_CODES and self.welcome is None:
+            return msg.get("message") or code, False
+        if code == protocol.SHUTTING_DOWN:
+            return "the server is shutting down", True
+        if code in protocol.CLOSING_CODES:
+            return msg.get("message") or code, code != protocol.AUTH_FAILED
+        return None
