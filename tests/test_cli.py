@@ -422,3 +422,23 @@ def test_cli_a_refused_hello_is_one_error(make_server, cli):
     err = carol.stderr()
     assert err.count("error:") == 1 and "password" in err
     assert carol.raw.decode() == ""
+
+
+def test_a_replay_of_every_kind_is_one_earlier_section_then_now():
+    # PROTOCOL.md section 4: every replayed event carries replay, not only messages.
+    import io
+    from types import SimpleNamespace
+
+    from lanchat.client.terminal import TerminalPrinter
+    out = io.StringIO()
+    printer = TerminalPrinter(SimpleNamespace(name="bob"), out=out, err=io.StringIO())
+    for event in (
+            {"type": "leave", "seq": 3, "ts": 1.0, "name": "bob", "reason": "quit", "replay": True},
+            {"type": "message", "seq": 4, "ts": 1.0, "from": "al", "text": "missed",
+             "kind": "chat", "replay": True},
+            {"type": "join", "seq": 5, "ts": 1.0, "name": "bob", "replay": True},
+            {"type": "join", "seq": 6, "ts": 1.0, "name": "carol"}):
+        printer.show(event)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "--- earlier messages ---" and lines.count("--- earlier messages ---") == 1
+    assert lines[-2] == "--- now ---" and lines[-1].endswith("* carol joined")

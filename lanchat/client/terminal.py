@@ -87,12 +87,12 @@ class TerminalPrinter:
         elif kind in ("ack", "pong", "connecting", "closed"):
             pass
         else:
-            replay = bool(event.get("replay"))
-            if replay and not self.in_replay:
-                self.say("--- earlier messages ---")
-            elif not replay and self.in_replay and kind == "message":
-                self.say("--- now ---")
-            if kind == "message":
+            if "seq" in event:  # a stored event: history (any type) or live
+                replay = bool(event.get("replay"))
+                if replay and not self.in_replay:
+                    self.say("--- earlier messages ---")
+                elif not replay and self.in_replay:
+                    self.say("--- now ---")
                 self.in_replay = replay
             line = eventtext.describe(event, self.conn.name)
             if line is None:
