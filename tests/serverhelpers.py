@@ -90,6 +90,6 @@ def stalled_client(srv, request, others):
     for client in others:
         client.expect("join", name="stalled")
     # And a small send buffer on the server's side of it (autotuning would take MBs).
-    stalled_queue = srv.room.members["stalled"].out.out
+    stalled_queue = srv.room.members["stalled"].transport.send_queue
     stalled_queue._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
     return stalled, stalled_queue

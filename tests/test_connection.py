@@ -1,6 +1,7 @@
 """ChatConnection against fake servers: what the client does when the server misbehaves."""
 
 import json
+import os
 import queue
 import socket
 import threading
@@ -296,3 +297,33 @@ def test_a_rate_limited_line_is_resent_after_retry_after_and_order_is_kept():
     finally:
         fake.close()
         conn.close(timeout=1.0)
+
+
+def test_a_connection_works_with_file_descriptors_above_1024(chat_server):
+    # select() cannot watch descriptors past FD_SETSIZE (1024): a client in a busy
+    # process (a long test run, a bot with many files open) must still read.
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("this machine allows fewer than 1200 open files")
+    if soft < 1200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
+    filler = []
+    try:
+        while not filler or filler[-1] < 1100:
+            filler.append(os.open(os.devnull, os.O_RDONLY))
+        conn = ChatConnection(chat_server.host, chat_server.port, "highfd").start()
+        try:
+            event = conn.events.get(timeout=WAIT)
+            while event["type"] != "connected":
+                assert event["type"] in ("connecting",), event
+                event = conn.events.get(timeout=WAIT)
+            conn.say("hello from a high descriptor")
+            while event["type"] != "ack":
+                event = conn.events.get(timeout=WAIT)
+        finally:
+            conn.close()
+    finally:
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

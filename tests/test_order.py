@@ -190,7 +190,7 @@ def test_a_failing_delivery_to_one_member_spares_the_others(chat_server, make_cl
         def send(self, data):
             raise RuntimeError("bug in mallory's send path")
 
-    member.out = Broken(member.out)
+    member.transport = Broken(member.transport)
     caplog.set_level(logging.ERROR)
     ack = say(alice, "for everyone", "a")
     assert next_frame(bob, type="message", text="for everyone")["seq"] == ack["seq"]
@@ -213,7 +213,7 @@ def test_a_pong_does_not_overtake_the_welcome_in_a_slow_room(make_server, make_c
     srv = make_server(rate=0)
     bystander = make_client(srv.address)
     bystander.hello("bystander")
-    queue = srv.room.members["bystander"].out
+    queue = srv.room.members["bystander"].transport
     real_send = queue.send
     sending = threading.Event()
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
-import select
 import socket
 import threading
 import time
@@ -40,7 +39,7 @@ from typing import Callable, Optional
 import protocol
 from lanchat.client.backoff import backoff_delay
 from lanchat.client.inbound import InboundDispatch
-from lanchat.client.link import Sender, Waker
+from lanchat.client.link import Sender, Waker, wait_readable
 from lanchat.client.outbox import Outbox
 from lanchat.client.reasons import explain_error
 from lanchat.client.seen import SeenSeqs
@@ -342,7 +341,7 @@ class ChatConnection(InboundDispatch):
             timeout = tick if due_in is None else min(tick, due_in)
             try:
                 buffered = hasattr(sock, "pending") and sock.pending()  # TLS buffers
-                ready = buffered or sock in select.select([sock, self._waker], [], [], timeout)[0]
+                ready = buffered or sock in wait_readable([sock, self._waker], timeout)
                 self._waker.clear()
                 data = sock.recv(65536) if ready else None
             except OSError as exc:

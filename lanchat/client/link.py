@@ -61,6 +61,22 @@ class Sender:
                 return
 
 
+def wait_readable(files: list, timeout: float) -> list:
+    """Those of ``files`` (sockets, or anything with ``fileno``) readable within
+    ``timeout`` seconds; a hang-up or an error counts as readable (the read says which).
+
+    ``poll`` where the system has it: ``select`` cannot watch a descriptor numbered
+    1024 or more, which a busy process (a bot, a long test run) soon hands out.
+    """
+    if not hasattr(select, "poll"):  # Windows: select has no such limit there
+        return select.select(files, [], [], max(0.0, timeout))[0]
+    poller = select.poll()
+    for f in files:
+        poller.register(f, select.POLLIN)
+    ready = {fd for fd, _ in poller.poll(max(0, int(timeout * 1000) + 1))}
+    return [f for f in files if f.fileno() in ready]
+
+
 class Waker:
     """A socket pair: ``wake()`` from any thread makes a ``select`` on it return."""
 
@@ -91,7 +107,7 @@ class Waker:
     def wait(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds, less if woken."""
         try:
-            select.select([self._read], [], [], max(0.0, timeout))
+            wait_readable([self._read], timeout)
         except (OSError, ValueError):  # closed under us: the caller checks why
             return
         self.clear()

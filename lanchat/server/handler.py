@@ -56,9 +56,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
         config = self.server.config
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         _enable_keepalive(sock)
-        self.out = SendQueue(sock, config.max_send_queue, self.peer)
-        self.transport = (TLSTransport(config.tls_context, self.out) if config.tls_context
-                          else PlainTransport(self.out))
+        self.send_queue = SendQueue(sock, config.max_send_queue, self.peer)
+        self.transport = (TLSTransport(config.tls_context, self.send_queue) if config.tls_context
+                          else PlainTransport(self.send_queue))
         self.decoder = protocol.FrameDecoder(config.max_frame_bytes)
         self.member: Optional[Member] = None
         self.plain: Optional[bool] = None   # None until the first frame says
@@ -75,7 +75,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
     def finish(self) -> None:
         with self._kick_lock:
             kicked = self._kicked
-        reason = kicked or self.out.failed or self.ending.reason
+        reason = kicked or self.send_queue.failed or self.ending.reason
         graceful = self.ending.graceful
         room = self.server.room
         if graceful and self.member is not None:
@@ -85,8 +85,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
         if self.member is not None:
             room.leave(self.member, reason)
         if graceful:
-            self.out.flush(BYE_FLUSH_SECONDS)
-        self.out.close()
+            self.send_queue.flush(BYE_FLUSH_SECONDS)
+        self.send_queue.close()
         # Last: shutdown waits for every connection to be released, so by then its
         # leave is in the journal.
         self.server.release(self)
@@ -193,7 +193,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             self.plain = not protocol.looks_like_hello(body)
             if type(self.transport) is PlainTransport:  # TLS would need it encrypted
                 message = "you were not reading fast enough; the server dropped you"
-                self.out.farewell = (protocol.encode_frame(f"error: {message}") if self.plain
+                self.send_queue.farewell = (protocol.encode_frame(f"error: {message}") if self.plain
                                      else protocol.message_frame(protocol.error_message(
                                          protocol.SEND_QUEUE_FULL, message)))
             if self.plain:

@@ -103,7 +103,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         log.warning("%s refused: %s", handler.peer, why)
         handler.transport.send(protocol.message_frame(
             protocol.error_message(protocol.SERVER_FULL, why)))
-        handler.out.flush(0.5)
+        handler.send_queue.flush(0.5)
         return False
 
     def release(self, handler: ChatHandler) -> None:
@@ -138,7 +138,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         members = self.room.shutting_down()
         deadline = time.monotonic() + flush_seconds
         for member in members:
-            member.out.flush(max(0.0, deadline - time.monotonic()))
+            member.transport.flush(max(0.0, deadline - time.monotonic()))
         with self._handlers_lock:
             handlers = list(self._handlers)
         for handler in handlers:

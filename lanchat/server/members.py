@@ -23,7 +23,7 @@ from lanchat.server.ratelimit import TokenBucket
 
 @dataclass(eq=False)
 class Member:
-    """One joined connection. ``out`` has a non-blocking ``send(bytes)``.
+    """One joined connection. ``transport`` has a non-blocking ``send(bytes)``.
 
     ``welcomed`` and ``gone`` change under the room lock. ``welcome_sent`` is an
     event the connection's own thread may wait on: set once the welcome (and its
@@ -31,7 +31,7 @@ class Member:
     """
 
     name: str
-    out: Any
+    transport: Any  # the connection's PlainTransport or TLSTransport
     plain: bool
     peer: str
     session: str
@@ -56,11 +56,11 @@ class Member:
         """Send a reply meant for this member only, at once (not in a batch)."""
         data = self.frame(message)
         if data is not None:
-            self.out.send(data)
+            self.transport.send(data)
 
     def send_text(self, text: str) -> None:
         """A plain acknowledgement line (plain connections only)."""
-        self.out.send(protocol.encode_frame(text))
+        self.transport.send(protocol.encode_frame(text))
 
 
 @dataclass

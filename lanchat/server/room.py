@@ -71,7 +71,7 @@ class Room:
 
     # ------------------------------------------------------------------ joining
 
-    def join(self, out, requested: Optional[str], *, plain: bool, peer: str,
+    def join(self, transport, requested: Optional[str], *, plain: bool, peer: str,
              since: Optional[int] = None, resume: Optional[str] = None,
              kick: Optional[Callable[[str], None]] = None) -> Member:
         """Add a connection to the room and queue its join (and welcome).
@@ -107,7 +107,7 @@ class Room:
                 state = roster.sessions[token] = Session("?")
             name = roster.free_name(roster.guest_name() if requested is None else requested)
             seq, now = self.next_seq()
-            member = Member(name=name, out=out, plain=plain, peer=peer, session=token,
+            member = Member(name=name, transport=transport, plain=plain, peer=peer, session=token,
                             bucket=TokenBucket(self.config.rate, self.config.burst), kick=kick)
             state.name = name
             event = {"type": "join", "seq": seq, "ts": now, "name": name}
@@ -233,7 +233,7 @@ class Room:
                                      self.membership.plain_readers) if delivery else ()
         for member, data in sends:
             try:
-                member.out.send(data)
+                member.transport.send(data)
             except Exception:
                 # A bug in one connection's send path must not cost the others this
                 # batch: log it with the peer and drop that connection.
@@ -269,7 +269,7 @@ class Room:
     def ack(self, member: Member, msg_id: Optional[str]) -> None:
         """Acknowledge a command that made no event, at once."""
         if not member.gone:
-            member.out.send(self.ack_frame(member, msg_id, None))
+            member.transport.send(self.ack_frame(member, msg_id, None))
 
     def stage_ack(self, delivery: Delivery, member: Member, msg_id: Optional[str],
                   seq: Optional[int]) -> None:

@@ -22,17 +22,17 @@ from lanchat.server.sendqueue import SendQueue
 class PlainTransport:
     """Bytes as they are."""
 
-    def __init__(self, out: SendQueue):
-        self.out = out
+    def __init__(self, send_queue: SendQueue):
+        self.send_queue = send_queue
         if type(self).send is PlainTransport.send:
             # The queue's own method: one Python call less for every delivery.
-            self.send = out.send
+            self.send = send_queue.send
 
     def send(self, data: bytes) -> bool:
-        return self.out.send(data)
+        return self.send_queue.send(data)
 
     def flush(self, timeout: float) -> bool:
-        return self.out.flush(timeout)
+        return self.send_queue.flush(timeout)
 
     def receive(self, sock: socket.socket, size: int) -> Optional[bytes]:
         """Bytes read (b"" at end of stream); None means nothing for the decoder yet."""
@@ -49,8 +49,8 @@ class TLSTransport(PlainTransport):
     raises ``protocol.FrameError`` and the handler closes that one connection.
     """
 
-    def __init__(self, context: ssl.SSLContext, out: SendQueue):
-        super().__init__(out)
+    def __init__(self, context: ssl.SSLContext, send_queue: SendQueue):
+        super().__init__(send_queue)
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._tls = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
@@ -73,7 +73,7 @@ class TLSTransport(PlainTransport):
     def _flush_outgoing(self) -> bool:
         # Lock held: encrypted bytes must enter the queue in the order they were made.
         data = self._outgoing.read()
-        return self.out.send(data) if data else True
+        return self.send_queue.send(data) if data else True
 
     def receive(self, sock: socket.socket, size: int) -> Optional[bytes]:
         raw = sock.recv(size)
@@ -91,7 +91,7 @@ class TLSTransport(PlainTransport):
                 except ssl.SSLError as exc:
                     self._flush_outgoing()
                     if first and raw[:1] != b"\x16":  # no TLS handshake record: a plaintext client
-                        self.out.send(protocol.message_frame(protocol.error_message(
+                        self.send_queue.send(protocol.message_frame(protocol.error_message(
                             protocol.BAD_HEADER, "this server uses TLS: connect with TLS "
                             "(python client.py --tls)")))
                     raise protocol.FrameError(protocol.BAD_HEADER,
