@@ -19,21 +19,13 @@ from lanchat import tls  # noqa: E402
 from ui import settings, windowtext  # noqa: E402
 from ui.app import WINDOW_SIZE  # noqa: E402
 from ui.connectscreen import ConnectScreen  # noqa: E402
-from ui.textfonts import Fonts  # noqa: E402
 
 from test_ui_app import config_home, make_app, post_key, post_text, run_until  # noqa: E402,F401
+from headless import fonts  # noqa: E402,F401 (a fixture)
 
 CHANGED = tls.mismatch_message("192.168.1.20:5050", "SHA256:" + ":".join(["AB"] * 32),
                                "SHA256:" + ":".join(["CD"] * 32),
                                "/home/someone/.config/lanchat/known_servers.json")
-
-
-@pytest.fixture(scope="module")
-def fonts():
-    pygame.display.init()
-    pygame.font.init()
-    pygame.display.set_mode((200, 200))
-    return Fonts()
 
 
 def key(k, mod=0):

@@ -9,12 +9,11 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import pygame  # noqa: E402
-import pytest  # noqa: E402
 
 from ui import chatlog, theme  # noqa: E402
 from ui.chatlog import ChatLog  # noqa: E402
 from ui.messageview import MessageView  # noqa: E402
-from ui.textfonts import Fonts  # noqa: E402
+from headless import fonts  # noqa: E402,F401 (a fixture)
 
 HELP = """commands:
   /nick NEW         change your name
@@ -23,14 +22,6 @@ HELP = """commands:
   /who              list who is here (also /users, /names)
   /help             this list
   //text            send text starting with /"""
-
-
-@pytest.fixture(scope="module")
-def fonts():
-    pygame.display.init()
-    pygame.font.init()
-    pygame.display.set_mode((200, 200))
-    return Fonts()
 
 
 def filled(n, first_seq=100):

@@ -15,16 +15,9 @@ from ui.chatlog import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, P
                         SENT, ChatLog, parse_own_line)
 from ui.inputbox import InputBox  # noqa: E402
 from ui.messageview import MessageView  # noqa: E402
-from ui.textfonts import FontSet, Fonts, clean_text  # noqa: E402
+from ui.textfonts import FontSet, clean_text  # noqa: E402
 from ui.wrapping import wrap_text  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def fonts():
-    pygame.display.init()
-    pygame.font.init()
-    pygame.display.set_mode((200, 200))
-    return Fonts()
+from headless import fonts  # noqa: E402,F401 (a fixture)
 
 
 def fixed(px_per_char=10):
