@@ -1,6 +1,7 @@
 """The client's outbox without sockets or clocks: pacing, refusals, resends, order."""
 
-from lanchat.client.outbox import ASSUMED_BURST, Outbox, Pacer
+from lanchat.client.outbox import ASSUMED_BURST, Outbox
+from lanchat.ratelimit import TokenBucket
 
 
 def said(outbox, n, start=0):
@@ -15,15 +16,15 @@ def ids_of(messages):
 
 
 def test_pacer_gives_the_burst_then_one_token_per_interval():
-    pacer = Pacer(rate=4.0, burst=2, now=0.0)
+    pacer = TokenBucket(rate=4.0, burst=2, now=0.0)
     assert pacer.take(0.0) and pacer.take(0.0) and not pacer.take(0.0)
-    assert pacer.wait(0.0) == 0.25
+    assert pacer.retry_after(0.0) == 0.25
     assert not pacer.take(0.2) and pacer.take(0.25)
 
 
 def test_a_pacer_without_a_rate_never_waits():
-    pacer = Pacer(rate=0, burst=1, now=0.0)
-    assert all(pacer.take(0.0) for _ in range(1000)) and pacer.wait(0.0) == 0.0
+    pacer = TokenBucket(rate=0, burst=1, now=0.0)
+    assert all(pacer.take(0.0) for _ in range(1000)) and pacer.retry_after(0.0) == 0.0
 
 
 def test_nothing_is_due_outside_a_session():

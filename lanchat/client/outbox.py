@@ -23,54 +23,13 @@ import collections
 import math
 from typing import List, Optional, Tuple
 
+from lanchat.ratelimit import TokenBucket
+
 # What a server that does not announce its limits is assumed to allow once it has
 # refused a line: the server's defaults (PROTOCOL.md section 7).
 ASSUMED_RATE, ASSUMED_BURST = 5.0, 10
 ASSUMED_RETRY_AFTER = 1.0   # seconds, when a refusal does not say
 MAX_RETRY_AFTER = 60.0      # a server asking for more is not believed
-
-
-class Pacer:
-    """A token bucket like the server's (``lanchat.server.ratelimit``), but it can
-    also say how long until the next token.
-
-    Args:
-        rate: tokens per second; 0 (or less) means no limit.
-        burst: the bucket's size; it starts full.
-        now: the current time.
-    """
-
-    def __init__(self, rate: float, burst: int, now: float):
-        self.rate = rate
-        self.burst = max(1, burst)
-        self._tokens = float(self.burst)
-        self._stamp = now
-
-    def _refill(self, now: float) -> None:
-        self._tokens = min(self.burst, self._tokens + max(0.0, now - self._stamp) * self.rate)
-        self._stamp = max(self._stamp, now)
-
-    def take(self, now: float) -> bool:
-        """Take a token if there is one; True if a line may go now."""
-        if self.rate <= 0:
-            return True
-        self._refill(now)
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
-
-    def wait(self, now: float) -> float:
-        """Seconds until a token is there (0 if one is there now)."""
-        if self.rate <= 0:
-            return 0.0
-        self._refill(now)
-        return max(0.0, (1 - self._tokens) / self.rate)
-
-    def empty(self, now: float) -> None:
-        """The server says the bucket is empty: start refilling from nothing."""
-        self._refill(now)
-        self._tokens = 0.0
 
 
 class Outbox:
@@ -80,7 +39,7 @@ class Outbox:
         self._lines: "collections.OrderedDict[str, dict]" = collections.OrderedDict()
         self._queue: "collections.deque[str]" = collections.deque()  # not sent this session
         self._live = False
-        self._pacer = Pacer(0, 1, 0.0)
+        self._pacer = TokenBucket(0, 1, now=0.0)
         self._pace_known = False
         self._hold_until = 0.0
 
@@ -113,7 +72,7 @@ class Outbox:
             burst = ASSUMED_BURST
         self._live = True
         self._queue = collections.deque(self._lines)
-        self._pacer = Pacer(rate if self._pace_known else 0, int(burst), now)
+        self._pacer = TokenBucket(rate if self._pace_known else 0, int(burst), now=now)
         self._hold_until = 0.0
 
     def end_session(self) -> None:
@@ -138,7 +97,7 @@ class Outbox:
         """Seconds until the next line is due, or None if none is waiting."""
         if not self._live or not self._queue:
             return None
-        return max(self._hold_until - now, self._pacer.wait(now), 0.0)
+        return max(self._hold_until - now, self._pacer.retry_after(now), 0.0)
 
     def rate_limited(self, msg_id, retry_after, now: float) -> bool:
         """The server refused ``msg_id`` for sending too fast: put it back in its place
@@ -149,7 +108,7 @@ class Outbox:
         if not (_is_number(retry_after) and 0 <= retry_after <= MAX_RETRY_AFTER):
             retry_after = ASSUMED_RETRY_AFTER
         if not self._pace_known:  # a limit after all: assume the usual one
-            self._pacer = Pacer(ASSUMED_RATE, ASSUMED_BURST, now)
+            self._pacer = TokenBucket(ASSUMED_RATE, ASSUMED_BURST, now=now)
             self._pace_known = True
         queued = set(self._queue)
         queued.add(msg_id)

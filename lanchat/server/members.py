@@ -18,7 +18,7 @@ import protocol
 from lanchat.text import name_key, numbered_name
 from lanchat import eventtext
 from lanchat.server.delivery import NameList
-from lanchat.server.ratelimit import TokenBucket
+from lanchat.ratelimit import TokenBucket
 
 
 @dataclass(eq=False)

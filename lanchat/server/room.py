@@ -33,7 +33,7 @@ from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.journal import Journal
 from lanchat.server.members import Member, Membership, Session
 from lanchat.server.memtrim import Trimmer
-from lanchat.server.ratelimit import TokenBucket
+from lanchat.ratelimit import TokenBucket
 
 log = logging.getLogger("chat.room")
 
