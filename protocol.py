@@ -54,14 +54,17 @@ NO_SUCH_USER = "no_such_user"
 UNKNOWN_COMMAND = "unknown_command"
 SEND_QUEUE_FULL = "send_queue_full"
 SHUTTING_DOWN = "shutting_down"
+BAD_ROOM, NO_SUCH_ROOM = "bad_room", "no_such_room"  # (v2)
 # Extension (docs/protocol.md): the history database refused the line, so it was
 # neither stored nor shown to anyone.
 NOT_STORED = "not_stored"
 ERROR_CODES = frozenset({
     BAD_HEADER, TOO_LARGE, BAD_UTF8, BAD_JSON, UNKNOWN_TYPE, NOT_WELCOME, BAD_NAME,
     NAME_TAKEN, AUTH_FAILED, SERVER_FULL, EMPTY_TEXT, TEXT_TOO_LONG, RATE_LIMITED,
-    NO_SUCH_USER, UNKNOWN_COMMAND, SEND_QUEUE_FULL, SHUTTING_DOWN,
+    NO_SUCH_USER, UNKNOWN_COMMAND, SEND_QUEUE_FULL, SHUTTING_DOWN, BAD_ROOM, NO_SUCH_ROOM,
 })
+LOBBY = "#lobby"  # the room everyone connected is in (PROTOCOL.md section 8)
+TYPING_STATES = frozenset({"active", "paused", "done"})  # section 9
 # Errors after which the server closes the connection.
 CLOSING_CODES = frozenset({BAD_HEADER, AUTH_FAILED, SERVER_FULL, SEND_QUEUE_FULL})
 
@@ -221,19 +224,20 @@ def encode_ack(msg_id: Optional[str], seq: Optional[int]) -> str:
 
 
 def welcome_frame(*, name: str, others: bytes, server: str, max_text: int, max_frame: int,
-                  seq: int, session: str, rate: float, burst: int) -> bytes:
+                  seq: int, session: str, rate: float, burst: int, away: str = "{}") -> bytes:
     """The framed ``welcome``: ``message_frame`` of it, with the other members' names
     (``others``: JSON strings joined by commas, tens of kilobytes in a big room)
     copied in as they are instead of encoded once per join; ``name`` follows them.
 
     ``rate`` and ``burst`` (an extension, docs/protocol.md) tell a client the rate
-    limit, so a script can pace its lines instead of being refused.
+    limit, so a script can pace its lines instead of being refused; ``away`` is the
+    encoded ``{name: message}`` of who is away.
     """
     head = ('{"type":"welcome","name":%s,"users":[' % quote(name)).encode("utf-8")
     tail = ('%s%s],"server":%s,"max_text":%d,"max_frame":%d,"seq":%d,"session":%s,'
-            '"rate":%s,"burst":%d}' % (
+            '"rate":%s,"burst":%d,"away":%s}' % (
                 "," if others else "", quote(name), quote(server), max_text, max_frame, seq,
-                quote(session), ENCODE(float(rate)), burst)).encode("utf-8")
+                quote(session), ENCODE(float(rate)), burst, away)).encode("utf-8")
     size = len(head) + len(others) + len(tail)
     return b"".join([frame_header(size), head, others, tail])
 
@@ -324,7 +328,14 @@ class Bye:
     reason: Optional[str] = None
 
 
-ClientMessage = Union[Hello, Say, Ping, Bye]
+@dataclass(frozen=True)
+class Typing:
+    state: str
+    room: Optional[str] = None  # the room typed in, or
+    to: Optional[str] = None    # the person a private line is for
+
+
+ClientMessage = Union[Hello, Say, Ping, Bye, Typing]
 
 
 def _field(obj: dict, name: str, kind: type, required: bool = False) -> Any:
@@ -364,6 +375,13 @@ def parse_client_message(obj: dict) -> ClientMessage:
         return Ping(id=ping_id)
     if kind == "bye":
         return Bye(reason=_field(obj, "reason", str))
+    if kind == "typing":
+        state, room, to = _field(obj, "state", str, True), _field(obj, "room", str), _field(obj, "to", str)
+        if state not in TYPING_STATES:
+            raise MessageError(BAD_JSON, 'field "state" must be active, paused or done')
+        if room is not None and to is not None:
+            raise MessageError(BAD_JSON, 'typing goes to a "room" or "to" a person, not both')
+        return Typing(state=state, room=LOBBY if room is None and to is None else room, to=to)
     raise MessageError(UNKNOWN_TYPE, f"unknown message type {kind[:40]!r}")
 
 

@@ -36,6 +36,9 @@ def describe(event: dict, me: Optional[str] = None) -> Optional[str]:
         return f"* {event.get('name')} left" + (f" ({reason})" if reason else "")
     if kind == "nick":
         return f"* {event.get('old')} is now known as {event.get('new')}"
+    if kind == "presence":
+        away = event.get("away")
+        return f"* {event.get('name')} " + ("is back" if away is None else f"is away: {away}")
     if kind == "users":
         users = event.get("users") or []
         return f"users ({len(users)}): " + ", ".join(users)

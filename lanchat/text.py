@@ -11,10 +11,13 @@ matches, each in its own way.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Optional
 
 MAX_NAME = 24
+MAX_AWAY = 200  # characters of an away message (everyone sees it)
+_ROOM_RE = re.compile(r"#[A-Za-z0-9_-]{1,32}")
 _CONTROL_CATEGORIES = ("Cc", "Cf")
 
 
@@ -62,3 +65,17 @@ def numbered_name(base: str, number: int) -> str:
     """``base_number``, with ``base`` shortened so the result fits ``MAX_NAME``."""
     suffix = f"_{number}"
     return base[:MAX_NAME - len(suffix)] + suffix
+
+
+def room_problem(room: str) -> Optional[str]:
+    """Return why ``room`` is not a valid room name, or None if it is."""
+    if not _ROOM_RE.fullmatch(room):
+        return "a room name is # and then 1 to 32 letters, digits, - or _"
+    return None
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` cleaned, on one line, its spaces collapsed, cut to ``limit`` characters
+    (a reason or an away message: the user's words, shown to everyone)."""
+    return " ".join(clean_text(text).split())[:limit]
+

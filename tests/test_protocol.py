@@ -264,7 +264,9 @@ def test_error_codes_are_the_contract_codes():
         "bad_header", "too_large", "bad_utf8", "bad_json", "unknown_type", "not_welcome",
         "bad_name", "name_taken", "auth_failed", "server_full", "empty_text",
         "text_too_long", "rate_limited", "no_such_user", "unknown_command",
-        "send_queue_full", "shutting_down"}
+        "send_queue_full", "shutting_down",
+        # v2 (section 6), those the server speaks so far:
+        "bad_room", "no_such_room"}
     assert protocol.CLOSING_CODES == {"bad_header", "auth_failed", "server_full",
                                       "send_queue_full"}
 

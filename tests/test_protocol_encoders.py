@@ -50,14 +50,16 @@ def test_an_ack_encodes_as_the_general_encoder_does(msg_id, seq):
 
 
 @given(name=texts, users=st.lists(texts, max_size=5), server=texts, seq=seqs, session=texts,
-       rate=st.floats(min_value=0, max_value=1e6, allow_nan=False), burst=st.integers(0, 10 ** 6))
-def test_a_welcome_is_the_general_encoder_s_frame(name, users, server, seq, session, rate, burst):
+       rate=st.floats(min_value=0, max_value=1e6, allow_nan=False), burst=st.integers(0, 10 ** 6),
+       away=st.dictionaries(texts, texts, max_size=3))
+def test_a_welcome_is_the_general_encoder_s_frame(name, users, server, seq, session, rate, burst,
+                                                  away):
     names = NameList()
     for number, user in enumerate(users):
         names.add(f"k{number}", user)
     expected = {"type": "welcome", "name": name, "users": users + [name], "server": server,
                 "max_text": 4000, "max_frame": 65536, "seq": seq, "session": session,
-                "rate": rate, "burst": burst}
+                "rate": rate, "burst": burst, "away": away}
     assert welcome_frame(name=name, others=names.encoded(), server=server, max_text=4000,
-                         max_frame=65536, seq=seq, session=session, rate=rate,
-                         burst=burst) == protocol.encode_frame(ENCODE(expected))
+                         max_frame=65536, seq=seq, session=session, rate=rate, burst=burst,
+                         away=ENCODE(away)) == protocol.encode_frame(ENCODE(expected))

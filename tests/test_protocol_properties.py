@@ -123,7 +123,10 @@ json_values = st.recursive(
 @moderate
 @given(st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()),
                  st.dictionaries(st.sampled_from(["type", "text", "name", "id", "since"]),
-                                 json_values).map(lambda v: json.dumps(v).encode())))
+                                 json_values).map(lambda v: json.dumps(v).encode()),
+                 st.dictionaries(st.sampled_from(["state", "room", "to"]),
+                                 json_values | st.sampled_from(["active", "paused", "done"]))
+                 .map(lambda v: json.dumps({"type": "typing", **v}).encode())))
 def test_decode_and_parse_raise_only_message_errors(body):
     try:
         obj = protocol.decode_message(body)
@@ -163,6 +166,10 @@ ids = st.none() | st.text(max_size=64)
               texts, ids),
     st.builds(lambda i: {"type": "ping", "id": i}, st.none() | st.text(max_size=10) | st.integers()),
     st.builds(lambda r: {"type": "bye", "reason": r}, st.none() | texts),
+    st.builds(lambda s, r: {"type": "typing", "state": s, "room": r},
+              st.sampled_from(["active", "paused", "done"]), texts),
+    st.builds(lambda s, t: {"type": "typing", "state": s, "to": t},
+              st.sampled_from(["active", "paused", "done"]), names),
 ))
 def test_encode_decode_roundtrip(message):
     frame = protocol.message_frame(message)

@@ -20,6 +20,7 @@ from lanchat import eventtext
 from lanchat.errors import MessageError
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.members import Member
+from lanchat.server.presence import set_away
 from lanchat.server.publishing import publish
 from lanchat.server.room import Room
 
@@ -31,6 +32,7 @@ HELP = """commands:
   /msg NAME TEXT    private message (also /w)
   /who              list who is here (also /users, /names)
   /history [N]      show the last N messages (default 20)
+  /away [MESSAGE]   tell everyone you are away (/back when you are here again)
   /help             this list
   /quit [reason]    leave (plain clients: also !DISCONNECT)
   //text            send text starting with /"""
@@ -117,7 +119,8 @@ def who(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
     """``/who``: a ``users`` reply."""
     with room.lock:
         users = room.membership.visible_names(member)
-    member.send({"type": "users", "users": users})
+        away = room.membership.away_names()
+    member.send({"type": "users", "users": users, "away": away})
     _answered(room, member, msg_id)
 
 
@@ -158,6 +161,16 @@ def history(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None
     room.journal.submit(None, deliver, prepare=recent)
 
 
+def away(room: Room, member: Member, message: str, msg_id: Optional[str]) -> None:
+    """``/away [MESSAGE]``: everyone sharing a room sees you away (``presence``)."""
+    set_away(room, member, message, msg_id)
+
+
+def back(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
+    """``/back``: no longer away."""
+    set_away(room, member, None, msg_id)
+
+
 def quit_(room: Room, member: Member, reason: str, msg_id: Optional[str]) -> str:
     """``/quit [reason]``: leave (the handler closes the connection)."""
     if member.plain:
@@ -170,5 +183,5 @@ def quit_(room: Room, member: Member, reason: str, msg_id: Optional[str]) -> str
 COMMANDS: Dict[str, Callable[[Room, Member, str, Optional[str]], Optional[str]]] = {
     "nick": nick, "me": me, "msg": private, "w": private,
     "who": who, "users": who, "names": who,
-    "help": help_, "history": history, "quit": quit_,
+    "help": help_, "history": history, "quit": quit_, "away": away, "back": back,
 }

@@ -73,7 +73,9 @@ class Outgoing:
     def frame(self, plain: bool) -> bytes:
         if plain:
             if self._plain is None:
-                self._plain = protocol.encode_frame(eventtext.describe(self.event) or "")
+                # An event with no line for a tutorial client (typing) is no frame.
+                line = eventtext.describe(self.event)
+                self._plain = b"" if line is None else protocol.encode_frame(line)
             return self._plain
         if self._json is None:
             self._json = protocol.encode_frame(self.body())
@@ -169,8 +171,9 @@ class Delivery:
             sends += [(member, data) for member in structured if member not in streams]
             if plain:
                 data = b"".join([out.frame(True) for out in self._common])
-                built += len(data)
-                sends += [(member, data) for member in plain if member not in streams]
+                if data:
+                    built += len(data)
+                    sends += [(member, data) for member in plain if member not in streams]
         end = len(self._common)
         for member, stream in streams.items():
             if member.gone or not member.welcomed:

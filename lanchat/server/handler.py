@@ -21,6 +21,7 @@ import protocol
 from lanchat.errors import FrameError, MessageError
 from lanchat.server.incoming import said
 from lanchat.server.members import Member
+from lanchat.server.presence import typing
 from lanchat.server.sendqueue import SendQueue
 from lanchat.server.transport import PlainTransport, TLSTransport
 
@@ -236,6 +237,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
             return leave
         if isinstance(message, protocol.Ping):
             self.transport.send(protocol.message_frame({"type": "pong", "id": message.id}))
+            return None
+        if isinstance(message, protocol.Typing):
+            typing(self.server.room, self.member, message)
             return None
         return message.reason or "bye"  # Bye
 

@@ -39,6 +39,8 @@ class Member:
     kick: Optional[Callable[[str], None]] = None  # closes the connection (the handler's)
     welcomed: bool = False
     gone: bool = False
+    away: Optional[str] = None  # the away message, None while here
+    typing_bucket: Optional[TokenBucket] = None  # made at the first typing frame
     welcome_sent: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -84,6 +86,7 @@ class Membership:
         self.names = NameList()       # the members' names, encoded for welcomes
         self.json_readers: dict = {}  # Member -> None, in join order
         self.plain_readers: dict = {}
+        self._away: dict = {}         # name key -> Member, of those away
         self._guests = 0
 
     def get(self, name: str) -> Optional[Member]:
@@ -101,15 +104,31 @@ class Membership:
         if self.members.get(member.key) is member:
             del self.members[member.key]
             self.names.remove(member.key)
+            self._away.pop(member.key, None)
         if member.plain:  # plain clients cannot resume: nothing to keep
             self.sessions.pop(member.session, None)
 
     def rename(self, member: Member, new: str) -> None:
         del self.members[member.key]
         self.names.remove(member.key)
+        self._away.pop(member.key, None)
         member.name = new
         self.add(member)
+        if member.away is not None:
+            self._away[member.key] = member
         self.sessions[member.session].name = new
+
+    def set_away(self, member: Member, message: Optional[str]) -> None:
+        """``member`` is away with ``message``, or back (None)."""
+        member.away = message
+        if message is None:
+            self._away.pop(member.key, None)
+        else:
+            self._away[member.key] = member
+
+    def away_names(self) -> dict:
+        """``{name: away message}`` of the members who are away."""
+        return {m.name: m.away for m in self._away.values()}
 
     def start_reading(self, member: Member) -> None:
         """The member gets events from now on (its join is being delivered)."""

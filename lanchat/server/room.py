@@ -26,7 +26,7 @@ import time
 from typing import Any, Callable, Optional
 
 import protocol
-from lanchat.text import clean_text, name_problem
+from lanchat.text import name_problem, one_line
 from lanchat.errors import JournalClosed, MessageError
 from lanchat.server.config import ServerConfig
 from lanchat.server.delivery import Delivery, Outgoing
@@ -115,7 +115,8 @@ class Room:
             welcome = None if plain else protocol.welcome_frame(
                 name=name, others=roster.names.encoded(), server=self.config.server_name,
                 max_text=self.config.max_text, max_frame=self.config.max_frame_bytes, seq=seq,
-                session=token, rate=self.config.rate, burst=self.config.burst)
+                session=token, rate=self.config.rate, burst=self.config.burst,
+                away=protocol.ENCODE(roster.away_names()))
             try:
                 # Plain clients cannot resume, so their sessions are not kept.
                 self.journal.submit(
@@ -168,7 +169,7 @@ class Room:
         """Remove a member (idempotent) and tell the others why."""
         # A bye or /quit reason is the user's text sent to everyone: clean it, one
         # line, bounded.
-        reason = " ".join(clean_text(reason).split())[:MAX_REASON] or "left"
+        reason = one_line(reason, MAX_REASON) or "left"
         with self.lock:
             # Whoever goes once the server said it is going away goes because of that.
             self.remove(member, "server shutting down" if self.closing else reason)
