@@ -54,7 +54,9 @@ NO_SUCH_USER = "no_such_user"
 UNKNOWN_COMMAND = "unknown_command"
 SEND_QUEUE_FULL = "send_queue_full"
 SHUTTING_DOWN = "shutting_down"
-BAD_ROOM, NO_SUCH_ROOM = "bad_room", "no_such_room"  # (v2)
+# v2, sections 8 and 9 (those the server speaks so far):
+BAD_ROOM, NO_SUCH_ROOM, NOT_OP = "bad_room", "no_such_room", "not_op"
+MUTED, BANNED, SLOW_MODE, BAD_ARGUMENT = "muted", "banned", "slow_mode", "bad_argument"
 # Extension (docs/protocol.md): the history database refused the line, so it was
 # neither stored nor shown to anyone.
 NOT_STORED = "not_stored"
@@ -62,10 +64,12 @@ ERROR_CODES = frozenset({
     BAD_HEADER, TOO_LARGE, BAD_UTF8, BAD_JSON, UNKNOWN_TYPE, NOT_WELCOME, BAD_NAME,
     NAME_TAKEN, AUTH_FAILED, SERVER_FULL, EMPTY_TEXT, TEXT_TOO_LONG, RATE_LIMITED,
     NO_SUCH_USER, UNKNOWN_COMMAND, SEND_QUEUE_FULL, SHUTTING_DOWN, BAD_ROOM, NO_SUCH_ROOM,
+    NOT_OP, MUTED, BANNED, SLOW_MODE, BAD_ARGUMENT,
 })
 LOBBY = "#lobby"  # the room everyone connected is in (PROTOCOL.md section 8)
 TYPING_STATES = frozenset({"active", "paused", "done"})  # section 9
-# Errors after which the server closes the connection.
+# Errors after which the server closes the connection (when they answer no line: a
+# wrong /admin password is auth_failed with the line's id, and the connection stays).
 CLOSING_CODES = frozenset({BAD_HEADER, AUTH_FAILED, SERVER_FULL, SEND_QUEUE_FULL})
 
 
@@ -89,13 +93,7 @@ class MessageError(ProtocolError):
 # --------------------------------------------------------------------------- framing
 
 def encode_frame(body: Union[bytes, str]) -> bytes:
-    """Return ``body`` framed with its 64-byte ASCII length header.
-
-    Args:
-        body: the body, as bytes or as text (encoded as UTF-8).
-    Returns:
-        header + body, ready to write to a socket.
-    """
+    """``body`` (bytes, or text as UTF-8) framed with its 64-byte ASCII length header."""
     if isinstance(body, str):
         body = body.encode("utf-8")
     return frame_header(len(body)) + body
@@ -224,22 +222,29 @@ def encode_ack(msg_id: Optional[str], seq: Optional[int]) -> str:
 
 
 def welcome_frame(*, name: str, others: bytes, server: str, max_text: int, max_frame: int,
-                  seq: int, session: str, rate: float, burst: int, away: str = "{}") -> bytes:
+                  seq: int, session: str, rate: float, burst: int, away: dict, lobby: dict,
+                  admin: bool) -> bytes:
     """The framed ``welcome``: ``message_frame`` of it, with the other members' names
     (``others``: JSON strings joined by commas, tens of kilobytes in a big room)
     copied in as they are instead of encoded once per join; ``name`` follows them.
 
     ``rate`` and ``burst`` (an extension, docs/protocol.md) tell a client the rate
-    limit, so a script can pace its lines instead of being refused; ``away`` is the
-    encoded ``{name: message}`` of who is away.
+    limit, so a script can pace its lines instead of being refused; ``away`` is
+    ``{name: message}`` of who is away; ``lobby`` the #lobby room object without its
+    ``users`` (the same list again, copied in too).
     """
     head = ('{"type":"welcome","name":%s,"users":[' % quote(name)).encode("utf-8")
-    tail = ('%s%s],"server":%s,"max_text":%d,"max_frame":%d,"seq":%d,"session":%s,'
-            '"rate":%s,"burst":%d,"away":%s}' % (
-                "," if others else "", quote(name), quote(server), max_text, max_frame, seq,
-                quote(session), ENCODE(float(rate)), burst, away)).encode("utf-8")
-    size = len(head) + len(others) + len(tail)
-    return b"".join([frame_header(size), head, others, tail])
+    users = ("%s%s]" % ("," if others else "", quote(name))).encode("utf-8")
+    room_head = (',"server":%s,"max_text":%d,"max_frame":%d,"seq":%d,"session":%s,'
+                 '"rate":%s,"burst":%d,"away":%s,"rooms":[%s,"users":[' % (
+                     quote(server), max_text, max_frame, seq, quote(session),
+                     ENCODE(float(rate)), burst, ENCODE(away),
+                     ENCODE({"room": lobby["room"], "topic": lobby["topic"]})[:-1])).encode("utf-8")
+    room_tail = (",%s],\"admin\":%s}" % (
+        ENCODE({k: v for k, v in lobby.items() if k not in ("room", "topic")})[1:],
+        "true" if admin else "false")).encode("utf-8")
+    parts = [head, others, users, room_head, others, users, room_tail]
+    return b"".join([frame_header(sum(map(len, parts)))] + parts)
 
 
 def message_frame(message: dict) -> bytes:
@@ -256,12 +261,8 @@ def decode_text(body: bytes) -> str:
 
 
 def decode_message(body: bytes) -> dict:
-    """Decode one structured body into a dict with a string ``type``.
-
-    Raises:
-        MessageError: ``bad_utf8`` or ``bad_json`` (not JSON, not an object, no
-            string ``type``).
-    """
+    """Decode one structured body into a dict with a string ``type``; raises
+    ``MessageError``: ``bad_utf8``, or ``bad_json`` (not JSON, not an object, no type)."""
     text = decode_text(body)
     try:
         obj = _json_value(text)

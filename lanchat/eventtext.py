@@ -36,6 +36,11 @@ def describe(event: dict, me: Optional[str] = None) -> Optional[str]:
         return f"* {event.get('name')} left" + (f" ({reason})" if reason else "")
     if kind == "nick":
         return f"* {event.get('old')} is now known as {event.get('new')}"
+    if kind == "mode":
+        return _mode_line(event)
+    if kind == "kick":
+        reason = event.get("reason")
+        return f"* {event.get('name')} was kicked by {event.get('by')}" + (f" ({reason})" if reason else "")
     if kind == "presence":
         away = event.get("away")
         return f"* {event.get('name')} " + ("is back" if away is None else f"is away: {away}")
@@ -47,6 +52,23 @@ def describe(event: dict, me: Optional[str] = None) -> Optional[str]:
     if kind == "error":
         return f"error: {event.get('message') or event.get('code')}"
     return None
+
+
+_MODE_WORDS = {"+op": "made {t} an op", "-op": "took op from {t}", "+mute": "muted {t}",
+               "-mute": "unmuted {t}", "+ban": "banned {t}", "-ban": "unbanned {t}",
+               "-slow": "ended slow mode"}
+
+
+def _mode_line(event: dict) -> str:
+    change, seconds = event.get("change"), event.get("seconds")
+    if change == "+slow":
+        what = f"set slow mode: one line every {seconds} s"
+    else:
+        what = _MODE_WORDS.get(change, f"set {change}").format(t=event.get("target"))
+        if seconds and change in ("+mute", "+ban"):
+            minutes = round(seconds / 60)
+            what += f" for {minutes} minute{'' if minutes == 1 else 's'}"
+    return f"* {event.get('by')} {what}"
 
 
 def clock(ts: Optional[float]) -> str:

@@ -51,15 +51,20 @@ def test_an_ack_encodes_as_the_general_encoder_does(msg_id, seq):
 
 @given(name=texts, users=st.lists(texts, max_size=5), server=texts, seq=seqs, session=texts,
        rate=st.floats(min_value=0, max_value=1e6, allow_nan=False), burst=st.integers(0, 10 ** 6),
-       away=st.dictionaries(texts, texts, max_size=3))
+       away=st.dictionaries(texts, texts, max_size=3), ops=st.lists(texts, max_size=3),
+       slow=st.integers(0, 3600), muted=st.booleans(), admin=st.booleans())
 def test_a_welcome_is_the_general_encoder_s_frame(name, users, server, seq, session, rate, burst,
-                                                  away):
+                                                  away, ops, slow, muted, admin):
     names = NameList()
     for number, user in enumerate(users):
         names.add(f"k{number}", user)
     expected = {"type": "welcome", "name": name, "users": users + [name], "server": server,
                 "max_text": 4000, "max_frame": 65536, "seq": seq, "session": session,
-                "rate": rate, "burst": burst, "away": away}
+                "rate": rate, "burst": burst, "away": away,
+                "rooms": [{"room": "#lobby", "topic": "", "users": users + [name], "ops": ops,
+                           "slow": slow, "muted": muted}], "admin": admin}
+    lobby = {"room": "#lobby", "topic": "", "ops": ops, "slow": slow, "muted": muted}
     assert welcome_frame(name=name, others=names.encoded(), server=server, max_text=4000,
                          max_frame=65536, seq=seq, session=session, rate=rate, burst=burst,
-                         away=ENCODE(away)) == protocol.encode_frame(ENCODE(expected))
+                         away=away, lobby=lobby, admin=admin) == \
+        protocol.encode_frame(ENCODE(expected))

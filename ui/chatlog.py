@@ -32,6 +32,7 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 import protocol
+from lanchat import eventtext
 from ui.theme import NameColours
 from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, PRIVATE,  # noqa: F401
                         SENT, SYSTEM, Entry, Status, parse_own_line)
@@ -270,6 +271,18 @@ class ChatLog:
         if not entry.replay:
             self._set_users([u for u in self.users if u != name])
         return True
+
+    def _on_mode(self, event):
+        # An op changed a mode (op, mute, ban, slow): a notice in its place.
+        return self._moderation_notice(event, str(event.get("by", "?")))
+
+    def _on_kick(self, event):
+        return self._moderation_notice(event, str(event.get("name", "?")))
+
+    def _moderation_notice(self, event, sender: str) -> bool:
+        text = (eventtext.describe(event) or "").removeprefix("* ")
+        entry = Entry(kind=NOTICE, text=text, sender=sender, ts=event.get("ts") or time.time())
+        return self._sequenced(event, entry)
 
     def _on_nick(self, event):
         old, new = str(event.get("old", "?")), str(event.get("new", "?"))

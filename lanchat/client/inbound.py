@@ -59,7 +59,8 @@ class InboundDispatch:
         return None
 
     def _on_message(self, msg: dict):
-        """A stored event (message, join, leave, nick): drop duplicates, track seq."""
+        """A stored event (message, join, leave, nick, mode, kick): drop duplicates,
+        track seq. A replayed nick of our old name is history: it renames nobody."""
         seq = msg.get("seq")
         if self._seen.seen_before(seq):
             return None
@@ -71,12 +72,12 @@ class InboundDispatch:
             if mine is not None:
                 self._emit({"type": "ack", "id": msg["id"], "seq": seq, "text": mine["text"]})
                 return None
-        if msg["type"] == "nick" and msg.get("old") == self.name:
+        if msg["type"] == "nick" and msg.get("old") == self.name and not msg.get("replay"):
             self.name = msg.get("new", self.name)
         self._emit(msg)
         return None
 
-    _on_join = _on_leave = _on_nick = _on_message
+    _on_join = _on_leave = _on_nick = _on_mode = _on_kick = _on_message
 
     def _on_ack(self, msg: dict):
         with self._lock:
@@ -117,8 +118,12 @@ class InboundDispatch:
         return outcome
 
     def _session_outcome(self, msg: dict):
-        """(reason, retry) if this error ends the session, else None."""
+        """(reason, retry) if this error ends the session, else None. An error that
+        answers one of our lines (it has an ``id``, as a wrong /admin password does)
+        never ends it."""
         code = msg.get("code")
+        if msg.get("id") is not None:
+            return None
         if code in FATAL_CODES and self.welcome is None:
             return msg.get("message") or code, False
         if code == protocol.SHUTTING_DOWN:

@@ -19,6 +19,7 @@ from lanchat.text import name_problem
 from lanchat import eventtext
 from lanchat.errors import MessageError
 from lanchat.server.delivery import Delivery, Outgoing
+from lanchat.server import modcommands
 from lanchat.server.members import Member
 from lanchat.server.presence import set_away
 from lanchat.server.publishing import publish
@@ -35,6 +36,10 @@ HELP = """commands:
   /away [MESSAGE]   tell everyone you are away (/back when you are here again)
   /help             this list
   /quit [reason]    leave (plain clients: also !DISCONNECT)
+  /admin PASSWORD   become an admin (an op everywhere)
+  /op NAME          ops: make NAME an op (/deop NAME undoes it)
+  /kick NAME [why]  ops: send NAME out (/ban, /mute NAME [minutes])
+  /slow SECONDS     ops: one line per SECONDS for non-ops (/slow 0 ends it)
   //text            send text starting with /"""
 HISTORY_COMMAND_DEFAULT, HISTORY_COMMAND_MAX = 20, 500
 
@@ -184,4 +189,5 @@ COMMANDS: Dict[str, Callable[[Room, Member, str, Optional[str]], Optional[str]]]
     "nick": nick, "me": me, "msg": private, "w": private,
     "who": who, "users": who, "names": who,
     "help": help_, "history": history, "quit": quit_, "away": away, "back": back,
+    **modcommands.COMMANDS,
 }

@@ -36,6 +36,7 @@ class ServerConfig:
     idle_timeout: float = 90.0
     max_send_queue: int = 1024 * 1024
     password: Optional[str] = None
+    admin_password: Optional[str] = None  # /admin PASSWORD makes a session an admin
     tls_context: object = None  # an ssl.SSLContext for the server side, or None
 
 
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bytes queued for a slow reader before it is dropped")
     p.add_argument("--password", default=None,
                    help="password clients must give (better: set CHAT_PASSWORD)")
+    p.add_argument("--admin-password", default=None,
+                   help="password of /admin, which makes a session an op everywhere "
+                        "(better: set CHAT_ADMIN_PASSWORD)")
     p.add_argument("--tls-cert", metavar="FILE", default=None,
                    help="TLS certificate (PEM); clients then connect with --tls")
     p.add_argument("--tls-key", metavar="FILE", default=None,
@@ -131,4 +135,5 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         burst=args.burst, max_clients=args.max_clients, max_per_ip=args.max_per_ip,
         frame_timeout=args.frame_timeout, idle_timeout=args.idle_timeout,
         max_send_queue=args.max_send_queue,
-        password=args.password or os.environ.get("CHAT_PASSWORD") or None)
+        password=args.password or os.environ.get("CHAT_PASSWORD") or None,
+        admin_password=args.admin_password or os.environ.get("CHAT_ADMIN_PASSWORD") or None)

@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS events (
     ts REAL NOT NULL,
     type TEXT NOT NULL,
     sender TEXT,        -- casefolded name of whoever caused it
-    recipient TEXT,     -- casefolded name of a private message's addressee
+    recipient TEXT,     -- casefolded name of a private message's addressee; a ban's address
     private INTEGER NOT NULL DEFAULT 0,
     session TEXT,       -- the sender's session token
     recipient_session TEXT,  -- a private message's addressee's session token

@@ -93,13 +93,17 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.server.release(self)
         log.debug("%s closed: %s", self.peer, reason)
 
-    def kick(self, reason: str) -> None:
-        """Close this connection from another thread; the reader thread notices."""
+    def kick(self, reason: str, flush: bool = False) -> None:
+        """Close this connection from another thread; the reader thread notices.
+
+        With ``flush``, only reading stops: the connection ends as if the client had
+        hung up, so what is queued for it (a kick event) still leaves, with a bound.
+        """
         with self._kick_lock:
             if self._kicked is None:
                 self._kicked = reason
         try:
-            self.request.shutdown(socket.SHUT_RDWR)
+            self.request.shutdown(socket.SHUT_RD if flush else socket.SHUT_RDWR)
         except OSError:
             pass
 
@@ -215,9 +219,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             self._error(protocol.AUTH_FAILED, "this server needs a password: "
                         "connect with client.py --password")
             return "auth failed"
-        self.member = self.server.room.join(self.transport, None, plain=True, peer=self.peer,
-                                            kick=self.kick)
-        return None
+        return self._join(None, plain=True)
 
     def _on_structured(self, obj: dict) -> Optional[str]:
         message = protocol.parse_client_message(obj)
@@ -258,9 +260,19 @@ class ChatHandler(socketserver.BaseRequestHandler):
                         "password: connect with client.py --password (or set CHAT_PASSWORD)")
             log.info("%s: refused, %s password", self.peer, "wrong" if hello.password else "no")
             return "auth failed"
-        self.member = self.server.room.join(self.transport, hello.name, plain=False,
-                                            peer=self.peer, since=hello.since,
-                                            resume=hello.resume, kick=self.kick)
+        return self._join(hello.name, plain=False, since=hello.since, resume=hello.resume)
+
+    def _join(self, name: Optional[str], **options) -> Optional[str]:
+        """Join the room; a ban refuses the connection (error ``banned``, then close)."""
+        try:
+            self.member = self.server.room.join(self.transport, name, peer=self.peer,
+                                                address=self.ip, kick=self.kick, **options)
+        except MessageError as exc:
+            if exc.code != protocol.BANNED:
+                raise
+            self._error(exc.code, exc.message)
+            log.info("%s: refused, banned", self.peer)
+            return "banned"
         return None
 
 

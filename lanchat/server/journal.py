@@ -140,6 +140,13 @@ class Journal:
         return dict(self._db.execute("SELECT token, name FROM sessions WHERE updated > ?",
                                      (now - SESSION_DAYS * 86400,)))
 
+    def mode_events(self) -> list:
+        """Every stored ``mode`` event, oldest first, with its row's ``recipient`` (a
+        ban's address): the moderation state is rebuilt from them at start."""
+        rows = self._db.execute("SELECT body, recipient FROM events WHERE type = 'mode' "
+                                "ORDER BY seq").fetchall()
+        return [(json.loads(body), recipient) for body, recipient in rows]
+
     def known_ids(self) -> dict:
         """``{session: {say id: seq}}`` for the recent messages that carried an id."""
         out: dict = {}

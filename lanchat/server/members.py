@@ -36,9 +36,13 @@ class Member:
     peer: str
     session: str
     bucket: TokenBucket
-    kick: Optional[Callable[[str], None]] = None  # closes the connection (the handler's)
+    # Closes the connection (the handler's kick(reason, flush=False)).
+    kick: Optional[Callable[..., None]] = None
+    address: Optional[str] = None  # the peer's IP address
     welcomed: bool = False
     gone: bool = False
+    kicked: bool = False  # kicked out: its lines are dropped until it is gone
+    admin_tries: Optional[TokenBucket] = None  # /admin attempts, made at the first
     away: Optional[str] = None  # the away message, None while here
     typing_bucket: Optional[TokenBucket] = None  # made at the first typing frame
     welcome_sent: threading.Event = field(default_factory=threading.Event)
@@ -83,6 +87,7 @@ class Membership:
     def __init__(self, sessions: dict):
         self.members: dict = {}       # name key -> Member
         self.sessions = sessions      # token -> Session
+        self.by_session: dict = {}    # token -> Member, of those connected
         self.names = NameList()       # the members' names, encoded for welcomes
         self.json_readers: dict = {}  # Member -> None, in join order
         self.plain_readers: dict = {}
@@ -96,6 +101,7 @@ class Membership:
     def add(self, member: Member) -> None:
         self.members[member.key] = member
         self.names.add(member.key, member.name)
+        self.by_session[member.session] = member
 
     def drop(self, member: Member) -> None:
         """Forget a member (it is gone): out of the names and the readers."""
@@ -105,6 +111,8 @@ class Membership:
             del self.members[member.key]
             self.names.remove(member.key)
             self._away.pop(member.key, None)
+        if self.by_session.get(member.session) is member:
+            del self.by_session[member.session]
         if member.plain:  # plain clients cannot resume: nothing to keep
             self.sessions.pop(member.session, None)
 

@@ -15,6 +15,7 @@ journal is idle.
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Optional
 
@@ -23,6 +24,7 @@ from lanchat.text import clean_text
 from lanchat.errors import JournalClosed, MessageError
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.members import Member, Session
+from lanchat.server.moderation import RoomModes
 from lanchat.server.room import SHUTTING_DOWN_TEXT, Room
 
 IDS_PER_SESSION = 10000  # say ids remembered per session (a resend comes within minutes)
@@ -70,7 +72,7 @@ def _rate_text(rate: float) -> str:
 
 def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]) -> list:
     # Room lock held: seqs, rows and one journal entry for the checked lines.
-    if member.gone:
+    if member.gone or member.kicked:
         return []
     target = None
     if to is not None:
@@ -79,6 +81,9 @@ def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]
             return [protocol.error_message(protocol.NO_SUCH_USER, f"nobody called {to!r} is here",
                                            msg_id) for _, msg_id in lines]
     state = room.membership.sessions[member.session]
+    modes = room.modes
+    # Mutes and slow mode hold lines in the room, not private ones, and never an op's.
+    moderated = target is None and (modes.mutes or modes.slow) and not room.is_op(member)
     items, rows, taken, errors = [], [], {}, []
     sender, session, name = member.key, member.session, member.name
     recipient = target.key if target is not None else None
@@ -89,6 +94,11 @@ def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]
             if seq is not None:
                 # A resend of a line already taken: ack again (after its commit).
                 items.append((None, msg_id, seq))
+                continue
+        if moderated:
+            refusal = _moderation_refusal(modes, member, msg_id)
+            if refusal is not None:
+                errors.append(refusal)
                 continue
         if not member.bucket.take():
             errors.append(protocol.error_message(
@@ -121,6 +131,19 @@ def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]
     while len(state.ids) > IDS_PER_SESSION:
         del state.ids[next(iter(state.ids))]
     return errors
+
+
+def _moderation_refusal(modes: RoomModes, member: Member, msg_id: Optional[str]) -> Optional[dict]:
+    # Room lock held: muted, or too soon under slow mode (this line starts the wait).
+    if modes.muted(member.key):
+        return protocol.error_message(protocol.MUTED, f"you are muted in {modes.room}", msg_id,
+                                      room=modes.room)
+    wait = modes.slow_wait(member.session, time.time())
+    if wait:
+        return protocol.error_message(
+            protocol.SLOW_MODE, f"{modes.room} is in slow mode: one line every {modes.slow} s",
+            msg_id, room=modes.room, retry_after=round(wait, 3))
+    return None
 
 
 def _deliver(room: Room, member: Member, target: Optional[Member], items: list,

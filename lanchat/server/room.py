@@ -26,13 +26,14 @@ import time
 from typing import Any, Callable, Optional
 
 import protocol
-from lanchat.text import name_problem, one_line
+from lanchat.text import name_key, name_problem, one_line
 from lanchat.errors import JournalClosed, MessageError
 from lanchat.server.config import ServerConfig
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.journal import Journal
 from lanchat.server.members import Member, Membership, Session
 from lanchat.server.memtrim import Trimmer
+from lanchat.server.moderation import FOREVER, RoomModes
 from lanchat.ratelimit import TokenBucket
 
 log = logging.getLogger("chat.room")
@@ -59,6 +60,10 @@ class Room:
             sessions.setdefault(token, Session("?")).ids.update(ids)
         self.membership = Membership(sessions)
         self.members = self.membership.members  # name key -> Member (read under the lock)
+        self.modes = RoomModes(protocol.LOBBY)   # #lobby's ops, bans, mutes, slow mode
+        for event, address in journal.mode_events():
+            self.modes.apply(event, address)
+        self.admins: set = set()                 # session tokens that gave /admin PASSWORD
         self.seq = journal.last_seq
         self.closing = False
         self._trimmer = Trimmer()
@@ -72,15 +77,16 @@ class Room:
     # ------------------------------------------------------------------ joining
 
     def join(self, transport, requested: Optional[str], *, plain: bool, peer: str,
-             since: Optional[int] = None, resume: Optional[str] = None,
-             kick: Optional[Callable[[str], None]] = None) -> Member:
+             address: Optional[str] = None, since: Optional[int] = None,
+             resume: Optional[str] = None, kick: Optional[Callable[..., None]] = None) -> Member:
         """Add a connection to the room and queue its join (and welcome).
 
         Args:
             requested: the asked name; None gives a plain client ``guest-<n>``.
             kick: closes the connection (a resumed session's old one, a failed send).
         Raises:
-            MessageError: ``bad_name`` (the connection may try another hello), or
+            MessageError: ``bad_name`` (the connection may try another hello),
+                ``banned`` (the name or the address: the connection is refused), or
                 ``shutting_down``.
         """
         if requested is not None:
@@ -95,6 +101,10 @@ class Room:
                 raise MessageError(protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT)
             roster = self.membership
             state = roster.sessions.get(resume) if resume else None
+            if state is not None and state.name != "?":
+                self._refuse_banned(state.name, address)
+            elif requested is not None or address is not None:
+                self._refuse_banned(requested or "", address)
             if state is not None:
                 token = resume
                 requested = state.name if state.name != "?" else requested
@@ -108,7 +118,8 @@ class Room:
             name = roster.free_name(roster.guest_name() if requested is None else requested)
             seq, now = self.next_seq()
             member = Member(name=name, transport=transport, plain=plain, peer=peer, session=token,
-                            bucket=TokenBucket(self.config.rate, self.config.burst), kick=kick)
+                            bucket=TokenBucket(self.config.rate, self.config.burst), kick=kick,
+                            address=address)
             state.name = name
             event = {"type": "join", "seq": seq, "ts": now, "name": name}
             # Built once per join, so a crowd joining costs no JSON encoding per name.
@@ -116,7 +127,10 @@ class Room:
                 name=name, others=roster.names.encoded(), server=self.config.server_name,
                 max_text=self.config.max_text, max_frame=self.config.max_frame_bytes, seq=seq,
                 session=token, rate=self.config.rate, burst=self.config.burst,
-                away=protocol.ENCODE(roster.away_names()))
+                away=roster.away_names(), admin=token in self.admins, lobby={
+                    "room": protocol.LOBBY, "topic": "",
+                    "ops": self.op_names() + ([name] if self._is_op_session(token) else []),
+                    "slow": self.modes.slow, "muted": self.modes.muted(name_key(name))})
             try:
                 # Plain clients cannot resume, so their sessions are not kept.
                 self.journal.submit(
@@ -131,6 +145,27 @@ class Room:
             replaced.kick("replaced")
         log.info("%s joined as %s (%s)", peer, name, "plain" if plain else "structured")
         return member
+
+    def _refuse_banned(self, name: str, address: Optional[str]) -> None:
+        # Room lock held: a #lobby ban refuses the connection (PROTOCOL.md section 8).
+        until = self.modes.ban_of(name_key(name), address)
+        if until is not None:
+            when = "until an op lifts it" if until == FOREVER else \
+                "until " + time.strftime("%H:%M", time.localtime(until))
+            raise MessageError(protocol.BANNED, f"you are banned from this server {when}")
+
+    def _is_op_session(self, token: str) -> bool:
+        return token in self.admins or token in self.modes.ops
+
+    def is_op(self, member: Member) -> bool:
+        """An op of #lobby, or an admin (room lock held)."""
+        return self._is_op_session(member.session)
+
+    def op_names(self) -> list:
+        """The names of the connected ops and admins (room lock held)."""
+        by_session = self.membership.by_session
+        return [by_session[token].name for token in sorted(self.admins | self.modes.ops)
+                if token in by_session]
 
     def _replay_for(self, member: Member, event: dict, since: Optional[int]) -> tuple:
         # Prepared outside the room lock, after the commit of everything up to the join.

@@ -1,0 +1,232 @@
+"""The admin and op commands (PROTOCOL.md section 8), in #lobby for now.
+
+``/admin PASSWORD`` makes the session an admin (an op everywhere, whom no op can act
+on). Ops may ``/op`` and ``/deop``, ``/kick NAME [reason]``, ``/ban NAME [minutes]``
+and ``/unban``, ``/mute NAME [minutes]`` and ``/unmute``, ``/slow SECONDS``. Each
+change is a stored ``mode`` (or ``kick``) event with a seq, to everyone in the room,
+the actor and the target included, then the actor's ack; ``moderation.RoomModes``
+holds the state the events make. Same shape as ``commands``: ``command(room, member,
+arg, msg_id)``, refusals raised as ``MessageError``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Optional
+
+import protocol
+from lanchat.errors import MessageError
+from lanchat.ratelimit import TokenBucket
+from lanchat.server.delivery import Delivery, Outgoing
+from lanchat.server.members import Member
+from lanchat.server.room import MAX_REASON, Room
+from lanchat.text import name_key, one_line
+
+log = logging.getLogger("chat.room")
+
+ADMIN_TRIES_PER_MINUTE = 5
+MAX_MINUTES = 60 * 24 * 366    # a ban or mute of at most about a year
+MAX_SLOW = 3600                # slow mode of at most one line an hour
+
+
+def admin(room: Room, member: Member, password: str, msg_id: Optional[str]) -> None:
+    """``/admin PASSWORD``: the session becomes an admin. The password is never
+    logged, stored or echoed; at most 5 tries a minute per connection."""
+    expected = room.config.admin_password
+    if not expected:
+        raise MessageError(protocol.AUTH_FAILED, "this server has no admins "
+                           "(it would be started with --admin-password)")
+    if member.admin_tries is None:
+        member.admin_tries = TokenBucket(ADMIN_TRIES_PER_MINUTE / 60, ADMIN_TRIES_PER_MINUTE)
+    if not member.admin_tries.take():
+        raise MessageError(protocol.AUTH_FAILED, "too many tries; wait a minute")
+    if not hmac.compare_digest(password.encode("utf-8"), expected.encode("utf-8")):
+        log.info("%s (%s): a wrong admin password", member.name, member.peer)
+        raise MessageError(protocol.AUTH_FAILED, "that is not the admin password")
+    with room.lock:
+        room.admins.add(member.session)
+    log.info("%s (%s) is an admin now", member.name, member.peer)
+    member.send({"type": "system", "text": "you are an admin now: an op in every room"})
+    if not member.plain:
+        room.ack(member, msg_id)
+
+
+def _need_op(room: Room, member: Member) -> None:
+    if not room.is_op(member):
+        raise MessageError(protocol.NOT_OP, f"only an op of {room.modes.room} may do that")
+
+
+def _target(room: Room, member: Member, name: str) -> Member:
+    # Room lock held: a connected member an op may act on.
+    if not name:
+        raise MessageError(protocol.BAD_ARGUMENT, "say whom: a name")
+    target = room.membership.get(name)
+    if target is None or not target.welcomed or target.gone:
+        raise MessageError(protocol.NO_SUCH_USER, f"nobody called {name[:40]!r} is here")
+    if target.session in room.admins:
+        raise MessageError(protocol.NOT_OP, "ops cannot act on an admin")
+    return target
+
+
+def _minutes(arg: str) -> int:
+    """``[minutes]`` as seconds (0: until lifted)."""
+    if not arg:
+        return 0
+    if not arg.isdigit() or not 1 <= int(arg) <= MAX_MINUTES:
+        raise MessageError(protocol.BAD_ARGUMENT, f"minutes are a whole number from 1 to {MAX_MINUTES}")
+    return int(arg) * 60
+
+
+def _event(room: Room, member: Member, msg_id: Optional[str], event: dict, *,
+           recipient: Optional[str] = None, ack: bool = True, after=None) -> None:
+    """Store ``event`` (room lock held) and deliver it to the room, then the actor's
+    ack; ``after(delivery)`` runs in the same delivery."""
+    seq, now = room.next_seq()
+    event = {"type": event["type"], "seq": seq, "ts": now, "room": room.modes.room, **event}
+    if event["type"] == "mode":
+        room.modes.apply(event, recipient)
+    outgoing = Outgoing(event)
+
+    def deliver(delivery: Delivery) -> None:
+        room.broadcast(delivery, outgoing)
+        if after is not None:
+            after(delivery)
+        if ack and not member.plain:
+            room.stage_ack(delivery, member, msg_id, None)
+
+    room.journal.submit(event, deliver, sender=member.key, recipient=recipient, now=now)
+
+
+def _kick_out(room: Room, member: Member, target: Member, reason: str,
+              msg_id: Optional[str]) -> None:
+    # Room lock held: the kick event, then the target's connection closes (after it
+    # got the event), and it leaves with "kicked by X: reason".
+    target.kicked = True
+    leave = f"kicked by {member.name}" + (f": {reason}" if reason else "")
+
+    def dismiss(delivery: Delivery) -> None:
+        if target.kick is not None:
+            delivery.after.append(lambda: target.kick(leave, flush=True))
+
+    _event(room, member, msg_id, {"type": "kick", "name": target.name, "by": member.name,
+                                  "reason": reason}, after=dismiss)
+
+
+def op(room: Room, member: Member, name: str, msg_id: Optional[str]) -> None:
+    """``/op NAME``: an op of the room."""
+    _set_op(room, member, name, msg_id, True)
+
+
+def deop(room: Room, member: Member, name: str, msg_id: Optional[str]) -> None:
+    """``/deop NAME``: no longer an op."""
+    _set_op(room, member, name, msg_id, False)
+
+
+def _set_op(room: Room, member: Member, name: str, msg_id: Optional[str], on: bool) -> None:
+    with room.lock:
+        _need_op(room, member)
+        target = _target(room, member, name.strip())
+        if (target.session in room.modes.ops) == on:
+            room.ack(member, msg_id)
+            return
+        (room.modes.ops.add if on else room.modes.ops.discard)(target.session)
+        _event(room, member, msg_id, {"type": "mode", "by": member.name,
+                                      "change": "+op" if on else "-op", "target": target.name})
+
+
+def kick(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+    """``/kick NAME [reason]``: out of the room (#lobby: disconnected)."""
+    name, _, reason = arg.partition(" ")
+    with room.lock:
+        _need_op(room, member)
+        target = _target(room, member, name)
+        if target is member:
+            raise MessageError(protocol.BAD_ARGUMENT, "you cannot kick yourself (/quit leaves)")
+        _kick_out(room, member, target, one_line(reason, MAX_REASON), msg_id)
+
+
+def ban(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+    """``/ban NAME [minutes]``: the name and its address are refused (loopback exempt)
+    until it ends or is lifted; a member of that name is kicked."""
+    name, _, minutes = arg.strip().partition(" ")
+    seconds = _minutes(minutes.strip())
+    with room.lock:
+        _need_op(room, member)
+        if not name:
+            raise MessageError(protocol.BAD_ARGUMENT, "say whom: /ban NAME [minutes]")
+        if name_key(name) == member.key:
+            raise MessageError(protocol.BAD_ARGUMENT, "you cannot ban yourself")
+        target = room.membership.get(name)
+        if target is not None and target.session in room.admins:
+            raise MessageError(protocol.NOT_OP, "ops cannot act on an admin")
+        shown = target.name if target is not None else name[:40]
+        event = {"type": "mode", "by": member.name, "change": "+ban", "target": shown}
+        if seconds:
+            event["seconds"] = seconds
+        address = target.address if target is not None else None
+        if target is None or not target.welcomed or target.gone:
+            _event(room, member, msg_id, event, recipient=address)
+            return
+        _event(room, member, msg_id, event, recipient=address, ack=False)
+        _kick_out(room, member, target, "banned", msg_id)
+
+
+def unban(room: Room, member: Member, name: str, msg_id: Optional[str]) -> None:
+    """``/unban NAME``: the ban on that name (and its address) ends."""
+    name = name.strip()
+    with room.lock:
+        _need_op(room, member)
+        if not room.modes.is_banned(name_key(name)):
+            raise MessageError(protocol.BAD_ARGUMENT, f"{name[:40]!r} is not banned")
+        _event(room, member, msg_id, {"type": "mode", "by": member.name, "change": "-ban",
+                                      "target": name})
+
+
+def mute(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+    """``/mute NAME [minutes]``: their lines in the room are refused with ``muted``."""
+    name, _, minutes = arg.strip().partition(" ")
+    seconds = _minutes(minutes.strip())
+    with room.lock:
+        _need_op(room, member)
+        target = _target(room, member, name)
+        if target is member:
+            raise MessageError(protocol.BAD_ARGUMENT, "you cannot mute yourself")
+        event = {"type": "mode", "by": member.name, "change": "+mute", "target": target.name}
+        if seconds:
+            event["seconds"] = seconds
+        _event(room, member, msg_id, event)
+
+
+def unmute(room: Room, member: Member, name: str, msg_id: Optional[str]) -> None:
+    """``/unmute NAME``: they may speak again."""
+    name = name.strip()
+    with room.lock:
+        _need_op(room, member)
+        if not room.modes.muted(name_key(name)):
+            raise MessageError(protocol.BAD_ARGUMENT, f"{name[:40]!r} is not muted")
+        target = room.membership.get(name)
+        _event(room, member, msg_id, {"type": "mode", "by": member.name, "change": "-mute",
+                                      "target": target.name if target else name})
+
+
+def slow(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+    """``/slow SECONDS``: members who are not ops may send one line per SECONDS
+    (``slow_mode`` with ``retry_after`` otherwise); ``/slow 0`` ends it."""
+    arg = arg.strip()
+    if not arg.isdigit() or int(arg) > MAX_SLOW:
+        raise MessageError(protocol.BAD_ARGUMENT, f"/slow SECONDS, a whole number from 0 to {MAX_SLOW}")
+    seconds = int(arg)
+    with room.lock:
+        _need_op(room, member)
+        if seconds == room.modes.slow:
+            room.ack(member, msg_id)
+            return
+        event = {"type": "mode", "by": member.name, "change": "+slow" if seconds else "-slow"}
+        if seconds:
+            event["seconds"] = seconds
+        _event(room, member, msg_id, event)
+
+
+COMMANDS = {"admin": admin, "op": op, "deop": deop, "kick": kick, "ban": ban,
+            "unban": unban, "mute": mute, "unmute": unmute, "slow": slow}
