@@ -20,7 +20,7 @@ import pytest
 
 import protocol
 from conftest import ROOT, WAIT
-from serverhelpers import join, next_frame, say
+from serverhelpers import join, marker, next_frame, say
 
 CLOCK = r"\[\d\d:\d\d\]"
 
@@ -442,3 +442,17 @@ def test_a_replay_of_every_kind_is_one_earlier_section_then_now():
     lines = out.getvalue().splitlines()
     assert lines[0] == "--- earlier messages ---" and lines.count("--- earlier messages ---") == 1
     assert lines[-2] == "--- now ---" and lines[-1].endswith("* carol joined")
+
+
+def test_cli_quit_leaves_for_good_with_the_reason(chat_server, make_client, cli):
+    # /quit in the terminal ends the program (as in the window), with stdin still open.
+    (bob,) = join(chat_server, make_client, "bob")
+    carol = cli(chat_server.port, "carol")
+    carol.wait_line(r"\* connected to .*")
+    next_frame(bob, type="join", name="carol")
+    carol.type("last words", "/quit off to lunch", "never sent")
+    next_frame(bob, type="message", text="last words")
+    assert next_frame(bob, type="leave", name="carol")["reason"] == "off to lunch"
+    assert carol.proc.wait(WAIT + 5) == 0  # stdin was never closed
+    marker(bob, [], text="nobody rejoined")
+    assert "carol" not in chat_server.room.members

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from conftest import WAIT
+from conftest import WAIT, wait_for
 
 import protocol
 from lanchat.client.connection import ChatConnection
@@ -327,3 +327,25 @@ def test_a_connection_works_with_file_descriptors_above_1024(chat_server):
         for fd in filler:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_silent_client_in_a_busy_room_is_not_dropped_for_idleness(make_server, make_client):
+    # The server's idle timeout counts what it hears from each client; a lurker that
+    # only listens must ping on its own schedule, whatever it hears from others.
+    from serverhelpers import say
+    srv = make_server(rate=0, idle_timeout=1.5)
+    lurker = ChatConnection(srv.host, srv.port, "lurker", ping_interval=0.5).start()
+    try:
+        wait_for(lambda: "lurker" in srv.room.members, what="the lurker to join")
+        talker = make_client(srv.address)
+        talker.hello("talker")
+        end = time.monotonic() + 4 * srv.server.config.idle_timeout
+        n = 0
+        while time.monotonic() < end:  # a line every 0.2 s: the lurker always hears something
+            say(talker, f"chatter {n}", f"c{n}")
+            n += 1
+            time.sleep(0.2)
+        assert "lurker" in srv.room.members
+        assert not [b for b in talker.bodies if b'"leave"' in b]
+    finally:
+        lurker.close()

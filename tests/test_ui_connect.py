@@ -206,3 +206,24 @@ def test_status_bar_draws_lock_and_fingerprint_only_on_tls(fonts):
     assert green_pixels() == 0
     bar.fingerprint = "SHA256:" + ":".join(["AB"] * 32)
     assert green_pixels() > 20
+
+
+def test_a_ca_file_that_cannot_be_read_is_a_sentence_not_a_traceback(make_app, tmp_path):
+    """Before: FileNotFoundError from ssl.create_default_context inside App.step()."""
+    for cafile in (str(tmp_path / "missing.pem"), str(tmp_path)):
+        app = make_app("--host", "127.0.0.1", "--port", "9", "--name", "zoe", "--cafile", cafile)
+        run_until(app, lambda: app.connect_screen is not None and app.connect_screen.error,
+                  "the connect screen with the reason")
+        assert "CA file" in app.connect_screen.error
+
+
+@pytest.mark.live
+def test_the_terminal_says_so_too(tmp_path):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    done = subprocess.run([sys.executable, "client.py", "--cli", "--host", "127.0.0.1", "--port",
+                           "9", "--name", "zoe", "--cafile", str(tmp_path / "missing.pem")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "CA file" in done.stderr

@@ -35,6 +35,7 @@ import pygame
 
 import protocol
 from lanchat.client.options import make_connection
+from lanchat.errors import ConnectError
 
 from ui import settings, windowtext
 from ui.chatlog import ChatLog
@@ -124,7 +125,11 @@ class App:
         """Open the chat screen and start connecting in the background."""
         self.log = ChatLog(me=name)
         self.log.status.host, self.log.status.port = host, port
-        self.conn = self.connection_factory(host, port, name)
+        try:
+            self.conn = self.connection_factory(host, port, name)
+        except ConnectError as exc:  # a CA file that cannot be used: say so, no window
+            self._connection_failed(str(exc))
+            return
         can_retry = callable(getattr(self.conn, "reconnect_now", None))
         self.chat = ChatScreen(self.size, self.fonts, self.log, self.conn.say,
                                clipboard=self.clipboard,

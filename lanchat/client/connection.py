@@ -93,6 +93,7 @@ class ChatConnection(InboundDispatch):
         self._sender: Optional[Sender] = None  # the current socket's writer
         self._live = False                     # welcomed, and the socket open
         self._pings: dict = {}
+        self._last_sent = time.monotonic()  # when a frame last went to the sender (lock)
         self._in_backoff = False    # waiting to reconnect: reconnect_now may cut it
         self._cut_backoff = False   # ... and it did
         self._waker: Optional[Waker] = None   # made by start(), closed by the thread
@@ -184,6 +185,7 @@ class ChatConnection(InboundDispatch):
             if self._sender is None:
                 return False
             self._sender.put(frame)
+            self._last_sent = time.monotonic()
             return True
 
     def _pump(self) -> None:
@@ -338,6 +340,11 @@ class ChatConnection(InboundDispatch):
             self._pump()
             with self._lock:
                 due_in = self._outbox.wait_time(time.monotonic())
+                quiet_out = time.monotonic() - self._last_sent
+            if quiet_out > self.ping_interval and self.welcome is not None:
+                # The server's idle timeout counts what it hears from us: a client that
+                # only listens (in a busy room too) pings on its own schedule.
+                self.ping()
             timeout = tick if due_in is None else min(tick, due_in)
             try:
                 buffered = hasattr(sock, "pending") and sock.pending()  # TLS buffers

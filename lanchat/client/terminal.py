@@ -22,6 +22,7 @@ import protocol
 from lanchat import eventtext
 from lanchat.client.connection import ChatConnection
 from lanchat.client.options import make_connection
+from lanchat.errors import ConnectError
 
 # After end of input: how long to wait for the next ack before giving up on the rest.
 # Paced lines may take much longer in all; only a server that stopped answering waits
@@ -114,7 +115,11 @@ def run_cli(args: argparse.Namespace) -> int:
     if not args.host or not args.name:
         print("error: --cli needs --host and --name", file=sys.stderr)
         return 2
-    conn = make_connection(args, args.host, args.port or protocol.DEFAULT_PORT, args.name)
+    try:
+        conn = make_connection(args, args.host, args.port or protocol.DEFAULT_PORT, args.name)
+    except ConnectError as exc:  # a CA file that cannot be used
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     printer = TerminalPrinter(conn)
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")  # a stray byte is not worth a traceback
@@ -151,6 +156,7 @@ def run_cli(args: argparse.Namespace) -> int:
             typed.put(None)
 
     threading.Thread(target=read_stdin, name="stdin", daemon=True).start()
+    reason = "bye"
     try:
         while not finished.is_set():
             try:
@@ -160,6 +166,10 @@ def run_cli(args: argparse.Namespace) -> int:
             if line is None:
                 break
             line = line.rstrip("\r\n")
+            quitting = quit_reason(line)
+            if quitting is not None:  # as in the window: leave once the lines are in
+                reason = quitting
+                break
             if line.strip():
                 conn.say(line)
     except KeyboardInterrupt:
@@ -169,6 +179,18 @@ def run_cli(args: argparse.Namespace) -> int:
         time.sleep(0.02)
         if len(conn.pending()) < left:  # progress: the server is still taking lines
             left, deadline = len(conn.pending()), time.monotonic() + EOF_ACK_WAIT
-    conn.close()
+    conn.close(reason)
     finished.wait(3.0)
     return 1 if printer.failed or printer.undelivered else 0
+
+
+def quit_reason(line: str) -> Optional[str]:
+    """The reason of a ``/quit [reason]`` line (``quit`` if none), else None.
+
+    The terminal, like the window, ends on /quit itself: sent to the server it would
+    end the connection, and the connection would come back as after a drop.
+    """
+    word, _, rest = line.strip().partition(" ")
+    if word.lower() in ("/quit", "/exit"):
+        return rest.strip() or "quit"
+    return None

@@ -233,9 +233,18 @@ def _not_tls_error(host: str, sock: socket.socket) -> Exception:
 
 
 def client_context(cafile: Optional[str] = None) -> ssl.SSLContext:
-    """The client's context: real verification with ``cafile``, else none (for TOFU)."""
+    """The client's context: real verification with ``cafile``, else none (for TOFU).
+
+    Raises:
+        ConnectError: the CA file cannot be read or holds no certificate.
+    """
     if cafile:
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+        try:
+            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+        except (OSError, ssl.SSLError) as exc:
+            why = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+            raise ConnectError(f"The CA file {cafile} cannot be used ({why}). Give the server's "
+                               "certificate or its CA, as a PEM file.") from None
     else:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
