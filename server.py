@@ -18,6 +18,7 @@ from lanchat import tls
 from lanchat.netaddr import lan_addresses
 from lanchat.errors import HistoryUnusable
 from lanchat.server.config import build_parser, config_from_args, warnings_for
+from lanchat.server.database import check_location
 from lanchat.server.listener import ChatServer
 
 
@@ -27,6 +28,10 @@ def main(argv: Optional[list] = None) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config_from_args(args)
+    try:
+        check_location(config.db)  # before --tls-self-signed makes files beside it
+    except HistoryUnusable as exc:
+        parser.error(f"--db {config.db}: {exc}")
     try:
         config.tls_context, tls_fingerprint, tls_cert = tls.server_setup(
             args.tls_cert, args.tls_key, args.tls_self_signed, config.db, lan_addresses)

@@ -177,3 +177,28 @@ def test_lan_addresses_are_ipv4_and_not_loopback_unless_alone():
     assert addresses
     parsed = [ipaddress.IPv4Address(a) for a in addresses]
     assert addresses == ["127.0.0.1"] or not any(p.is_loopback for p in parsed)
+
+
+def test_a_history_in_use_by_another_server_is_refused(capsys, tmp_path, make_server):
+    db = str(tmp_path / "chat.db")
+    make_server(db=db)  # the first server holds it
+    line = refused(capsys, ["--port", "0", "--db", db])
+    assert "in use by another chat server" in line
+
+
+def test_tls_self_signed_makes_nothing_beside_a_db_whose_folder_is_missing(capsys, tmp_path):
+    missing = tmp_path / "nowhere"
+    line = refused(capsys, ["--port", "0", "--tls-self-signed", "--db", str(missing / "x.db")])
+    assert "does not exist" in line and not missing.exists()
+
+
+def test_someone_else_s_sqlite_database_is_refused_and_left_as_it_was(capsys, tmp_path):
+    import sqlite3
+    path = tmp_path / "recipes.db"
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE recipes (name TEXT)")
+    line = refused(capsys, ["--port", "0", "--db", str(path)])
+    assert "not a chat history database" in line
+    with sqlite3.connect(path) as other:
+        tables = {name for (name,) in other.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"recipes"}

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from typing import IO, Optional
 
 from lanchat.errors import HistoryUnusable
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; SQLite still locks its own writes
+    fcntl = None
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -34,20 +40,50 @@ CREATE TABLE IF NOT EXISTS sessions (
 """
 
 
+def check_location(path: str) -> None:
+    """Raise ``HistoryUnusable`` if ``path`` cannot be a history file (its folder is
+    missing, or it is a folder): checked before anything is made beside it."""
+    if path == ":memory:":
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise HistoryUnusable(f"the folder {folder} does not exist (create it, or give "
+                              "a file in a folder that does)")
+    if os.path.isdir(path):
+        raise HistoryUnusable(f"{path} is a folder; give a file name")
+
+
+def lock_history(path: str) -> Optional[IO]:
+    """Hold ``path + ".lock"`` for this process (None for ``:memory:``); close the
+    returned file to let go. Two servers on one history would hand out the same seqs.
+
+    Raises:
+        HistoryUnusable: another server holds it.
+    """
+    if path == ":memory:" or fcntl is None:
+        return None
+    check_location(path)
+    held = open(path + ".lock", "a")
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        held.close()
+        raise HistoryUnusable(f"{path} is in use by another chat server; stop that one, "
+                              "or give this one another --db") from None
+    return held
+
+
 def open_database(path: str) -> sqlite3.Connection:
     """The database, in WAL mode with the schema; ``HistoryUnusable`` if it cannot be."""
-    if path != ":memory:":
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise HistoryUnusable(f"the folder {folder} does not exist (create it, or give "
-                                  "a file in a folder that does)")
-        if os.path.isdir(path):
-            raise HistoryUnusable(f"{path} is a folder; give a file name")
+    check_location(path)
     try:
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     except sqlite3.Error as exc:
         raise HistoryUnusable(f"{path} cannot be opened ({exc})") from None
     try:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "events" not in tables:  # someone else's database: leave it as it is
+            raise sqlite3.DatabaseError("file is not a database of ours")
         if path != ":memory:":
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")

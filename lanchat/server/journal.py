@@ -32,7 +32,7 @@ from typing import Callable, Optional
 
 import protocol
 from lanchat.errors import JournalClosed
-from lanchat.server.database import open_database
+from lanchat.server.database import lock_history, open_database
 
 log = logging.getLogger("chat.history")
 
@@ -79,7 +79,13 @@ class Journal:
         self.path = path
         self._checkpointer: Optional[threading.Thread] = None
         self._stop_checkpoints = threading.Event()
-        self._db = open_database(path)
+        self._exclusive = lock_history(path)  # one server per history
+        try:
+            self._db = open_database(path)
+        except BaseException:
+            if self._exclusive is not None:
+                self._exclusive.close()
+            raise
         if path != ":memory:":
             self._checkpointer = threading.Thread(target=self._checkpoint_loop,
                                                   name="checkpoint", daemon=True)
@@ -314,6 +320,8 @@ class Journal:
             self._db.close()
         except sqlite3.Error:
             pass
+        if self._exclusive is not None:
+            self._exclusive.close()  # the next server may take this history
 
     # ------------------------------------------------- reading (journal thread only)
 
