@@ -252,6 +252,12 @@ class ChatConnection(InboundDispatch):
             self.welcome = None
             self._sock = None
             try:
+                # shutdown first: a sender thread blocked in sendall on a dead link
+                # wakes up now, instead of when TCP gives up.
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
                 sock.close()
             except OSError:
                 pass

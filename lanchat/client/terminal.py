@@ -140,7 +140,11 @@ def run_cli(args: argparse.Namespace) -> int:
 
     threading.Thread(target=pump, name="printer", daemon=True).start()
     conn.start()
-    connected.wait()
+    try:
+        connected.wait()
+    except KeyboardInterrupt:  # Ctrl-C while connecting: quietly, as a shell expects
+        conn.close()
+        return 130
     if printer.failed:
         conn.close()
         return 1

@@ -206,8 +206,7 @@ class Room:
         # line, bounded.
         reason = one_line(reason, MAX_REASON) or "left"
         with self.lock:
-            # Whoever goes once the server said it is going away goes because of that.
-            self.remove(member, "server shutting down" if self.closing else reason)
+            self.remove(member, reason)
 
     def remove(self, member: Member, reason: str) -> None:
         """Take a member out and queue its ``leave`` (room lock held; idempotent)."""
@@ -321,10 +320,14 @@ class Room:
     # ------------------------------------------------------------------ shutdown
 
     def shutting_down(self) -> list:
-        """Tell every member the server is going away; returns the members."""
+        """Tell every member the server is going away, and end their connections once
+        that has left (each leaves with "server shutting down", unless it was already
+        being closed for another reason); returns the members."""
         with self.lock:
             self.closing = True
             members = list(self.members.values())
         for member in members:
             self.error(member, protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT)
+            if member.kick is not None:
+                member.kick("server shutting down", flush=True)
         return members
