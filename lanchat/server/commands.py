@@ -42,6 +42,7 @@ HELP = """commands:
   /slow SECONDS     ops: one line per SECONDS for non-ops (/slow 0 ends it)
   //text            send text starting with /"""
 HISTORY_COMMAND_DEFAULT, HISTORY_COMMAND_MAX = 20, 500
+GOODBYE = "Goodbye"  # a plain client's answer to /quit and !DISCONNECT
 
 
 def is_command(text: str) -> bool:
@@ -70,9 +71,10 @@ def _answered(room: Room, member: Member, msg_id: Optional[str]) -> None:
         room.ack(member, msg_id)
 
 
-def _send_errors(member: Member, errors: list) -> None:
+def send_errors(room: Room, member: Member, errors: list) -> None:
+    """Send the refusals ``publish`` returned, in order."""
     for error in errors:
-        member.send(error)
+        room.reply(member, error)
 
 
 def nick(room: Room, member: Member, new: str, msg_id: Optional[str]) -> None:
@@ -109,7 +111,7 @@ def nick(room: Room, member: Member, new: str, msg_id: Optional[str]) -> None:
 
 def me(room: Room, member: Member, text: str, msg_id: Optional[str]) -> None:
     """``/me TEXT``: an action message."""
-    _send_errors(member, publish(room, member, "action", [(text, msg_id)]))
+    send_errors(room, member, publish(room, member, "action", [(text, msg_id)]))
 
 
 def private(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
@@ -117,7 +119,7 @@ def private(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None
     to, _, body = arg.partition(" ")
     if not to:
         raise MessageError(protocol.NO_SUCH_USER, "usage: /msg NAME TEXT")
-    _send_errors(member, publish(room, member, "private", [(body, msg_id)], to=to))
+    send_errors(room, member, publish(room, member, "private", [(body, msg_id)], to=to))
 
 
 def who(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
@@ -125,13 +127,13 @@ def who(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
     with room.lock:
         users = room.membership.visible_names(member)
         away = room.membership.away_names()
-    member.send({"type": "users", "users": users, "away": away})
+    room.reply(member, {"type": "users", "users": users, "away": away})
     _answered(room, member, msg_id)
 
 
 def help_(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
     """``/help``: the list of commands as a ``system`` reply."""
-    member.send({"type": "system", "text": HELP})
+    room.reply(member, {"type": "system", "text": HELP})
     _answered(room, member, msg_id)
 
 
@@ -179,7 +181,7 @@ def back(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
 def quit_(room: Room, member: Member, reason: str, msg_id: Optional[str]) -> str:
     """``/quit [reason]``: leave (the handler closes the connection)."""
     if member.plain:
-        member.send_text("Goodbye")
+        room.reply(member, protocol.encode_frame(GOODBYE))
     else:
         room.ack(member, msg_id)
     return reason or "quit"

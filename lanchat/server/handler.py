@@ -166,7 +166,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 if leave is not None:
                     break
         except FrameError as exc:
-            self._error(exc.code, exc.message)
+            self._error(exc.code, exc.message, closing=True)  # now: the connection ends
             log.info("%s: frame error: %s", self.peer, exc.message)
             return Ending(f"protocol error ({exc.code})"), completed
         finally:
@@ -177,23 +177,28 @@ class ChatHandler(socketserver.BaseRequestHandler):
         leave = leave or taken
         return (None if leave is None else Ending(leave, graceful=True)), completed
 
-    def _error(self, code: str, message: str, msg_id: Optional[str] = None) -> None:
-        if self.plain:
+    def _error(self, code: str, message: str, msg_id: Optional[str] = None,
+               closing: bool = False) -> None:
+        error = protocol.error_message(code, message, msg_id)
+        if self.member is not None and not closing:  # in order with what is queued for it
+            self.server.room.reply(self.member, error)
+        elif self.plain:
             self.transport.send(protocol.encode_frame(f"error: {message}"))
         else:
-            self.transport.send(protocol.message_frame(protocol.error_message(code, message, msg_id)))
+            self.transport.send(protocol.message_frame(error))
+
+    def _refuse(self, code: str, message: str) -> Optional[str]:
+        """Answer a bad frame, after the lines that came before it in this read; a
+        leave reason if one of those asked to leave."""
+        leave = self._take_says()
+        self._error(code, message)
+        return leave
 
     def _on_body(self, body) -> Optional[str]:
         """Handle one frame body; return a leave reason to end the connection."""
-        if self.member is not None and not self.plain and not self.member.welcome_sent.is_set():
-            # A frame soon after hello: the journal sends the welcome, and the replies
-            # this thread sends directly (pong, errors) must not overtake it. (Waiting
-            # at hello instead would cost every join a thread hand-off.)
-            self.server.room.delivered(BYE_FLUSH_SECONDS)
         if isinstance(body, protocol.Oversized):
-            self._error(protocol.TOO_LARGE, f"frame of {body.declared} bytes is over the limit "
-                        f"of {self.server.config.max_frame_bytes} bytes; it was discarded")
-            return None
+            return self._refuse(protocol.TOO_LARGE, f"frame of {body.declared} bytes is over the "
+                                f"limit of {self.server.config.max_frame_bytes} bytes; it was discarded")
         if self.plain is None:
             self.plain = not protocol.looks_like_hello(body)
             if type(self.transport) is PlainTransport:  # TLS would need it encrypted
@@ -211,8 +216,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 return None
             return self._on_structured(protocol.decode_message(body))
         except MessageError as exc:
-            self._error(exc.code, exc.message)
-            return None
+            return self._refuse(exc.code, exc.message)
 
     def _join_plain(self) -> Optional[str]:
         if self.server.config.password is not None:
@@ -238,7 +242,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         if leave is not None:
             return leave
         if isinstance(message, protocol.Ping):
-            self.transport.send(protocol.message_frame({"type": "pong", "id": message.id}))
+            self.server.room.reply(self.member, {"type": "pong", "id": message.id})
             return None
         if isinstance(message, protocol.Typing):
             typing(self.server.room, self.member, message)

@@ -3,10 +3,12 @@
 The handler gathers the ``say`` bodies (or a plain client's lines) of one read and
 calls ``said`` once. Chat lines in a row go to ``publishing.publish`` as one run (one
 hold of the room lock, one journal entry, one delivery callback); a command
-(``commands.run``) or a plain client's line is handled on its own, in its place. When
-``said`` returns, everything the read queued has been committed and delivered (on
-this thread when the journal was idle, saving a hand-off to its thread), so the
-others get the read's lines in one ``send`` each.
+(``commands.run``) or a plain client's line is handled on its own, in its place.
+Before ``said`` returns it runs the journal's batch on this thread if the journal is
+idle (saving a hand-off to its thread); if another thread is running one, that thread
+takes what this read queued next. Either way the read's lines reach the others in
+one ``send`` each, and every reply (ack, error, command answer) goes through the
+journal too, so the member gets them in the order it sent the lines.
 """
 
 from __future__ import annotations
@@ -57,15 +59,14 @@ def _handle(room: Room, member: Member, lines: list) -> Optional[str]:
 
 def _publish_run(room: Room, member: Member, run: list) -> None:
     if run:
-        for error in publish(room, member, "chat", run):
-            member.send(error)
+        commands.send_errors(room, member, publish(room, member, "chat", run))
 
 
 def _one(room: Room, member: Member, text: str, msg_id: Optional[str]) -> Optional[str]:
     # A command, or a plain client's line: refusals go back to the member.
     try:
         if member.plain and text == DISCONNECT:
-            member.send_text("Goodbye")
+            room.reply(member, protocol.encode_frame(commands.GOODBYE))
             return "quit"
         if commands.is_command(text):
             return commands.run(room, member, text, msg_id)

@@ -10,7 +10,6 @@ needs no test per member.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -25,9 +24,7 @@ from lanchat.ratelimit import TokenBucket
 class Member:
     """One joined connection. ``transport`` has a non-blocking ``send(bytes)``.
 
-    ``welcomed`` and ``gone`` change under the room lock. ``welcome_sent`` is an
-    event the connection's own thread may wait on: set once the welcome (and its
-    replay) was handed to the socket.
+    ``welcomed`` and ``gone`` change under the room lock.
     """
 
     name: str
@@ -45,7 +42,6 @@ class Member:
     admin_tries: Optional[TokenBucket] = None  # /admin attempts, made at the first
     away: Optional[str] = None  # the away message, None while here
     typing_bucket: Optional[TokenBucket] = None  # made at the first typing frame
-    welcome_sent: threading.Event = field(default_factory=threading.Event)
 
     @property
     def key(self) -> str:
@@ -59,14 +55,12 @@ class Member:
         return protocol.message_frame(message)
 
     def send(self, message: dict) -> None:
-        """Send a reply meant for this member only, at once (not in a batch)."""
+        """Send a message to this member at once, past whatever the journal still has
+        for it (only for shutting down: replies go through ``Room.reply``)."""
         data = self.frame(message)
         if data is not None:
             self.transport.send(data)
 
-    def send_text(self, text: str) -> None:
-        """A plain acknowledgement line (plain connections only)."""
-        self.transport.send(protocol.encode_frame(text))
 
 
 @dataclass

@@ -47,7 +47,7 @@ def admin(room: Room, member: Member, password: str, msg_id: Optional[str]) -> N
     with room.lock:
         room.admins.add(member.session)
     log.info("%s (%s) is an admin now", member.name, member.peer)
-    member.send({"type": "system", "text": "you are an admin now: an op in every room"})
+    room.reply(member, {"type": "system", "text": "you are an admin now: an op in every room"})
     if not member.plain:
         room.ack(member, msg_id)
 

@@ -171,5 +171,6 @@ def _refused(room: Room, member: Member, state: Session, items: list,
             room.stage_ack(delivery, member, msg_id, seq)
             continue
         state.ids.pop(msg_id, None)
-        room.error(member, protocol.NOT_STORED, "the server could not store your "
-                   "message (is its disk full?); it was not sent", msg_id)
+        delivery.one(member, member.frame(protocol.error_message(
+            protocol.NOT_STORED, "the server could not store your message (is its disk "
+            "full?); it was not sent", msg_id)))

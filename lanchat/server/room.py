@@ -23,7 +23,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import protocol
 from lanchat.text import name_key, name_problem, one_line
@@ -187,7 +187,6 @@ class Room:
         if member.gone:
             return
         self.membership.start_reading(member)
-        delivery.after.append(member.welcome_sent.set)
         if member.plain:
             return
         delivery.one(member, welcome)
@@ -301,10 +300,26 @@ class Room:
             return protocol.encode_frame(PLAIN_ACK)
         return protocol.encode_frame(protocol.encode_ack(msg_id, seq))
 
+    def reply(self, member: Member, message: Union[dict, bytes]) -> None:
+        """A reply meant for this member only (a command's answer, an error, a pong),
+        in order with everything queued for it before: it goes through the journal
+        (no row), so it never overtakes the welcome or the acks of earlier lines."""
+        frame = message if isinstance(message, bytes) else member.frame(message)
+        if frame is None:
+            return
+
+        def deliver(delivery: Delivery) -> None:
+            if not member.gone:
+                delivery.one(member, frame)
+
+        try:
+            self.journal.submit(None, deliver)
+        except JournalClosed:  # shutting down: straight out, as there is no order left
+            member.transport.send(frame)
+
     def ack(self, member: Member, msg_id: Optional[str]) -> None:
-        """Acknowledge a command that made no event, at once."""
-        if not member.gone:
-            member.transport.send(self.ack_frame(member, msg_id, None))
+        """Acknowledge a command that made no event (``seq: null``), in order."""
+        self.reply(member, self.ack_frame(member, msg_id, None))
 
     def stage_ack(self, delivery: Delivery, member: Member, msg_id: Optional[str],
                   seq: Optional[int]) -> None:
@@ -314,8 +329,8 @@ class Room:
 
     def error(self, member: Member, code: str, message: str, msg_id: Optional[str] = None,
               **extra: Any) -> None:
-        """Send one ``error`` to a member (a line ``error: ...`` to plain ones)."""
-        member.send(protocol.error_message(code, message, msg_id, **extra))
+        """Send one ``error`` to a member (a line ``error: ...`` to plain ones), in order."""
+        self.reply(member, protocol.error_message(code, message, msg_id, **extra))
 
     # ------------------------------------------------------------------ shutdown
 
@@ -327,7 +342,8 @@ class Room:
             self.closing = True
             members = list(self.members.values())
         for member in members:
-            self.error(member, protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT)
+            # Straight to the socket: the queues are flushed next, the journal closes.
+            member.send(protocol.error_message(protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT))
             if member.kick is not None:
                 member.kick("server shutting down", flush=True)
         return members
