@@ -18,6 +18,7 @@ and are unit-tested without a window:
 * replayed events on first connect come under an "earlier messages" divider, live
   ones after a "now" divider; an event whose seq is already shown is dropped;
 * consecutive chat lines of one sender within a few minutes form a group;
+* who is typing and who is away live in ``presence`` (``ui/presence.py``), fed here;
 * the log keeps at most ``MAX_ENTRIES`` entries (5,000), dropping the oldest in
   chunks, so a week-long session stays bounded; ``/history`` still reads older ones.
 
@@ -29,9 +30,10 @@ view redraws only when it moved and caches layouts by entry identity and ``versi
 from __future__ import annotations
 
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import protocol
+from ui.presence import PRIVATE as TYPING_PRIVATE, Presence, away_map
 from ui.theme import NameColours
 from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, PRIVATE,  # noqa: F401
                         SENT, SYSTEM, Entry, Status, parse_own_line)
@@ -44,10 +46,13 @@ class ChatLog:
 
     Args:
         me: your name (updated from ``connected`` and your own live ``nick``).
+        clock: ``time.monotonic`` unless a test gives its own (typing expiry).
     """
 
-    def __init__(self, me: str = ""):
+    def __init__(self, me: str = "", clock: Callable[[], float] = time.monotonic):
         self.me = me
+        self.clock = clock
+        self.presence = Presence()        # who is typing, who is away
         self.colours = NameColours()  # each name's colour, kept across renames
         self.entries: List[Entry] = []
         self.users: List[str] = []
@@ -111,6 +116,8 @@ class ChatLog:
     def _on_connected(self, event):
         self.me = event.get("name", self.me)
         self.max_text = event.get("max_text", self.max_text)
+        self.presence.clear_all_typing()
+        self.presence.away = away_map(event.get("away"))
         self._set_users(event.get("users") or [])
         self._set_status(state="connected", host=event.get("host", self.status.host),
                          port=event.get("port", self.status.port), name=self.me,
@@ -138,6 +145,7 @@ class ChatLog:
 
     def _on_disconnected(self, event):
         was_connected = self.status.state == "connected"
+        self.presence.clear_all_typing()  # no refresh or "done" can come now
         self._set_status(state="disconnected", reason=event.get("reason", ""))
         if was_connected:
             # once per drop, in full (the status bar shows it short)
@@ -206,6 +214,7 @@ class ChatLog:
         return True
 
     def _on_users(self, event):
+        self.presence.away = away_map(event.get("away"))
         self._set_users(event.get("users") or [])
         users = self.users
         self._end_replay()
@@ -248,6 +257,26 @@ class ChatLog:
             return False
         if not mine and not entry.replay:
             self.unread += 1
+        if not entry.replay:
+            self.presence.clear_typing(sender)
+        return True
+
+    def _on_typing(self, event):
+        name, state = event.get("name"), event.get("state")
+        if not isinstance(name, str) or name == self.me or state not in ("active", "paused", "done"):
+            return False
+        place = TYPING_PRIVATE if event.get("to") is not None else str(event.get("room"))
+        return self.presence.set_typing(name, place, state, self.clock())
+
+    def _on_presence(self, event):
+        name, away = event.get("name"), event.get("away")
+        if not isinstance(name, str) or not self.presence.set_away(name, away):
+            return False
+        self.users_version += 1  # the list dims the away
+        if name == self.me:
+            self._end_replay()
+            self._insert(Entry(kind=NOTICE, text=f"You are away: {away}" if away is not None
+                               else "You are back"))
         return True
 
     def _on_join(self, event):
@@ -268,6 +297,7 @@ class ChatLog:
         if not self._sequenced(event, entry):
             return False
         if not entry.replay:
+            self.presence.gone(name)
             self._set_users([u for u in self.users if u != name])
         return True
 
@@ -279,6 +309,7 @@ class ChatLog:
             return False
         if not entry.replay:
             self.colours.renamed(old, new)
+            self.presence.renamed(old, new)
             if old == self.me:
                 self.me = new
                 self._set_status(name=new)
