@@ -33,7 +33,7 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 import protocol
-from ui.presence import PRIVATE as TYPING_PRIVATE, Presence, away_map
+from ui.presence import Presence, away_map
 from ui.theme import NameColours
 from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, PRIVATE,  # noqa: F401
                         SENT, SYSTEM, Entry, Status, parse_own_line)
@@ -53,6 +53,7 @@ class ChatLog:
         self.me = me
         self.clock = clock
         self.presence = Presence()        # who is typing, who is away
+        self.quiet_ids: set = set()       # the window's own lines (auto-away): no error shown
         self.colours = NameColours()  # each name's colour, kept across renames
         self.entries: List[Entry] = []
         self.users: List[str] = []
@@ -196,6 +197,8 @@ class ChatLog:
         message = event.get("message") or event.get("code") or "error"
         if event.get("code") == protocol.SHUTTING_DOWN and not event.get("id"):
             return False  # the drop that follows says it, once
+        if event.get("id") in self.quiet_ids:
+            return False  # e.g. an old server refusing the window's auto-away
         entry = self._own.pop(event.get("id"), None) if event.get("id") else None
         if entry is not None:
             entry.state, entry.reason = FAILED, message
@@ -262,15 +265,11 @@ class ChatLog:
         return True
 
     def _on_typing(self, event):
-        name, state = event.get("name"), event.get("state")
-        if not isinstance(name, str) or name == self.me or state not in ("active", "paused", "done"):
-            return False
-        place = TYPING_PRIVATE if event.get("to") is not None else str(event.get("room"))
-        return self.presence.set_typing(name, place, state, self.clock())
+        return self.presence.apply_typing(event, self.me, self.clock())
 
     def _on_presence(self, event):
         name, away = event.get("name"), event.get("away")
-        if not isinstance(name, str) or not self.presence.set_away(name, away):
+        if not self.presence.apply_presence(event):
             return False
         self.users_version += 1  # the list dims the away
         if name == self.me:

@@ -56,6 +56,15 @@ class Presence:
 
     # ------------------------------------------------------------------ typing
 
+    def apply_typing(self, event: dict, me: str, now: float) -> bool:
+        """Apply a ``typing`` event (yours and malformed ones ignored); True if the
+        names shown changed."""
+        name, state = event.get("name"), event.get("state")
+        if not isinstance(name, str) or name == me or state not in ("active", "paused", "done"):
+            return False
+        place = PRIVATE if event.get("to") is not None else str(event.get("room"))
+        return self.set_typing(name, place, state, now)
+
     def set_typing(self, name: str, place: str, state: str, now: float) -> bool:
         """Apply one ``typing`` frame; True if the names shown changed."""
         before = self.typing_names()
@@ -113,6 +122,11 @@ class Presence:
         return True
 
     # ------------------------------------------------------------------ away
+
+    def apply_presence(self, event: dict) -> bool:
+        """Apply a ``presence`` event; True if it changed who is away or why."""
+        name, away = event.get("name"), event.get("away")
+        return isinstance(name, str) and self.set_away(name, away)
 
     def set_away(self, name: str, message: Optional[str]) -> bool:
         """Apply one ``presence``; True if it changed anything."""
