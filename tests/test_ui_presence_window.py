@@ -184,3 +184,10 @@ def test_away_members_are_dimmed_with_their_message(fonts):
     screen.log.apply({"type": "presence", "name": "bob", "away": None})
     frame(screen, surface)
     assert brightest(rows["bob"]) >= sum(theme.TEXT) - 60
+
+
+def test_a_long_away_message_is_cut_with_an_ellipsis_beside_the_name():
+    from ui.userlist import fit_text
+    ten_each = lambda text: 10 * len(text)  # noqa: E731
+    assert fit_text("lunch", 50, ten_each) == "lunch"
+    assert fit_text("in a meeting until 3", 50, ten_each) == "in a\u2026"

@@ -27,6 +27,16 @@ STALE_TOP = 62   # ... below the two-line "offline" title
 TIP_LINES = 4    # an away message's tooltip shows at most this many lines
 
 
+def fit_text(text: str, width: int, measure) -> str:
+    """``text`` if it fits in ``width`` pixels, else its longest prefix that fits with
+    an ellipsis (the full text is in the hover tooltip)."""
+    if measure(text) <= width:
+        return text
+    while text and measure(text + "\u2026") > width:
+        text = text[:-1]
+    return text.rstrip() + "\u2026"
+
+
 class UserList:
     """The user list sidebar."""
 
@@ -141,10 +151,10 @@ class UserList:
                 label = label.subsurface((0, 0, max(1, max_w), label.get_height()))
             surface.blit(label, (x, row.centery - label.get_height() // 2))
             note_x = x + label.get_width() + 8
-            if away is not None and row.x + max_w + 30 - note_x > 12:
-                note = f.small.render(clean_text(away), theme.dim(theme.TEXT_FAINT, 0.8))
-                note = note.subsurface((0, 0, min(note.get_width(), row.x + 30 + max_w - note_x),
-                                        note.get_height()))
+            room = x + max_w - note_x
+            if away is not None and room > 24:
+                note = f.small.render(fit_text(clean_text(away), room, f.small.width),
+                                      theme.dim(theme.TEXT_FAINT, 0.8))
                 surface.blit(note, (note_x, row.centery - note.get_height() // 2 + 1))
             if mine:
                 you = f.small.render("you", theme.SELF_MARK)
