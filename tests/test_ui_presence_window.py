@@ -191,3 +191,18 @@ def test_a_long_away_message_is_cut_with_an_ellipsis_beside_the_name():
     ten_each = lambda text: 10 * len(text)  # noqa: E731
     assert fit_text("lunch", 50, ten_each) == "lunch"
     assert fit_text("in a meeting until 3", 50, ten_each) == "in a\u2026"
+
+
+def test_hovering_an_away_member_shows_the_whole_message(fonts):
+    screen, surface, clock, _ = make_screen(fonts, away={"bob": "in a meeting until 3, then lunch"})
+    rows = dict(zip(screen.log.users, screen.users.row_rects()))
+    below = rows["carol"]                      # the tooltip opens over the next row
+    before = pygame.image.tobytes(surface.subsurface(below), "RGB")
+    screen.handle_event(pygame.event.Event(pygame.MOUSEMOTION, {"pos": rows["bob"].center,
+                                                                "rel": (0, 0), "buttons": (0, 0, 0)}))
+    frame(screen, surface)
+    assert pygame.image.tobytes(surface.subsurface(below), "RGB") != before
+    screen.handle_event(pygame.event.Event(pygame.MOUSEMOTION, {"pos": (1, 1), "rel": (0, 0),
+                                                                "buttons": (0, 0, 0)}))
+    frame(screen, surface)
+    assert pygame.image.tobytes(surface.subsurface(below), "RGB") == before
