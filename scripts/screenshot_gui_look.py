@@ -9,7 +9,8 @@ with ``--out`` saves the drawn surface directly (any video driver, dummy include
 
 Scenes: ``tls`` (connect screen, "Use TLS" ticked, a changed-certificate refusal) and
 ``scripts`` (Arabic, Hebrew, Korean, Thai, Devanagari and emoji lines, connected
-over TLS with the fingerprint in the status bar).
+over TLS with the fingerprint in the status bar), and ``presence`` (two members away,
+dimmed with their messages, and "bob and mei are typing…" under the log).
 """
 
 from __future__ import annotations
@@ -81,10 +82,43 @@ def scripts_scene(size, fonts):
     return screen
 
 
+def presence_events(now):
+    """A lobby where two members are away and two are typing (PROTOCOL.md section 9)."""
+    users = ["alice", "bob", "carol", "dmitri", "mei", "priya"]
+    yield {"type": "connecting", "host": "192.168.1.20", "port": 5050, "attempt": 1}
+    yield {"type": "connected", "name": "alice", "users": users, "max_text": 4000, "seq": 10,
+           "server": "chat-server/2", "host": "192.168.1.20", "port": 5050,
+           "away": {"dmitri": "lunch, back at 1"}}
+    yield {"type": "pong", "id": 1, "rtt": 0.002}
+    lines = [("bob", "has anyone seen the projector remote?"),
+             ("carol", "it was in room 2 this morning"),
+             ("priya", "I'll check after the stand-up"),
+             ("bob", "thanks! the demo starts at 2")]
+    for i, (sender, text) in enumerate(lines):
+        yield {"type": "message", "seq": 11 + i, "ts": now - 240 + 50 * i, "from": sender,
+               "kind": "chat", "text": text}
+    yield {"type": "presence", "name": "carol", "away": "in a meeting until 3"}
+    yield {"type": "typing", "name": "bob", "state": "active", "room": "#lobby"}
+    yield {"type": "typing", "name": "mei", "state": "active", "room": "#lobby"}
+
+
+def presence_scene(size, fonts):
+    """The chat screen with the presence events above and a draft in the input."""
+    log = ChatLog(me="alice")
+    screen = ChatScreen(size, fonts, log, send=lambda text: "demo-1")
+    for event in presence_events(time.time()):
+        log.apply(event)
+    screen.input.insert("it's in the drawer under")
+    return screen
+
+
+SCENES = {"tls": tls_scene, "scripts": scripts_scene, "presence": presence_scene}
+
+
 def main() -> int:
     """Draw the scene, then hold the window open (or save it with --out)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scene", choices=("tls", "scripts"))
+    parser.add_argument("scene", choices=sorted(SCENES))
     parser.add_argument("--size", default="1000x660")
     parser.add_argument("--hold", type=float, default=3.0, help="seconds to keep the window")
     parser.add_argument("--out", help="save the surface here instead of holding the window")
@@ -95,7 +129,7 @@ def main() -> int:
     surface = pygame.display.set_mode(size)
     pygame.display.set_caption("LAN Chat")
     fonts = Fonts()
-    screen = (tls_scene if args.scene == "tls" else scripts_scene)(size, fonts)
+    screen = SCENES[args.scene](size, fonts)
     screen.update(0.0)
     screen.draw(surface)
     pygame.display.flip()

@@ -349,3 +349,115 @@ def test_a_silent_client_in_a_busy_room_is_not_dropped_for_idleness(make_server,
         assert not [b for b in talker.bodies if b'"leave"' in b]
     finally:
         lurker.close()
+
+
+# ---------------------------------------------------------------- presence (section 9)
+
+def next_frame(fake):
+    """The next JSON body the client sent to ``fake`` (bounded by the socket timeout)."""
+    while True:
+        for body in fake.decoder.events():
+            return json.loads(body)
+        fake.decoder.feed(fake.conn.recv(65536))
+
+
+def connected_to_fake(**welcome):
+    fake = FakeServer()
+    conn = ChatConnection("127.0.0.1", fake.port, "me", reconnect=False).start()
+    fake.accept_and_welcome(**welcome)
+    next_event(conn, "connected")
+    return fake, conn
+
+
+def test_typing_sends_exactly_the_frames_of_section_9():
+    fake, conn = connected_to_fake()
+    try:
+        conn.typing("active")
+        conn.typing("paused", room="#lobby")
+        conn.typing("done", to="bob")
+        assert next_frame(fake) == {"type": "typing", "state": "active", "room": "#lobby"}
+        assert next_frame(fake) == {"type": "typing", "state": "paused", "room": "#lobby"}
+        assert next_frame(fake) == {"type": "typing", "state": "done", "to": "bob"}
+        with pytest.raises(ValueError):
+            conn.typing("dancing")
+    finally:
+        fake.close()
+        conn.close(timeout=1.0)
+
+
+def test_away_and_back_are_ordinary_says():
+    fake, conn = connected_to_fake()
+    try:
+        ids = [conn.away("lunch"), conn.away(), conn.back()]
+        frames = [next_frame(fake) for _ in ids]
+        assert frames == [{"type": "say", "text": text, "id": i}
+                          for text, i in zip(("/away lunch", "/away", "/back"), ids)]
+        assert [text for _, text in conn.pending()] == ["/away lunch", "/away", "/back"]
+    finally:
+        fake.close()
+        conn.close(timeout=1.0)
+
+
+def test_typing_is_dropped_when_not_connected_never_queued():
+    fake = FakeServer()
+    conn = ChatConnection("127.0.0.1", fake.port, "me", reconnect=False)
+    started = time.monotonic()
+    conn.typing("active")            # not started: nowhere to send it, and no wait
+    assert time.monotonic() - started < 0.05
+    conn.start()
+    try:
+        fake.accept_and_welcome()
+        next_event(conn, "connected")
+        conn.say("first")
+        assert next_frame(fake)["type"] == "say"  # the typing before was not kept
+        assert conn.pending() == [(conn.pending()[0][0], "first")]
+    finally:
+        fake.close()
+        conn.close(timeout=1.0)
+
+
+def test_inbound_typing_and_presence_reach_the_event_queue_as_they_are():
+    fake, conn = connected_to_fake()
+    try:
+        frames = [{"type": "typing", "name": "bob", "state": "active", "room": "#lobby"},
+                  {"type": "typing", "name": "bob", "state": "done", "to": "me"},
+                  {"type": "presence", "name": "bob", "away": "lunch"},
+                  {"type": "presence", "name": "bob", "away": None}]
+        for frame in frames:
+            fake.conn.sendall(protocol.message_frame(frame))
+        got = collect_until(conn, lambda ev: len([e for e in ev if e["type"] in ("typing", "presence")]) == 4,
+                            "four presence events")
+        assert [e for e in got if e["type"] in ("typing", "presence")] == frames
+    finally:
+        fake.close()
+        conn.close(timeout=1.0)
+
+
+def test_an_old_servers_unknown_type_answer_to_typing_is_swallowed_and_typing_stops():
+    fake, conn = connected_to_fake()
+    try:
+        conn.typing("active")
+        assert next_frame(fake)["type"] == "typing"
+        # what a version-1 server answers to a frame type it does not know
+        fake.conn.sendall(protocol.message_frame(
+            {"type": "error", "code": "unknown_type", "message": "unknown message type 'typing'"}))
+        fake.conn.sendall(protocol.message_frame({"type": "system", "text": "marker"}))
+        events = collect_until(conn, lambda ev: ev[-1]["type"] == "system", "the marker")
+        assert not [e for e in events if e["type"] == "error"]
+        conn.typing("done")               # not sent again this session
+        conn.say("after")
+        assert next_frame(fake)["type"] == "say"
+    finally:
+        fake.close()
+        conn.close(timeout=1.0)
+
+
+def test_other_unknown_type_errors_still_reach_the_user():
+    fake, conn = connected_to_fake()
+    try:   # no typing was sent: this error answers something else and is shown
+        fake.conn.sendall(protocol.message_frame(
+            {"type": "error", "code": "unknown_type", "message": "unknown message type 'x'"}))
+        assert next_event(conn, "error")["code"] == "unknown_type"
+    finally:
+        fake.close()
+        conn.close(timeout=1.0)

@@ -309,3 +309,19 @@ def test_invisible_events_draw_nothing_and_a_pong_redraws_only_the_status_bar(
     run_until(app, lambda: not app.chat.needs_draw, "its frame")
     assert not flips
     assert updates and all(rects == [app.chat.status.rect] for rects in updates)
+
+
+def test_typing_against_a_server_without_typing_shows_no_error(chat_server, make_client, make_app):
+    # Section 9 typing frames go out as the user types; a server that does not know
+    # them (today's, answering unknown_type) must not put an error in the window.
+    app = connected_app(make_app, chat_server)
+    raw = make_client(chat_server.address)
+    raw.hello("raw")
+    for chunk in ("typing ", "away"):
+        post_text(chunk)
+        app.step(max_wait=0)
+    press_enter()
+    run_until(app, lambda: [e.state for e in app.log.entries if e.mine] == [SENT],
+              "the ack (after any answer to typing)")
+    assert raw.expect("message", **{"from": "gui"})["text"] == "typing away"
+    assert not [e for e in app.log.entries if e.kind == "error"]

@@ -133,7 +133,8 @@ class App:
         can_retry = callable(getattr(self.conn, "reconnect_now", None))
         self.chat = ChatScreen(self.size, self.fonts, self.log, self.conn.say,
                                clipboard=self.clipboard,
-                               reconnect=self.reconnect_now if can_retry else None)
+                               reconnect=self.reconnect_now if can_retry else None,
+                               typing=getattr(self.conn, "typing", None))
         self._ever_connected = False
         self._refusal = None
         self.conn.start()

@@ -1,55 +1,56 @@
 """The chat window's view model: what to show, with no pygame in it.
 
-Every connection event goes through ``ChatLog.apply``, which turns it into entries
-(one per message or notice), keeps the user list and the connection status, and says
-whether anything visible changed. The rules that decide what a user sees live here
-and are unit-tested without a window:
+Every connection event goes through ``ChatLog.apply``, which turns it into entries,
+keeps the user list and the connection status, and says whether anything visible
+changed. The rules of what a user sees, unit-tested without a window:
 
 * the conversation is shown in ``seq`` order, the server's one order: an event that
   arrives late (missed while offline, replayed on resume) goes to its place, not to
-  the end. Local notices without a seq stay where they were added; "Reconnected"
-  sits at the seq of your new join (the server's order is: what you missed, your
-  join, your resent lines). Your own line shows at once as *pending* at the very end
-  (``add_own``), and its ``ack`` gives it a seq and moves it to that place; an
-  ``error`` with its id marks it *failed* with the server's reason;
-* an event replayed from history (``replay: true``, or any seq at or below the
-  welcome's, which an older server may leave unmarked) never changes the user list
-  or your name: the welcome's list is the truth at that moment;
-* replayed events on first connect come under an "earlier messages" divider, live
-  ones after a "now" divider; an event whose seq is already shown is dropped;
-* consecutive chat lines of one sender within a few minutes form a group;
-* the log keeps at most ``MAX_ENTRIES`` entries (5,000), dropping the oldest in
-  chunks, so a week-long session stays bounded; ``/history`` still reads older ones.
+  the end. Local notices stay where they were added; "Reconnected" sits at your new
+  join's seq (after what you missed, before your resent lines). Your own line shows
+  at once as *pending* at the end (``add_own``); its ``ack`` moves it to its seq, an
+  ``error`` with its id marks it *failed* with the reason;
+* an event replayed from history (``replay: true``, or a seq at or below the welcome's)
+  never changes the user list or your name: the welcome's list is the truth;
+* replayed events on first connect come under an "earlier messages" divider, live ones
+  after "now"; a seq already shown is dropped; a sender's lines within minutes group;
+* who is typing and who is away live in ``presence`` (``ui/presence.py``), fed here;
+* at most ``MAX_ENTRIES`` (5,000) are kept, the oldest dropped in chunks.
 
-Entries are changed in place (pending to sent or failed) and bump their ``version``;
-``version`` on the log counts every visible change of the entry list, so the message
-view redraws only when it moved and caches layouts by entry identity and ``version``.
+Entries changed in place (pending to sent or failed) bump their ``version``; the log's
+``version`` counts every visible change of the list, so the message view redraws only
+when it moved and caches layouts by entry identity and ``version``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import protocol
 from lanchat import eventtext
+from ui.presence import Presence, away_map
 from ui.theme import NameColours
 from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, PRIVATE,  # noqa: F401
-                        SENT, SYSTEM, Entry, Status, parse_own_line)
+                        SENT, SYSTEM, Entry, Status, continues_group, parse_own_line)
 
-GROUP_SECONDS = 5 * 60  # a pause longer than this starts a new header
 MAX_ENTRIES = 5000     # entries kept; past it the oldest tenth goes at once (a screen shows ~30)
+
 
 class ChatLog:
     """Entries, users and status, updated from connection events.
 
     Args:
         me: your name (updated from ``connected`` and your own live ``nick``).
+        clock: ``time.monotonic`` unless a test gives its own (typing expiry).
     """
 
-    def __init__(self, me: str = ""):
+    def __init__(self, me: str = "", clock: Callable[[], float] = time.monotonic):
         self.me = me
-        self.colours = NameColours()  # each name's colour, kept across renames
+        self.clock = clock
+        self.presence = Presence()        # who is typing, who is away
+        self.quiet_ids: set = set()       # the window's own lines (auto-away): no error shown
+        self.colours = NameColours()      # each name's colour, kept across renames
         self.entries: List[Entry] = []
         self.users: List[str] = []
         self.status = Status(name=me)
@@ -112,6 +113,8 @@ class ChatLog:
     def _on_connected(self, event):
         self.me = event.get("name", self.me)
         self.max_text = event.get("max_text", self.max_text)
+        self.presence.clear_all_typing()
+        self.presence.away = away_map(event.get("away"))
         self._set_users(event.get("users") or [])
         self._set_status(state="connected", host=event.get("host", self.status.host),
                          port=event.get("port", self.status.port), name=self.me,
@@ -139,6 +142,7 @@ class ChatLog:
 
     def _on_disconnected(self, event):
         was_connected = self.status.state == "connected"
+        self.presence.clear_all_typing()  # no refresh or "done" can come now
         self._set_status(state="disconnected", reason=event.get("reason", ""))
         if was_connected:
             # once per drop, in full (the status bar shows it short)
@@ -189,6 +193,8 @@ class ChatLog:
         message = event.get("message") or event.get("code") or "error"
         if event.get("code") == protocol.SHUTTING_DOWN and not event.get("id"):
             return False  # the drop that follows says it, once
+        if event.get("id") in self.quiet_ids:
+            return False  # e.g. an old server refusing the window's auto-away
         entry = self._own.pop(event.get("id"), None) if event.get("id") else None
         if entry is not None:
             entry.state, entry.reason = FAILED, message
@@ -207,6 +213,7 @@ class ChatLog:
         return True
 
     def _on_users(self, event):
+        self.presence.away = away_map(event.get("away"))
         self._set_users(event.get("users") or [])
         users = self.users
         self._end_replay()
@@ -247,8 +254,23 @@ class ChatLog:
                       to=event.get("to"), ts=event.get("ts") or time.time(), mine=mine)
         if not self._sequenced(event, entry):
             return False
-        if not mine and not entry.replay:
-            self.unread += 1
+        if not entry.replay:
+            self.unread += 0 if mine else 1
+            self.presence.clear_typing(sender)
+        return True
+
+    def _on_typing(self, event):
+        return self.presence.apply_typing(event, self.me, self.clock())
+
+    def _on_presence(self, event):
+        name, away = event.get("name"), event.get("away")
+        if not self.presence.apply_presence(event):
+            return False
+        self.users_version += 1  # the list dims the away
+        if name == self.me:
+            self._end_replay()
+            self._insert(Entry(kind=NOTICE, text=f"You are away: {away}" if away is not None
+                               else "You are back"))
         return True
 
     def _on_join(self, event):
@@ -269,20 +291,18 @@ class ChatLog:
         if not self._sequenced(event, entry):
             return False
         if not entry.replay:
+            self.presence.gone(name)
             self._set_users([u for u in self.users if u != name])
         return True
 
     def _on_mode(self, event):
-        # An op changed a mode (op, mute, ban, slow): a notice in its place.
-        return self._moderation_notice(event, str(event.get("by", "?")))
-
-    def _on_kick(self, event):
-        return self._moderation_notice(event, str(event.get("name", "?")))
-
-    def _moderation_notice(self, event, sender: str) -> bool:
+        """An op's change (``mode``) or a ``kick``: a notice in its place."""
+        sender = str(event.get("by" if event.get("type") == "mode" else "name", "?"))
         text = (eventtext.describe(event) or "").removeprefix("* ")
-        entry = Entry(kind=NOTICE, text=text, sender=sender, ts=event.get("ts") or time.time())
-        return self._sequenced(event, entry)
+        return self._sequenced(event, Entry(kind=NOTICE, text=text, sender=sender,
+                                            ts=event.get("ts") or time.time()))
+
+    _on_kick = _on_mode
 
     def _on_nick(self, event):
         old, new = str(event.get("old", "?")), str(event.get("new", "?"))
@@ -292,6 +312,7 @@ class ChatLog:
             return False
         if not entry.replay:
             self.colours.renamed(old, new)
+            self.presence.renamed(old, new)
             if old == self.me:
                 self.me = new
                 self._set_status(name=new)
@@ -343,11 +364,7 @@ class ChatLog:
         if not 0 <= index < len(self.entries):
             return
         entry = self.entries[index]
-        previous = self.entries[index - 1] if index else None
-        grouped = bool(
-            previous is not None and entry.kind == CHAT and previous.kind == CHAT
-            and previous.sender == entry.sender
-            and abs(entry.ts - previous.ts) < GROUP_SECONDS)
+        grouped = continues_group(self.entries[index - 1] if index else None, entry)
         if grouped != entry.grouped:
             entry.grouped = grouped
             entry.version += 1

@@ -9,6 +9,10 @@ Key routing, since the scrollback and the input both want Home/End: PageUp/PageD
 always scroll; Ctrl+Home/Ctrl+End always jump to the oldest/newest line; plain
 Home/End move the cursor while the input has text and scroll when it is empty.
 Ctrl+R (or the status bar's button) asks the connection to reconnect now.
+
+Presence: a strip between the log and the input says who is typing (``typingline``);
+every change of the input, key and click goes to ``presencesender``, which sends the
+typing frames and does auto-away.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from ui import theme
 from ui.chatlog import ChatLog
 from ui.inputbox import InputBox
 from ui.messageview import MessageView
+from ui.presencesender import PresenceSender
 from ui.statusbar import StatusBar
 from ui.textfonts import Fonts, clean_text
+from ui.typingline import HEIGHT as TYPING_HEIGHT, TypingLine
 from ui.userlist import UserList
 
 NARROW = 620  # below this width the sidebar is hidden
@@ -39,11 +45,14 @@ class ChatScreen:
         clipboard: optional clipboard reader (tests stub it).
         reconnect: optional ``reconnect()``: try to connect again at once (None when
             the connection cannot; then no button is offered).
+        typing: optional ``typing(state, room=..., to=...)`` (the connection's);
+            without it no typing frames are sent.
     """
 
     def __init__(self, size: Tuple[int, int], fonts: Fonts, log: ChatLog,
                  send: Callable[[str], str], clipboard: Optional[Callable[[], str]] = None,
-                 reconnect: Optional[Callable[[], None]] = None):
+                 reconnect: Optional[Callable[[], None]] = None,
+                 typing: Optional[Callable[..., None]] = None):
         self.fonts = fonts
         self.log = log
         self.send = send
@@ -55,6 +64,8 @@ class ChatScreen:
         self.input = InputBox(zero, fonts, placeholder="Message everyone  \u00b7  /help for commands",
                               **kwargs)
         self.status = StatusBar(zero, fonts, log, can_reconnect=reconnect is not None)
+        self.typing_line = TypingLine(zero, fonts, log)
+        self.presence_sender = PresenceSender(log, send, typing)
         self.quit_reason: Optional[str] = None
         self._header_drawn: Optional[tuple] = None
         self.dirty = True
@@ -63,7 +74,7 @@ class ChatScreen:
     @property
     def widgets(self):
         """Every widget, in drawing order."""
-        return (self.view, self.users, self.input, self.status)
+        return (self.view, self.users, self.input, self.status, self.typing_line)
 
     def layout(self, size: Tuple[int, int]) -> None:
         """Place every widget for a window of ``size``."""
@@ -77,8 +88,10 @@ class ChatScreen:
         self.input_area = pygame.Rect(0, h - theme.STATUS_HEIGHT - input_area, main_w, input_area)
         self.input.rect = pygame.Rect(theme.PAD, self.input_area.y + 8, main_w - 2 * theme.PAD,
                                       theme.INPUT_MIN_HEIGHT)
+        typing_top = self.input_area.y - TYPING_HEIGHT
+        self.typing_line.rect = pygame.Rect(0, typing_top, main_w, TYPING_HEIGHT)
         self.view.set_rect(pygame.Rect(0, theme.HEADER_HEIGHT, main_w,
-                                       self.input_area.y - theme.HEADER_HEIGHT))
+                                       typing_top - theme.HEADER_HEIGHT))
         try:  # where an input method shows its candidate window
             pygame.key.set_text_input_rect(self.input.rect)
         except (pygame.error, AttributeError):
@@ -90,6 +103,11 @@ class ChatScreen:
 
     def handle_event(self, event) -> bool:
         """Route one pygame event; True if a widget used it."""
+        before = self.input.text
+        if event.type in (pygame.KEYDOWN, pygame.TEXTINPUT, pygame.MOUSEBUTTONDOWN,
+                          pygame.MOUSEWHEEL):
+            self.presence_sender.input_activity(key=event.type in (pygame.KEYDOWN,
+                                                                   pygame.TEXTINPUT))
         used = self.users.handle_event(event) or self.view.handle_event(event) \
             or self.status.handle_event(event)
         if not used and event.type == pygame.KEYDOWN:
@@ -112,6 +130,8 @@ class ChatScreen:
         if clicked:
             self.input.clear()
             self.input.insert(f"/msg {clicked} ")
+        if self.input.text != before:
+            self.presence_sender.edited(self.input.text)
         return used
 
     def _reconnect_now(self) -> None:
@@ -125,6 +145,7 @@ class ChatScreen:
             rest = text.strip()[len(command):].strip()
             self.quit_reason = rest or "bye"
             return
+        self.presence_sender.submitted(text)
         msg_id = self.send(text)
         self.log.add_own(msg_id, text)
         self.view.follow()
@@ -134,12 +155,15 @@ class ChatScreen:
         self.input.max_text = self.log.max_text
         self.input.users = self.log.users
         self.input.me = self.log.me
+        self.presence_sender.update()
         for widget in self.widgets:
             widget.update(dt)
 
     def next_wake_in(self) -> float:
-        """Seconds until something changes by itself (the cursor blink, a countdown)."""
-        return min(self.input.next_blink_in(), self.status.next_wake_in())
+        """Seconds until something changes by itself (the cursor blink, a countdown, a
+        typing name expiring, a typing frame or auto-away falling due)."""
+        return min(self.input.next_blink_in(), self.status.next_wake_in(),
+                   self.typing_line.next_wake_in(), self.presence_sender.next_wake_in())
 
     @property
     def needs_draw(self) -> bool:
@@ -158,6 +182,7 @@ class ChatScreen:
         if self.users.rect.width:
             self.users.draw(surface)
         self.status.draw(surface)
+        self.typing_line.draw(surface)
         self.dirty = False
 
     def draw_changed(self, surface: pygame.Surface):
@@ -183,7 +208,7 @@ class ChatScreen:
             surface.fill(theme.BG, self.input_area)
             self.input.draw(surface)
             rects.append(self.input_area)
-        for widget in (self.users, self.status):
+        for widget in (self.users, self.status, self.typing_line):
             if widget.dirty and widget.rect.width:
                 widget.draw(surface)
                 rects.append(widget.rect)

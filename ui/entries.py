@@ -77,3 +77,14 @@ def parse_own_line(text: str):
         if peer and body.strip():
             return PRIVATE, body, peer
     return None
+
+
+GROUP_SECONDS = 5 * 60  # a pause longer than this starts a new header
+
+
+def continues_group(previous: Optional[Entry], entry: Entry) -> bool:
+    """True if ``entry`` continues ``previous``'s group: chat lines of one sender,
+    minutes apart at most, share one header."""
+    return bool(previous is not None and entry.kind == CHAT and previous.kind == CHAT
+                and previous.sender == entry.sender
+                and abs(entry.ts - previous.ts) < GROUP_SECONDS)

@@ -5,6 +5,9 @@ nick and ``/who`` replies) and re-renders only when that list's version, the
 connection state or the hovered row changes. While the link is down the list is
 *stale* (nobody can tell who left meanwhile): it says so and is drawn grey. A click returns the text to put in the input box (``/msg NAME ``)
 through ``take_clicked()``; the screen does the rest.
+
+Members who are away (``log.presence.away``) are dimmed, with their message in small
+type beside the name (cut to fit) and in full in a tooltip while the row is hovered.
 """
 
 from __future__ import annotations
@@ -16,10 +19,22 @@ import pygame
 from ui import theme
 from ui.chatlog import ChatLog
 from ui.textfonts import Fonts, clean_text
+from ui.wrapping import wrap_text
 
 ROW = 34
 TOP = 44         # the first row below the title
 STALE_TOP = 62   # ... below the two-line "offline" title
+TIP_LINES = 4    # an away message's tooltip shows at most this many lines
+
+
+def fit_text(text: str, width: int, measure) -> str:
+    """``text`` if it fits in ``width`` pixels, else its longest prefix that fits with
+    an ellipsis (the full text is in the hover tooltip)."""
+    if measure(text) <= width:
+        return text
+    while text and measure(text + "\u2026") > width:
+        text = text[:-1]
+    return text.rstrip() + "\u2026"
 
 
 class UserList:
@@ -44,6 +59,10 @@ class UserList:
         if self.stale:
             return ["OFFLINE", "list may be out of date"]
         return [f"ONLINE \u2014 {len(self.log.users)}"]
+
+    def away_label(self, name: str) -> Optional[str]:
+        """The away message of ``name`` (None when not away)."""
+        return self.log.presence.away.get(name)
 
     def _state(self) -> tuple:
         return (self.log.users_version, self.stale)
@@ -87,6 +106,22 @@ class UserList:
         if self._state() != self._drawn_version:
             self.dirty = True
 
+    def _draw_tip(self, surface: pygame.Surface) -> None:
+        """The hovered member's away message in full, in a box under their row."""
+        rows = self.row_rects()
+        if self.hover is None or self.hover >= min(len(rows), len(self.log.users)):
+            return
+        away = self.away_label(self.log.users[self.hover])
+        if away is None:
+            return
+        f, row = self.fonts.small, rows[self.hover]
+        lines = wrap_text(clean_text(f"away: {away}"), row.width - 16, f.width)[:TIP_LINES]
+        box = pygame.Rect(row.x, row.bottom + 2, row.width, len(lines) * f.height + 10)
+        pygame.draw.rect(surface, theme.INPUT_BG, box, border_radius=6)
+        pygame.draw.rect(surface, theme.INPUT_BORDER, box, width=1, border_radius=6)
+        for i, text in enumerate(lines):
+            surface.blit(f.render(text, theme.TEXT_MUTED), (box.x + 8, box.y + 5 + i * f.height))
+
     def draw(self, surface: pygame.Surface) -> None:
         """Header with the count (or "offline"), then one row per user, grey when stale."""
         f = self.fonts
@@ -104,19 +139,28 @@ class UserList:
             mine = name == self.log.me
             if i == self.hover and not mine:
                 pygame.draw.rect(surface, theme.HOVER_BG, row, border_radius=6)
+            away = self.away_label(name)
+            faded = stale or away is not None
             dot = (row.x + 16, row.centery)
-            dot_colour = theme.dim(self.log.colours.colour(name), 0.4) if stale else self.log.colours.colour(name)
+            dot_colour = theme.dim(self.log.colours.colour(name), 0.4) if faded else self.log.colours.colour(name)
             pygame.draw.circle(surface, dot_colour, dot, 5)
-            label = f.body.render(clean_text(name), theme.TEXT_FAINT if stale else theme.TEXT)
+            label = f.body.render(clean_text(name), theme.TEXT_FAINT if faded else theme.TEXT)
             x = row.x + 30
             max_w = row.right - x - (40 if mine else 6)
             if label.get_width() > max_w:
                 label = label.subsurface((0, 0, max(1, max_w), label.get_height()))
             surface.blit(label, (x, row.centery - label.get_height() // 2))
+            note_x = x + label.get_width() + 8
+            room = x + max_w - note_x
+            if away is not None and room > 24:
+                note = f.small.render(fit_text(clean_text(away), room, f.small.width),
+                                      theme.dim(theme.TEXT_FAINT, 0.8))
+                surface.blit(note, (note_x, row.centery - note.get_height() // 2 + 1))
             if mine:
                 you = f.small.render("you", theme.SELF_MARK)
                 surface.blit(you, (row.right - you.get_width() - 8,
                                    row.centery - you.get_height() // 2))
+        self._draw_tip(surface)
         surface.set_clip(clip)
         self._drawn_version = self._state()
         self.dirty = False

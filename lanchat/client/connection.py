@@ -10,7 +10,7 @@ the view continues with no gap and no duplicate.
 Lines the user sends go through an outbox keyed by their ``id`` (``outbox.py``): they
 stay pending until acked (or refused), and after a reconnect the unacked ones are sent
 again with their original ids, which the server recognises, so each is delivered
-exactly once.
+exactly once. Typing (never queued) and away are in ``presence.py``.
 
 The connection's thread is also its only timer: it waits in ``select`` on the socket
 and on a wake-up socket pair, with a timeout that is the next thing due (a paced line,
@@ -41,6 +41,7 @@ from lanchat.client.backoff import backoff_delay
 from lanchat.client.inbound import InboundDispatch
 from lanchat.client.link import Sender, Waker, wait_readable
 from lanchat.client.outbox import Outbox
+from lanchat.client.presence import PresenceRequests
 from lanchat.client.reasons import explain_error
 from lanchat.client.seen import SeenSeqs
 from lanchat.errors import ConnectError
@@ -52,7 +53,7 @@ CONNECT_TIMEOUT = 6.0
 NOT_SENT = "not_sent"         # local error code: the connection ended with the line unsent
 
 
-class ChatConnection(InboundDispatch):
+class ChatConnection(InboundDispatch, PresenceRequests):
     """A resilient structured connection to one chat server.
 
     Args:

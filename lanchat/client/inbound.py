@@ -51,6 +51,7 @@ class InboundDispatch:
             self._seen.clear()
             self.last_seq = None
         self._seen.seen_before(seq)
+        self._typing_session_starts()
         self._emit({**msg, "type": "connected", "host": self.host, "port": self.port})
         with self._lock:
             self._outbox.start_session(msg, time.monotonic())
@@ -101,6 +102,8 @@ class InboundDispatch:
 
     def _on_error(self, msg: dict):
         code, msg_id = msg.get("code"), msg.get("id")
+        if self._typing_refusal(msg):
+            return None  # an old server's answer to typing: not the user's business
         with self._lock:
             if code == protocol.RATE_LIMITED and self._outbox.rate_limited(
                     msg_id, msg.get("retry_after"), time.monotonic()):

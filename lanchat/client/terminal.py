@@ -1,7 +1,7 @@
 """The terminal mode (``client.py --cli``), which is also the scriptable client.
 
 Every stdin line is sent (slash commands included), every event is printed as one
-readable line, and end of input quits after the last line is acknowledged.
+readable line (away and back included; typing never), and end of input quits after the last line is acknowledged.
 
 For scripts: the conversation goes to stdout and errors to stderr; the connection paces
 piped lines to the server's rate limit and resends the ones it refuses, so they all
@@ -46,6 +46,12 @@ def terminal_safe(text: str) -> str:
     return "".join(out)
 
 
+def presence_line(event: dict) -> str:
+    """``* alice is away: lunch`` or ``* alice is back`` for a ``presence`` event."""
+    name, away = event.get("name", "?"), event.get("away")
+    return f"* {name} is back" if away is None else f"* {name} is away: {away}"
+
+
 class TerminalPrinter:
     """Turns connection events into printed lines (for ``--cli``)."""
 
@@ -85,8 +91,10 @@ class TerminalPrinter:
             pass  # the disconnected or connect_failed line that follows says it
         elif kind == "reconnecting":
             self.say(f"* reconnecting in {event['delay']:.1f} s (attempt {event['attempt']})")
-        elif kind in ("ack", "pong", "connecting", "closed"):
-            pass
+        elif kind in ("ack", "pong", "connecting", "closed", "typing"):
+            pass  # typing is for windows: a terminal line per keystroke pause is noise
+        elif kind == "presence":
+            self.say(presence_line(event))
         else:
             if "seq" in event:  # a stored event: history (any type) or live
                 replay = bool(event.get("replay"))
