@@ -456,3 +456,16 @@ def test_cli_quit_leaves_for_good_with_the_reason(chat_server, make_client, cli)
     assert carol.proc.wait(WAIT + 5) == 0  # stdin was never closed
     marker(bob, [], text="nobody rejoined")
     assert "carol" not in chat_server.room.members
+
+
+def test_a_command_s_answer_after_the_replay_comes_after_now():
+    import io
+    from types import SimpleNamespace
+
+    from lanchat.client.terminal import TerminalPrinter
+    out = io.StringIO()
+    printer = TerminalPrinter(SimpleNamespace(name="bob"), out=out, err=io.StringIO())
+    printer.show({"type": "message", "seq": 4, "ts": 1.0, "from": "al", "text": "old",
+                  "kind": "chat", "replay": True})
+    printer.show({"type": "system", "text": "commands: ..."})
+    assert out.getvalue().splitlines()[-2:] == ["--- now ---", "commands: ..."]

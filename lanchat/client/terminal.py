@@ -96,16 +96,17 @@ class TerminalPrinter:
         elif kind == "presence":
             self.say(presence_line(event))
         else:
-            if "seq" in event:  # a stored event: history (any type) or live
-                replay = bool(event.get("replay"))
-                if replay and not self.in_replay:
-                    self.say("--- earlier messages ---")
-                elif not replay and self.in_replay:
-                    self.say("--- now ---")
-                self.in_replay = replay
             line = eventtext.describe(event, self.conn.name)
             if line is None:
                 return
+            # History (any type) under one heading; the first live line closes it, a
+            # command's answer too (it is not history).
+            replay = bool(event.get("replay"))
+            if replay and not self.in_replay:
+                self.say("--- earlier messages ---")
+            elif not replay and self.in_replay:
+                self.say("--- now ---")
+            self.in_replay = replay
             if kind == "error":
                 if event.get("id") is not None:  # the answer to one of our lines
                     self.undelivered += 1

@@ -153,8 +153,12 @@ def history(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None
         except sqlite3.Error as exc:
             log.error("could not read the history for %s: %s", member.name, exc)
             return ["the history could not be read; try again later"]
-        return [f"{eventtext.clock(e['ts'])} {eventtext.describe(e, member.name)}"
-                for e in past] or ["no messages yet"]
+        if not past:
+            return ["no messages yet"]
+        # A heading, so the block never reads as a second copy of the join's replay.
+        heading = "the last message:" if len(past) == 1 else f"the last {len(past)} messages:"
+        return [heading] + [f"{eventtext.clock(e['ts'])} {eventtext.describe(e, member.name)}"
+                            for e in past]
 
     def deliver(delivery: Delivery, lines: list) -> None:
         if member.gone:

@@ -172,7 +172,9 @@ class Room:
         if member.plain:
             return [], 0
         try:
-            return self.journal.replay(member.session, since=since, until=event["seq"],
+            # Up to the join, not including it: a join goes to the others (the
+            # joiner has its welcome, with the same seq).
+            return self.journal.replay(member.session, since=since, until=event["seq"] - 1,
                                        limit=self.config.history)
         except sqlite3.Error as exc:  # the join goes ahead, without the history
             log.error("could not read the history for %s: %s", member.name, exc)
