@@ -75,6 +75,18 @@ def test_an_idle_timeout_below_the_ping_interval_is_warned_about(tmp_path):
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert "--idle-timeout 8" in err and "ping" in err and "Traceback" not in err
+    assert "at least 35" in err
+
+
+@pytest.mark.parametrize("timeout, warns", [(34, True), (35, False), (90, False)])
+def test_the_idle_warning_names_the_same_threshold_it_checks(timeout, warns):
+    config = server_config.config_from_args(
+        server_config.build_parser().parse_args(["--idle-timeout", str(timeout)]))
+    assert bool(server_config.warnings_for(config)) == warns
+
+
+def test_log_levels_are_taken_in_any_case():
+    assert server_config.build_parser().parse_args(["--log-level", "debug"]).log_level == "DEBUG"
 
 
 class ServerProcess:

@@ -48,7 +48,7 @@ from lanchat.errors import ConnectError
 
 log = logging.getLogger("chat.connection")
 
-PING_INTERVAL = 30.0          # PROTOCOL: the client pings every 30 s when quiet
+PING_INTERVAL = protocol.PING_INTERVAL  # the client pings every 30 s when quiet
 CONNECT_TIMEOUT = 6.0
 NOT_SENT = "not_sent"         # local error code: the connection ended with the line unsent
 

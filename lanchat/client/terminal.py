@@ -23,6 +23,7 @@ from lanchat import eventtext
 from lanchat.client.connection import ChatConnection
 from lanchat.client.options import make_connection
 from lanchat.errors import ConnectError
+from lanchat.text import is_unprintable
 
 # After end of input: how long to wait for the next ack before giving up on the rest.
 # Paced lines may take much longer in all; only a server that stopped answering waits
@@ -36,14 +37,8 @@ def terminal_safe(text: str) -> str:
     Control characters other than newline and tab are shown as ``\\xNN`` so a peer cannot
     move the cursor, retitle the window or hide text.
     """
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in "\n\t" or (code >= 0x20 and code != 0x7F and not 0x80 <= code < 0xA0):
-            out.append(ch)
-        else:
-            out.append(f"\\x{code:02x}")
-    return "".join(out)
+    return "".join(f"\\x{ord(ch):02x}" if ch not in "\n\t" and is_unprintable(ch) else ch
+                   for ch in text)
 
 
 def presence_line(event: dict) -> str:

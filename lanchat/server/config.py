@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="private key of --tls-cert (PEM), if not in that file")
     p.add_argument("--tls-self-signed", action="store_true",
                    help="TLS with a self-signed certificate made once beside --db and reused")
-    p.add_argument("--log-level", default="INFO",
+    p.add_argument("--log-level", default="INFO", type=str.upper,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
     return p
 
@@ -119,11 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
 def warnings_for(config: ServerConfig) -> list:
     """Sentences about settings that work but will surprise (printed at start)."""
     found = []
-    if config.idle_timeout <= protocol.PING_INTERVAL + IDLE_MARGIN:
+    least = protocol.PING_INTERVAL + IDLE_MARGIN
+    if config.idle_timeout < least:
         found.append(
-            f"--idle-timeout {config.idle_timeout:g} is not above the {protocol.PING_INTERVAL:g} s "
-            "clients wait between pings: quiet clients will be dropped and rejoin again and "
-            f"again. Use at least {protocol.PING_INTERVAL + IDLE_MARGIN + 5:g}.")
+            f"--idle-timeout {config.idle_timeout:g} is under {least:g} s: quiet clients ping "
+            f"every {protocol.PING_INTERVAL:g} s, so they would be dropped and rejoin again "
+            f"and again. Use at least {least:g}.")
     return found
 
 

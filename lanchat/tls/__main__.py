@@ -12,7 +12,8 @@ from lanchat.tls.pins import PinStore, default_pins_path
 
 def main(argv: Optional[list] = None) -> int:
     """``python -m lanchat.tls --forget HOST:PORT`` or ``--show CERTFILE`` (a maintenance CLI)."""
-    parser = argparse.ArgumentParser(description="LAN chat TLS helpers.")
+    parser = argparse.ArgumentParser(prog="python -m lanchat.tls",
+                                     description="LAN chat TLS helpers.")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--forget", metavar="HOST:PORT", help="drop the pinned certificate of a server")
     group.add_argument("--show", metavar="CERTFILE", help="print a certificate's fingerprint")
@@ -24,8 +25,11 @@ def main(argv: Optional[list] = None) -> int:
         return 0
     store = PinStore(args.pins)
     if args.list:
-        for key, fp in sorted(store.load().items()):
+        pins = sorted(store.load().items())
+        for key, fp in pins:
             print(f"{key} {fp}")
+        if not pins:
+            print(f"no pinned servers yet (they go in {store.path})")
         return 0
     if store.forget(args.forget):
         print(f"forgot the certificate of {args.forget} (in {store.path})")
