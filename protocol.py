@@ -57,6 +57,7 @@ SHUTTING_DOWN = "shutting_down"
 # v2, sections 8 and 9 (those the server speaks so far):
 BAD_ROOM, NO_SUCH_ROOM, NOT_OP = "bad_room", "no_such_room", "not_op"
 MUTED, BANNED, SLOW_MODE, BAD_ARGUMENT = "muted", "banned", "slow_mode", "bad_argument"
+NOT_IN_ROOM = "not_in_room"
 # Extension (docs/protocol.md): the history database refused the line, so it was
 # neither stored nor shown to anyone.
 NOT_STORED = "not_stored"
@@ -64,7 +65,7 @@ ERROR_CODES = frozenset({
     BAD_HEADER, TOO_LARGE, BAD_UTF8, BAD_JSON, UNKNOWN_TYPE, NOT_WELCOME, BAD_NAME,
     NAME_TAKEN, AUTH_FAILED, SERVER_FULL, EMPTY_TEXT, TEXT_TOO_LONG, RATE_LIMITED,
     NO_SUCH_USER, UNKNOWN_COMMAND, SEND_QUEUE_FULL, SHUTTING_DOWN, BAD_ROOM, NO_SUCH_ROOM,
-    NOT_OP, MUTED, BANNED, SLOW_MODE, BAD_ARGUMENT,
+    NOT_OP, MUTED, BANNED, SLOW_MODE, BAD_ARGUMENT, NOT_IN_ROOM,
 })
 LOBBY = "#lobby"  # the room everyone connected is in (PROTOCOL.md section 8)
 TYPING_STATES = frozenset({"active", "paused", "done"})  # section 9

@@ -469,3 +469,10 @@ def test_a_command_s_answer_after_the_replay_comes_after_now():
                   "kind": "chat", "replay": True})
     printer.show({"type": "system", "text": "commands: ..."})
     assert out.getvalue().splitlines()[-2:] == ["--- now ---", "commands: ..."]
+
+
+def test_a_refused_admin_line_never_shows_the_password():
+    from lanchat.client.terminal import shown_line
+    assert shown_line("/admin hunter2") == "/admin ..."
+    assert shown_line("/ADMIN hunter2") == "/admin ..."
+    assert shown_line("x" * 100) == "x" * 60

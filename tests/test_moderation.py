@@ -329,3 +329,92 @@ def test_the_window_shows_moderation_as_notices_in_order():
                "by": "teacher", "reason": "spam", "replay": True})
     texts = [e.text for e in log.entries if e.kind == "notice"]
     assert texts[-2:] == ["eve was kicked by teacher (spam)", "teacher muted bob for 10 minutes"]
+
+
+def test_a_kicked_client_does_not_come_back_and_a_banned_one_does_not_retry(mod_server):
+    from lanchat.client.connection import ChatConnection
+    teacher = ChatConnection(mod_server.host, mod_server.port, "teacher").start()
+    pupil = ChatConnection(mod_server.host, mod_server.port, "pupil").start()
+    try:
+        def until(conn, kind, **fields):
+            while True:
+                event = conn.events.get(timeout=5)
+                if event["type"] == kind and all(event.get(k) == v for k, v in fields.items()):
+                    return event
+
+        until(teacher, "connected")
+        until(pupil, "connected")
+        teacher.say(f"/admin {ADMIN}")
+        until(teacher, "system")
+        teacher.say("/kick pupil enough")
+        gone = until(pupil, "disconnected")
+        assert gone["will_retry"] is False and "enough" in gone["reason"]
+        until(teacher, "leave", name="pupil")
+        teacher.say("/ban pupil")
+        until(teacher, "ack")
+        again = ChatConnection(mod_server.host, mod_server.port, "pupil").start()
+        try:
+            failed = until(again, "connect_failed")
+            assert "banned" in failed["reason"]
+            until(again, "closed")
+        finally:
+            again.close()
+    finally:
+        pupil.close()
+        teacher.close()
+
+
+def test_error_and_ack_answer_the_lines_of_one_read_in_order(mod_server, make_client):
+    (alice,) = join(mod_server, make_client, "alice")
+    frames = [protocol.message_frame({"type": "say", "text": text, "id": msg_id})
+              for text, msg_id in (("   ", "e1"), ("fine", "a1"), ("x" * 5000, "e2"),
+                                   ("/who", "w"), ("also fine", "a2"))]
+    alice.send_raw(b"".join(frames))
+    answers = [alice.recv() for _ in range(6)]
+    assert [(a["type"], a.get("id")) for a in answers] == [
+        ("error", "e1"), ("ack", "a1"), ("error", "e2"), ("users", None), ("ack", "w"),
+        ("ack", "a2")]
+
+
+def test_a_mute_follows_a_rename_and_a_banned_name_cannot_be_taken(mod_server, make_client):
+    teacher, bob, carol = admin_and_others(mod_server, make_client, "bob", "carol")
+    command(teacher, "/mute bob", "m", "mode")
+    next_frame(bob, type="mode")
+    next_frame(carol, type="mode")
+    bob.send(type="say", text="/nick bobby", id="n")
+    next_frame(bob, type="nick", new="bobby")
+    next_frame(bob, type="ack", id="n")
+    refused(bob, "free at last?", "x", "muted")
+    next_frame(teacher, type="nick", new="bobby")
+    next_frame(carol, type="nick", new="bobby")
+    command(teacher, "/ban dave", "b", "mode")
+    next_frame(carol, type="mode", change="+ban")
+    refused(carol, "/nick DAVE", "d", "banned")
+
+
+def test_commands_count_against_the_rate(make_server, make_client):
+    srv = make_server(rate=1, burst=3)
+    alice, bob = join(srv, make_client, "alice", "bob")
+    for n in range(3):
+        alice.send(type="say", text="/away" if n % 2 == 0 else "/back", id=f"a{n}")
+    for _ in range(3):
+        next_frame(alice, type="presence")
+        next_frame(alice, type="ack")
+    error = refused(alice, "/away again", "a3", "rate_limited")
+    assert error["retry_after"] > 0
+
+
+def test_the_admin_password_is_never_logged_nor_stored(make_server, make_client, tmp_path, caplog):
+    import logging
+    import sqlite3
+    caplog.set_level(logging.DEBUG)
+    db = tmp_path / "chat.db"
+    srv = make_server(rate=0, admin_password=ADMIN, db=str(db))
+    (teacher,) = join(srv, make_client, "teacher")
+    refused(teacher, "/admin wrong-guess", "w", "auth_failed")
+    command(teacher, f"/admin {ADMIN}", "a", "system")
+    srv.stop()
+    assert ADMIN not in caplog.text and "wrong-guess" not in caplog.text
+    with sqlite3.connect(db) as stored:
+        bodies = " ".join(body for (body,) in stored.execute("SELECT body FROM events"))
+    assert ADMIN not in bodies and "wrong-guess" not in bodies

@@ -352,7 +352,10 @@ class ChatConnection(InboundDispatch, PresenceRequests):
                 # The server's idle timeout counts what it hears from us: a client that
                 # only listens (in a busy room too) pings on its own schedule.
                 self.ping()
-            timeout = tick if due_in is None else min(tick, due_in)
+                quiet_out = 0.0
+            # Wake for the next ping on time, not up to a tick late.
+            timeout = min(tick, max(0.01, self.ping_interval - quiet_out))
+            timeout = timeout if due_in is None else min(timeout, due_in)
             try:
                 buffered = hasattr(sock, "pending") and sock.pending()  # TLS buffers
                 ready = buffered or sock in wait_readable([sock, self._waker], timeout)

@@ -17,7 +17,7 @@ import time
 import protocol
 
 # Refusals after which retrying cannot help.
-FATAL_CODES = frozenset({protocol.AUTH_FAILED, protocol.BAD_NAME})
+FATAL_CODES = frozenset({protocol.AUTH_FAILED, protocol.BAD_NAME, protocol.BANNED})
 
 
 class InboundDispatch:
@@ -78,7 +78,17 @@ class InboundDispatch:
         self._emit(msg)
         return None
 
-    _on_join = _on_leave = _on_nick = _on_mode = _on_kick = _on_message
+    _on_join = _on_leave = _on_nick = _on_mode = _on_message
+
+    def _on_kick(self, msg: dict):
+        """A kick; one that names us (live) ends the session for good: coming back at
+        once would undo it. Lines not yet answered are given up."""
+        self._on_message(msg)
+        if msg.get("name") == self.name and not msg.get("replay"):
+            reason = msg.get("reason")
+            return (f"you were sent out by {msg.get('by')}" + (f": {reason}" if reason else ""),
+                    False)
+        return None
 
     def _on_ack(self, msg: dict):
         with self._lock:

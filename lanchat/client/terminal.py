@@ -106,7 +106,7 @@ class TerminalPrinter:
                 if event.get("id") is not None:  # the answer to one of our lines
                     self.undelivered += 1
                 if event.get("text"):
-                    line += f" (not sent: {event['text'][:60]})"
+                    line += f" (not sent: {shown_line(event['text'])})"
                 self.complain(line)
                 return
             if kind in ("message", "join", "leave", "nick"):
@@ -202,3 +202,12 @@ def quit_reason(line: str) -> Optional[str]:
     if word.lower() in ("/quit", "/exit"):
         return rest.strip() or "quit"
     return None
+
+
+def shown_line(text: str) -> str:
+    """A line of ours as an error may show it: short, and never a password."""
+    word = text.split(" ", 1)[0].lower()
+    if word == "/admin":
+        return "/admin ..."
+    return text[:60]
+

@@ -15,7 +15,7 @@ import sqlite3
 from typing import Callable, Dict, Optional
 
 import protocol
-from lanchat.text import name_problem
+from lanchat.text import name_key, name_problem
 from lanchat import eventtext
 from lanchat.errors import MessageError
 from lanchat.server.delivery import Delivery, Outgoing
@@ -57,10 +57,19 @@ def run(room: Room, member: Member, text: str, msg_id: Optional[str]) -> Optiona
         MessageError: the command's refusal (``unknown_command`` for an unknown word).
     """
     word, _, rest = text[1:].partition(" ")
-    command = COMMANDS.get(word.lower())
+    word = word.lower()
+    command = COMMANDS.get(word)
     if command is None:
         raise MessageError(protocol.UNKNOWN_COMMAND,
                            f"unknown command /{word[:30]}; /help lists the commands")
+    if member.kicked and word != "quit":  # sent out: nothing more but leaving
+        raise MessageError(protocol.NOT_IN_ROOM, "you were sent out of the room")
+    if word not in UNMETERED and not member.bucket.take():
+        # Commands count against --rate like lines (/me and /msg are counted as the
+        # lines they make; /quit and /admin, which has its own limit, are not).
+        room.error(member, protocol.RATE_LIMITED, "you are sending too fast; wait a moment",
+                   msg_id, retry_after=round(member.bucket.retry_after(), 3))
+        return None
     return command(room, member, rest.strip(), msg_id)
 
 
@@ -69,12 +78,6 @@ def _answered(room: Room, member: Member, msg_id: Optional[str]) -> None:
     # command answers with its reply alone).
     if not member.plain:
         room.ack(member, msg_id)
-
-
-def send_errors(room: Room, member: Member, errors: list) -> None:
-    """Send the refusals ``publish`` returned, in order."""
-    for error in errors:
-        room.reply(member, error)
 
 
 def nick(room: Room, member: Member, new: str, msg_id: Optional[str]) -> None:
@@ -91,10 +94,13 @@ def nick(room: Room, member: Member, new: str, msg_id: Optional[str]) -> None:
         holder = room.membership.get(new)
         if holder is not None and holder is not member:
             raise MessageError(protocol.NAME_TAKEN, f"the name {new!r} is taken")
+        if room.modes.is_banned(name_key(new)) and name_key(new) != member.key:
+            raise MessageError(protocol.BANNED, f"the name {new!r} is banned here")
         if new == member.name:
             room.ack(member, msg_id)
             return
         old = member.name
+        room.modes.renamed(member.key, name_key(new))  # a mute goes with the person
         room.membership.rename(member, new)
         seq, now = room.next_seq()
         event = {"type": "nick", "seq": seq, "ts": now, "old": old, "new": new}
@@ -111,7 +117,7 @@ def nick(room: Room, member: Member, new: str, msg_id: Optional[str]) -> None:
 
 def me(room: Room, member: Member, text: str, msg_id: Optional[str]) -> None:
     """``/me TEXT``: an action message."""
-    send_errors(room, member, publish(room, member, "action", [(text, msg_id)]))
+    publish(room, member, "action", [(text, msg_id)])
 
 
 def private(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
@@ -119,7 +125,7 @@ def private(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None
     to, _, body = arg.partition(" ")
     if not to:
         raise MessageError(protocol.NO_SUCH_USER, "usage: /msg NAME TEXT")
-    send_errors(room, member, publish(room, member, "private", [(body, msg_id)], to=to))
+    publish(room, member, "private", [(body, msg_id)], to=to)
 
 
 def who(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
@@ -127,7 +133,7 @@ def who(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
     with room.lock:
         users = room.membership.visible_names(member)
         away = room.membership.away_names()
-    room.reply(member, {"type": "users", "users": users, "away": away})
+    room.reply(member, {"type": "users", "room": protocol.LOBBY, "users": users, "away": away})
     _answered(room, member, msg_id)
 
 
@@ -190,6 +196,9 @@ def quit_(room: Room, member: Member, reason: str, msg_id: Optional[str]) -> str
         room.ack(member, msg_id)
     return reason or "quit"
 
+
+# Commands not counted against --rate here (see run).
+UNMETERED = frozenset({"me", "msg", "w", "quit", "admin"})
 
 COMMANDS: Dict[str, Callable[[Room, Member, str, Optional[str]], Optional[str]]] = {
     "nick": nick, "me": me, "msg": private, "w": private,

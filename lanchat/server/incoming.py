@@ -59,7 +59,7 @@ def _handle(room: Room, member: Member, lines: list) -> Optional[str]:
 
 def _publish_run(room: Room, member: Member, run: list) -> None:
     if run:
-        commands.send_errors(room, member, publish(room, member, "chat", run))
+        publish(room, member, "chat", run)
 
 
 def _one(room: Room, member: Member, text: str, msg_id: Optional[str]) -> Optional[str]:

@@ -53,7 +53,7 @@ def admin(room: Room, member: Member, password: str, msg_id: Optional[str]) -> N
 
 
 def _need_op(room: Room, member: Member) -> None:
-    if not room.is_op(member):
+    if member.kicked or not room.is_op(member):
         raise MessageError(protocol.NOT_OP, f"only an op of {room.modes.room} may do that")
 
 
@@ -103,6 +103,7 @@ def _kick_out(room: Room, member: Member, target: Member, reason: str,
     # Room lock held: the kick event, then the target's connection closes (after it
     # got the event), and it leaves with "kicked by X: reason".
     target.kicked = True
+    room.modes.ops.discard(target.session)  # a kicked op is one no more
     leave = f"kicked by {member.name}" + (f": {reason}" if reason else "")
 
     def dismiss(delivery: Delivery) -> None:

@@ -54,7 +54,8 @@ class RoomModes:
         change, target = event.get("change"), event.get("target")
         key = target.casefold() if isinstance(target, str) else None
         if change == "+ban" and key:
-            self.bans[key] = (_until(event), address)
+            # A ban again (longer, shorter) keeps the address the first one recorded.
+            self.bans[key] = (_until(event), address or self.bans.get(key, (0, None))[1])
         elif change == "-ban" and key:
             self.bans.pop(key, None)
         elif change == "+mute" and key:
@@ -101,14 +102,18 @@ class RoomModes:
 
     def slow_wait(self, session: str, now: float) -> float:
         """Seconds a non-op must still wait for a line under slow mode (0: it may send
-        now, and this line starts its next wait)."""
+        now; ``note_line`` once the line is taken starts the next wait)."""
         if not self.slow:
             return 0.0
         last = self._last_line.get(session)
         if last is not None and now - last < self.slow:
             return self.slow - (now - last)
-        self._last_line[session] = now
         return 0.0
+
+    def note_line(self, session: str, now: float) -> None:
+        """A line of this session was taken: under slow mode its next wait starts."""
+        if self.slow:
+            self._last_line[session] = now
 
     def room_object(self, users: list, ops: list, me_key: str) -> dict:
         """The contract's room object for a member called ``me_key`` (its name key)."""

@@ -46,7 +46,7 @@ def typing(room: Room, member: Member, message: protocol.Typing) -> None:
         return  # over 2 a second: dropped silently
     event = {"type": "typing", "name": member.name, "state": message.state}
     with room.lock:
-        if member.gone:
+        if member.gone or member.kicked:
             return
         if message.to is None:
             event["room"] = protocol.LOBBY

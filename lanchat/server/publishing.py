@@ -2,10 +2,11 @@
 
 ``publish`` takes a run of lines of one kind from one member (all the chat lines one
 read brought, or the one line of a ``/me`` or ``/msg``) and makes them one journal
-entry under one hold of the room lock: each line is checked, rate-limited, given its
-seq and its row; a ``say`` id the session already used is acked again with its first
-seq instead of being published twice. The entry is stored all or none; once stored,
-one callback delivers the lines to the others and the acks to the sender, and if the
+entry under one hold of the room lock: each line is checked, held by moderation or
+the rate limit, or given its seq and its row; a ``say`` id the session already used
+is acked again with its first seq instead of being published twice. The entry is
+stored all or none; once stored, one callback delivers the lines to the others and
+the sender's answers (acks and refusals, in the order of its lines), and if the
 database refused it, the sender is told the lines were not stored (not acked).
 
 The entry is queued without waking the journal's thread: ``incoming.said`` commits
@@ -46,65 +47,61 @@ def check_text(text: str, max_text: int) -> str:
 
 
 def publish(room: Room, member: Member, kind: str, lines: list,
-            to: Optional[str] = None) -> list:
+            to: Optional[str] = None) -> None:
     """Publish ``lines``, ``[(text, msg_id)]``, as ``kind`` messages from ``member``
     (to the member called ``to`` alone for a private message).
 
-    Returns:
-        the ``error`` messages for the lines refused, in order, for the caller to
-        send to the member.
+    Every line is answered in its place: an ack, or an error (empty, too long, rate
+    limited, muted, slow mode, nobody called ``to``), all in one journal entry, so a
+    refusal never overtakes the ack of a line before it.
     """
-    checked, errors = [], []
+    checked = []
     for text, msg_id in lines:
         try:
-            checked.append((check_text(text, room.config.max_text), msg_id))
+            checked.append((check_text(text, room.config.max_text), msg_id, None))
         except MessageError as exc:
-            errors.append(protocol.error_message(exc.code, exc.message, msg_id))
-    if checked:
-        with room.lock:
-            errors += _queue(room, member, kind, checked, to)
-    return errors
+            checked.append((None, msg_id, protocol.error_message(exc.code, exc.message, msg_id)))
+    with room.lock:
+        _queue(room, member, kind, checked, to)
 
 
 def _rate_text(rate: float) -> str:
     return f"{rate:g} message{'' if rate == 1 else 's'} per second"
 
 
-def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]) -> list:
-    # Room lock held: seqs, rows and one journal entry for the checked lines.
-    if member.gone or member.kicked:
-        return []
+def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]) -> None:
+    # Room lock held: seqs, rows and one journal entry for the lines, each item
+    # (Outgoing or None, msg_id, seq, error or None) answered in order.
+    if member.gone:
+        return
     target = None
     if to is not None:
         target = room.membership.get(to)
         if target is None or not target.welcomed:
-            return [protocol.error_message(protocol.NO_SUCH_USER, f"nobody called {to!r} is here",
-                                           msg_id) for _, msg_id in lines]
+            nobody = f"nobody called {to!r} is here"
+            lines = [(text, msg_id, error or protocol.error_message(
+                protocol.NO_SUCH_USER, nobody, msg_id)) for text, msg_id, error in lines]
     state = room.membership.sessions[member.session]
     modes = room.modes
     # Mutes and slow mode hold lines in the room, not private ones, and never an op's.
     moderated = target is None and (modes.mutes or modes.slow) and not room.is_op(member)
-    items, rows, taken, errors = [], [], {}, []
+    items, rows, taken = [], [], {}
     sender, session, name = member.key, member.session, member.name
     recipient = target.key if target is not None else None
     recipient_session = target.session if target is not None else None
-    for text, msg_id in lines:
+    for text, msg_id, error in lines:
+        if error is not None:
+            items.append((None, msg_id, None, error))
+            continue
         if msg_id is not None:
             seq = state.ids.get(msg_id) or taken.get(msg_id)
             if seq is not None:
                 # A resend of a line already taken: ack again (after its commit).
-                items.append((None, msg_id, seq))
+                items.append((None, msg_id, seq, None))
                 continue
-        if moderated:
-            refusal = _moderation_refusal(modes, member, msg_id)
-            if refusal is not None:
-                errors.append(refusal)
-                continue
-        if not member.bucket.take():
-            errors.append(protocol.error_message(
-                protocol.RATE_LIMITED, "you are sending too fast; the limit is "
-                f"{_rate_text(room.config.rate)}", msg_id,
-                retry_after=round(member.bucket.retry_after(), 3)))
+        refusal = _refusal(room, member, modes if moderated else None, msg_id)
+        if refusal is not None:
+            items.append((None, msg_id, None, refusal))
             continue
         seq, now = room.next_seq()
         event = {"type": "message", "seq": seq, "ts": now, "from": name, "text": text,
@@ -115,62 +112,78 @@ def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]
         rows.append(room.journal.row(
             event, sender=sender, recipient=recipient, session=session,
             recipient_session=recipient_session, msg_id=msg_id, body=out.body()))
-        items.append((out, msg_id, seq))
+        items.append((out, msg_id, seq, None))
         if msg_id is not None:
             taken[msg_id] = seq
     if not items:
-        return errors
+        return
     try:
         room.journal.submit_rows(rows, partial(_deliver, room, member, target, items),
                                  refused=partial(_refused, room, member, state, items),
                                  wake=False)
     except JournalClosed:
-        return errors + [protocol.error_message(protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT,
-                                                msg_id) for _, msg_id, _ in items]
+        for _, msg_id, _, _ in items:
+            member.send(protocol.error_message(protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT, msg_id))
+        return
     state.ids.update(taken)
     while len(state.ids) > IDS_PER_SESSION:
         del state.ids[next(iter(state.ids))]
-    return errors
 
 
-def _moderation_refusal(modes: RoomModes, member: Member, msg_id: Optional[str]) -> Optional[dict]:
-    # Room lock held: muted, or too soon under slow mode (this line starts the wait).
-    if modes.muted(member.key):
-        return protocol.error_message(protocol.MUTED, f"you are muted in {modes.room}", msg_id,
-                                      room=modes.room)
-    wait = modes.slow_wait(member.session, time.time())
-    if wait:
+def _refusal(room: Room, member: Member, modes: Optional[RoomModes],
+             msg_id: Optional[str]) -> Optional[dict]:
+    # Room lock held: a kicked member, a mute, slow mode, the rate limit, in that order;
+    # slow mode counts a line only once it is taken.
+    if member.kicked:
+        return protocol.error_message(protocol.NOT_IN_ROOM, "you were sent out of the room",
+                                      msg_id, room=protocol.LOBBY)
+    now = time.time()
+    if modes is not None:
+        if modes.muted(member.key):
+            return protocol.error_message(protocol.MUTED, f"you are muted in {modes.room}",
+                                          msg_id, room=modes.room)
+        wait = modes.slow_wait(member.session, now)
+        if wait:
+            return protocol.error_message(
+                protocol.SLOW_MODE, f"{modes.room} is in slow mode: one line every "
+                f"{modes.slow} s", msg_id, room=modes.room, retry_after=round(wait, 3))
+    if not member.bucket.take():
         return protocol.error_message(
-            protocol.SLOW_MODE, f"{modes.room} is in slow mode: one line every {modes.slow} s",
-            msg_id, room=modes.room, retry_after=round(wait, 3))
+            protocol.RATE_LIMITED, "you are sending too fast; the limit is "
+            f"{_rate_text(room.config.rate)}", msg_id,
+            retry_after=round(member.bucket.retry_after(), 3))
+    if modes is not None:
+        modes.note_line(member.session, now)
     return None
 
 
 def _deliver(room: Room, member: Member, target: Optional[Member], items: list,
              delivery: Delivery) -> None:
-    # The lines' seqs are consecutive, so the sender's acks all go where its own
-    # lines would have been.
+    # The lines' seqs are consecutive, so the sender's answers all go where its own
+    # lines would have been, in the order of its lines.
+    lines = [out for out, _, _, _ in items if out is not None]
     if target is not None:
-        for out, _, _ in items:
-            if out is not None:
-                room.broadcast(delivery, out, exclude=member, only=(target,))
+        for out in lines:
+            room.broadcast(delivery, out, exclude=member, only=(target,))
     else:
-        delivery.everyone_many([out for out, _, _ in items if out is not None], member)
+        delivery.everyone_many(lines, member)
     if not member.gone:
-        delivery.one(member, b"".join(
-            [room.ack_frame(member, msg_id, seq) for _, msg_id, seq in items]))
+        delivery.one(member, b"".join([member.frame(error) or b"" if error is not None
+                                       else room.ack_frame(member, msg_id, seq)
+                                       for _, msg_id, seq, error in items]))
 
 
 def _refused(room: Room, member: Member, state: Session, items: list,
              delivery: Delivery) -> None:
     # The journal could not store the new lines, so they were not sent, and a resend
     # of them is new. A resend of a line stored before is acked again, as it would
-    # have been.
-    for out, msg_id, seq in items:
-        if out is None:
+    # have been; the other refusals stand.
+    not_stored = "the server could not store your message (is its disk full?); it was not sent"
+    for out, msg_id, seq, error in items:
+        if out is not None:
+            state.ids.pop(msg_id, None)
+            error = protocol.error_message(protocol.NOT_STORED, not_stored, msg_id)
+        if error is not None:
+            delivery.one(member, member.frame(error))
+        else:
             room.stage_ack(delivery, member, msg_id, seq)
-            continue
-        state.ids.pop(msg_id, None)
-        delivery.one(member, member.frame(protocol.error_message(
-            protocol.NOT_STORED, "the server could not store your message (is its disk "
-            "full?); it was not sent", msg_id)))
