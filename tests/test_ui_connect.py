@@ -227,3 +227,23 @@ def test_the_terminal_says_so_too(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "CA file" in done.stderr
+
+
+# ---------------------------------------------------------------- the name check
+
+@pytest.mark.parametrize("name, words", [
+    ("ali\u200bce", "control characters"),   # a zero-width space: invisible, refused
+    ("bob smith", "spaces"),
+    ("@bob", "cannot start with"),
+    ("x" * 25, "1 to 24 characters"),
+])
+def test_the_name_check_is_the_server_rule_as_a_window_sentence(fonts, name, words):  # noqa: F811
+    screen = ConnectScreen(WINDOW_SIZE, fonts, "192.168.1.20", 5050, name)
+    assert screen.validate() is None
+    assert words in screen.error and screen.error[0].isupper() and screen.error.endswith(".")
+    assert screen.focus == 2
+
+
+def test_a_valid_name_makes_a_request(fonts):  # noqa: F811
+    screen = ConnectScreen(WINDOW_SIZE, fonts, "192.168.1.20", 5050, "Zoë_2")
+    assert screen.validate().name == "Zoë_2"
