@@ -6,9 +6,10 @@ server's first certificate is pinned, like ``client.py --tls``; a CA file alone
 means TLS too, like ``--cafile``). Each field is an ``InputBox`` (the chat input's
 editing keys); Tab and Shift+Tab move through fields and the checkbox, Space ticks the
 checkbox, Enter anywhere or the button asks to connect. The screen validates locally
-(a port is a number from 1 to 65535, a name follows ``lanchat.text.name_problem``) so obvious mistakes get a
-message before any network round trip, and shows the connection's explanation when
-connecting fails.
+(a port is a number from 1 to 65535, a name passes ``lanchat.text.name_problem``, the
+server's rule) so obvious mistakes get a message before any network round trip, and
+shows the connection's explanation when connecting fails (a password refusal puts
+the focus in the Password field).
 
 Errors can be long (a changed TLS certificate is a paragraph with two fingerprints
 and the command that fixes it), so the message is wrapped inside the card, the card
