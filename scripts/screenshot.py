@@ -1,8 +1,9 @@
 """Render a demo conversation headless to docs/screenshot.png (for the README).
 
 No server and no window: the chat screen is built on a dummy video driver, fed the
-same events a connection would deliver (a welcome, joins, chat, an action, a private
-message, a refused line and one still pending), drawn once, and saved.
+same events a connection would deliver (a welcome with an op and an away member,
+joins, chat, an action, a moderation notice, a private message, a refused line and
+one still pending), drawn once, and saved.
 
     python scripts/screenshot.py [--out docs/screenshot.png] [--size 1000x660]
 """
@@ -21,6 +22,7 @@ sys.path.insert(0, ROOT)
 
 import pygame  # noqa: E402
 
+from ui import windowtext  # noqa: E402
 from ui.chatlog import ChatLog  # noqa: E402
 from ui.chatscreen import ChatScreen  # noqa: E402
 from ui.textfonts import Fonts  # noqa: E402
@@ -32,7 +34,10 @@ def demo_events(now: float):
     users = ["alice", "bob", "carol", "dmitri", "mei"]
     yield {"type": "connecting", "host": "192.168.1.20", "port": 5050, "attempt": 1}
     yield {"type": "connected", "name": "alice", "users": users, "max_text": 4000, "seq": 40,
-           "server": "chat-server/1", "host": "192.168.1.20", "port": 5050}
+           "server": "chat-server/1", "host": "192.168.1.20", "port": 5050,
+           "away": {"dmitri": "booking the table"}, "admin": False,
+           "rooms": [{"room": "#lobby", "topic": "", "users": users, "ops": ["bob"],
+                      "slow": 0, "muted": False}]}
     yield {"type": "pong", "id": 1, "rtt": 0.003}
     seq = iter(range(41, 200))
     yield {"type": "message", "seq": next(seq), "ts": t, "from": "bob", "kind": "chat",
@@ -47,7 +52,8 @@ def demo_events(now: float):
                    "Order the dumplings for me?"}
     yield {"type": "message", "seq": next(seq), "ts": t + 320, "from": "bob", "kind": "action",
            "text": "does a little happy dance"}
-    yield {"type": "leave", "seq": next(seq), "ts": t + 350, "name": "erik", "reason": "bye"}
+    yield {"type": "mode", "seq": next(seq), "ts": t + 380, "room": "#lobby", "by": "bob",
+           "change": "+op", "target": "mei"}
     yield {"type": "message", "seq": next(seq), "ts": t + 420, "from": "carol", "kind": "private",
            "to": "alice", "text": "psst, it's bob's birthday. cake after lunch?"}
 
@@ -68,8 +74,8 @@ def build(size=(1000, 780)):
     screen.submit("sounds great, see you all at 12:30 héllo")
     log.apply({"type": "ack", "id": "demo-2", "seq": 151, "text": None})
     screen.submit("who's bringing the birthday card?")
-    log.apply({"type": "error", "id": "demo-3", "code": "rate_limited",
-               "message": "You are sending too fast; wait a moment.", "text": None})
+    refusal = {"type": "error", "id": "demo-3", "code": "rate_limited", "text": None}
+    log.apply({**refusal, "message": windowtext.chat_error(refusal)})  # as the app does
     screen.submit("on my way \u2014 saving seats by the window")
     screen.input.insert("lunch is the best meeting of the day")
     screen.update(0.0)

@@ -227,3 +227,47 @@ def test_the_terminal_says_so_too(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "CA file" in done.stderr
+
+
+# ---------------------------------------------------------------- the name check
+
+@pytest.mark.parametrize("name, words", [
+    ("ali\u200bce", "control characters"),   # a zero-width space: invisible, refused
+    ("bob smith", "spaces"),
+    ("@bob", "cannot start with"),
+    ("x" * 25, "1 to 24 characters"),
+])
+def test_the_name_check_is_the_server_rule_as_a_window_sentence(fonts, name, words):  # noqa: F811
+    screen = ConnectScreen(WINDOW_SIZE, fonts, "192.168.1.20", 5050, name)
+    assert screen.validate() is None
+    assert words in screen.error and screen.error[0].isupper() and screen.error.endswith(".")
+    assert screen.focus == 2
+
+
+def test_a_valid_name_makes_a_request(fonts):  # noqa: F811
+    screen = ConnectScreen(WINDOW_SIZE, fonts, "192.168.1.20", 5050, "Zoë_2")
+    assert screen.validate().name == "Zoë_2"
+
+
+def test_a_certificate_changed_mid_session_returns_to_the_connect_screen(
+        make_server, make_app, pair, tmp_path):  # noqa: F811
+    """Connected with "Use TLS", the server restarts with another certificate: the
+    window goes back to the connect screen with the whole warning, not a chat stuck
+    on "Reconnecting…"."""
+    server = make_server(rate=0, tls_context=tls.server_context(*pair))
+    app = make_app("--host", server.host, "--port", str(server.port), "--name", "pinned",
+                   "--tls", size=WINDOW_SIZE)
+    run_until(app, lambda: app.chat is not None and app.log.status.state == "connected",
+              "the first TLS connection (pins the certificate)")
+    server.stop()
+    other = tls.self_signed(str(tmp_path / "other"), addresses=[])
+    make_server(rate=0, port=server.port, tls_context=tls.server_context(*other))
+    if app.conn is not None:
+        app.reconnect_now()
+    run_until(app, lambda: app.connect_screen is not None and app.connect_screen.error,
+              "the connect screen with the certificate warning", timeout=10)
+    screen = app.connect_screen
+    where = tls.server_key(server.host, server.port)
+    assert app.chat is None and app.conn is None
+    assert f"--forget {where}" in " ".join(screen.message_lines())
+    assert screen.tls.checked and not screen.busy

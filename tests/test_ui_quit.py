@@ -99,3 +99,17 @@ def test_the_question_is_drawn_over_the_window(busy):
     app.step(max_wait=0)
     assert pygame.image.tobytes(app.surface, "RGB") != before
     assert app.surface.get_rect().contains(app.quit_dialog.rect)
+
+
+def test_offline_the_question_says_nothing_is_being_sent(busy):
+    app, conn = busy
+    conn.connected = False
+    feed(app, conn, {"type": "disconnected", "reason": "the server closed the connection",
+                     "will_retry": True})
+    post(pygame.QUIT)
+    assert app.step(max_wait=0)
+    assert app.quit_dialog.message() == ("2 messages have not been delivered (you are "
+                                         "offline). Quitting discards them.")
+    app.quit_dialog.set_pending(1)
+    assert app.quit_dialog.message() == ("1 message has not been delivered (you are "
+                                         "offline). Quitting discards it.")

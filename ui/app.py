@@ -18,8 +18,9 @@ frame by frame:
 
 The connection's receive thread never calls pygame; this thread never blocks on the
 network. The app owns the connection and switches between the connect screen and
-the chat screen: a failed first attempt returns to the connect screen with the
-reason, a drop after that is shown in the status bar while the connection retries.
+the chat screen: a drop is shown in the status bar while the connection retries; a
+connection that gives up (a first attempt, a changed certificate, a refused password)
+returns to the connect screen with the reason.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from lanchat.errors import ConnectError
 from ui import settings, windowtext
 from ui.chatlog import ChatLog
 from ui.chatscreen import ChatScreen
-from ui.connectscreen import ConnectScreen
+from ui.connectscreen import PASSWORD_FIELD, ConnectScreen
 from ui.quitdialog import QUIT, WAIT, QuitDialog
 from ui.textfonts import Fonts
 from ui.tlsbadge import fingerprint_of
@@ -135,8 +136,7 @@ class App:
                                clipboard=self.clipboard,
                                reconnect=self.reconnect_now if can_retry else None,
                                typing=getattr(self.conn, "typing", None))
-        self._ever_connected = False
-        self._refusal = None
+        self._ever_connected, self._refusal = False, None
         self.conn.start()
 
     def reconnect_now(self) -> None:
@@ -144,16 +144,22 @@ class App:
         if self.conn is not None:
             self.conn.reconnect_now()
 
-    def _connection_failed(self, reason: str) -> None:
-        host, port = self.log.status.host, self.log.status.port
-        name = self.log.me
+    def _gave_up(self, event: dict) -> bool:
+        """Whether ``event`` ends the connection for good (a failed attempt, a refused
+        reconnect, a drop not retried): back to the connect screen, not a dead chat."""
+        kind = event.get("type")
+        return kind == "connect_failed" or (kind == "disconnected" and self._ever_connected
+                                            and not event.get("will_retry"))
+
+    def _connection_failed(self, reason: str, focus: Optional[int] = None) -> None:
+        host, port, name = self.log.status.host, self.log.status.port, self.log.me
         self._close_connection()
         self.chat = None
         if self.connect_screen is None:
             self.connect_screen = ConnectScreen(self.size, self.fonts, host, port, name,
                                                 password=getattr(self.args, "password", None) or "",
                                                 tls=self.args.tls, cafile=self.args.cafile or "")
-        self.connect_screen.failed(reason)
+        self.connect_screen.failed(reason, focus)
 
     def _close_connection(self, reason: str = "bye") -> None:
         if self.conn is not None:
@@ -164,8 +170,7 @@ class App:
         """Apply up to ``limit`` queued connection events; returns how many."""
         if self.conn is None:
             return 0
-        conn = self.conn
-        handled = 0
+        conn, handled = self.conn, 0
         while handled < limit:
             try:
                 event = conn.events.get_nowait()
@@ -174,14 +179,17 @@ class App:
             handled += 1
             self._last_input = time.monotonic()
             kind = event.get("type")
-            if kind == "error" and not self._ever_connected:
+            if kind in ("connecting", "connected"):  # a refusal explains only its attempt
+                self._refusal = None
+            if kind == "error" and (event.get("ends_session") or not self._ever_connected):
                 self._refusal = event.get("code")
             if kind == "error":  # the window's sentence, not the terminal's
                 event = {**event, "message": windowtext.chat_error(event)}
-            if kind == "connect_failed" and not self._ever_connected:
+            if self._gave_up(event):
                 self._connection_failed(windowtext.refusal(
                     self._refusal, event.get("reason") or "",
-                    password_sent=bool(getattr(conn, "password", None))))
+                    password_sent=bool(getattr(conn, "password", None))),
+                    focus=PASSWORD_FIELD if self._refusal == protocol.AUTH_FAILED else None)
                 return handled
             self.log.apply(event)  # the widgets see what changed through its versions
             if kind == "connected":
@@ -348,13 +356,14 @@ class App:
             self.quit(reason)
             return
         self._quit_reason = reason
-        self.quit_dialog = QuitDialog(self.size, self.fonts, pending)
+        online = self.log.status.state == "connected"
+        self.quit_dialog = QuitDialog(self.size, self.fonts, pending, online=online)
 
     def _settle_quit(self) -> None:
         """The dialog's answer, or the acks that make it moot."""
         dialog = self.quit_dialog
         choice = dialog.take_choice()
-        dialog.set_pending(self.log.pending_count)
+        dialog.set_pending(self.log.pending_count, online=self.log.status.state == "connected")
         if choice == QUIT or self.log.pending_count == 0:
             self.quit(self._quit_reason)
         elif choice == WAIT:

@@ -11,15 +11,16 @@ changed. The rules of what a user sees, unit-tested without a window:
   at once as *pending* at the end (``add_own``); its ``ack`` moves it to its seq, an
   ``error`` with its id marks it *failed* with the reason;
 * an event replayed from history (``replay: true``, or a seq at or below the welcome's)
-  never changes the user list or your name: the welcome's list is the truth;
+  never changes the user list, the ops or your name: the welcome's are the truth;
 * replayed events on first connect come under an "earlier messages" divider, live ones
   after "now"; a seq already shown is dropped; a sender's lines within minutes group;
-* who is typing and who is away live in ``presence`` (``ui/presence.py``), fed here;
+* who is typing or away live in ``presence`` (``ui/presence.py``), who is an op and
+  whether you are muted or slowed in ``roles`` (``ui/roles.py``); both fed here;
 * at most ``MAX_ENTRIES`` (5,000) are kept, the oldest dropped in chunks.
 
 Entries changed in place (pending to sent or failed) bump their ``version``; the log's
-``version`` counts every visible change of the list, so the message view redraws only
-when it moved and caches layouts by entry identity and ``version``.
+``version`` counts every visible change, so the view redraws only when it moved and
+caches layouts by entry identity and ``version``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import protocol
 from lanchat import eventtext
 from ui.presence import Presence, away_map
+from ui.roles import Roles
 from ui.theme import NameColours
 from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, PRIVATE,  # noqa: F401
                         SENT, SYSTEM, Entry, Status, continues_group, parse_own_line)
@@ -49,6 +51,7 @@ class ChatLog:
         self.me = me
         self.clock = clock
         self.presence = Presence()        # who is typing, who is away
+        self.roles = Roles()              # ops; you muted, admin, slowed
         self.quiet_ids: set = set()       # the window's own lines (auto-away): no error shown
         self.colours = NameColours()      # each name's colour, kept across renames
         self.entries: List[Entry] = []
@@ -60,8 +63,7 @@ class ChatLog:
         self.dropped = 0                  # oldest entries dropped to stay under MAX_ENTRIES
         self.version = 0                  # bumped on every visible change of ``entries``
         self.unread = 0                   # messages from others since reset_unread()
-        self.users_version = 0
-        self.status_version = 0
+        self.users_version = self.status_version = 0
         self._seqs: set = set()           # seqs shown (or acked) in this history epoch
         self._epoch = 0                   # bumped when the server's seqs start again
         self._max_seq: Optional[int] = None
@@ -115,6 +117,7 @@ class ChatLog:
         self.max_text = event.get("max_text", self.max_text)
         self.presence.clear_all_typing()
         self.presence.away = away_map(event.get("away"))
+        self.roles.welcome(event)
         self._set_users(event.get("users") or [])
         self._set_status(state="connected", host=event.get("host", self.status.host),
                          port=event.get("port", self.status.port), name=self.me,
@@ -123,8 +126,7 @@ class ChatLog:
         self._welcome_seq = seq if isinstance(seq, int) else None
         if self._welcome_seq is not None:
             if self._max_seq is not None and seq <= self._max_seq:
-                # The server's history started again (a new database): its seqs
-                # follow everything shown so far.
+                # a new database: its seqs start again, after everything shown so far
                 self._epoch += 1
                 self._seqs.clear()
                 self._floor = self._max_seq = None
@@ -171,8 +173,7 @@ class ChatLog:
     def _on_pong(self, event):
         if event.get("rtt") is not None:
             self._set_status(rtt=event["rtt"])
-            return True
-        return False
+        return event.get("rtt") is not None
 
     def _on_ack(self, event):
         seq = event.get("seq")
@@ -195,6 +196,7 @@ class ChatLog:
             return False  # the drop that follows says it, once
         if event.get("id") in self.quiet_ids:
             return False  # e.g. an old server refusing the window's auto-away
+        self.roles.slowed(event, self.clock())  # a slow_mode error says when to retry
         entry = self._own.pop(event.get("id"), None) if event.get("id") else None
         if entry is not None:
             entry.state, entry.reason = FAILED, message
@@ -215,9 +217,8 @@ class ChatLog:
     def _on_users(self, event):
         self.presence.away = away_map(event.get("away"))
         self._set_users(event.get("users") or [])
-        users = self.users
         self._end_replay()
-        self._insert(Entry(kind=SYSTEM, text=f"{len(users)} online: " + ", ".join(users)))
+        self._insert(Entry(kind=SYSTEM, text=f"{len(self.users)} online: " + ", ".join(self.users)))
         return True
 
     def _replayed(self, event) -> bool:
@@ -249,13 +250,12 @@ class ChatLog:
     def _on_message(self, event):
         kind = {"action": ACTION, "private": PRIVATE}.get(event.get("kind"), CHAT)
         sender = str(event.get("from", "?"))
-        mine = sender == self.me
         entry = Entry(kind=kind, text=str(event.get("text", "")), sender=sender,
-                      to=event.get("to"), ts=event.get("ts") or time.time(), mine=mine)
+                      to=event.get("to"), ts=event.get("ts") or time.time(), mine=sender == self.me)
         if not self._sequenced(event, entry):
             return False
         if not entry.replay:
-            self.unread += 0 if mine else 1
+            self.unread += 0 if entry.mine else 1
             self.presence.clear_typing(sender)
         return True
 
@@ -263,9 +263,9 @@ class ChatLog:
         return self.presence.apply_typing(event, self.me, self.clock())
 
     def _on_presence(self, event):
-        name, away = event.get("name"), event.get("away")
         if not self.presence.apply_presence(event):
             return False
+        name, away = event.get("name"), event.get("away")
         self.users_version += 1  # the list dims the away
         if name == self.me:
             self._end_replay()
@@ -275,8 +275,7 @@ class ChatLog:
 
     def _on_join(self, event):
         name = str(event.get("name", "?"))
-        entry = Entry(kind=NOTICE, text=f"{name} joined", sender=name,
-                      ts=event.get("ts") or time.time())
+        entry = Entry(kind=NOTICE, text=f"{name} joined", sender=name, ts=event.get("ts") or time.time())
         if not self._sequenced(event, entry):
             return False
         if not entry.replay and name not in self.users:
@@ -284,23 +283,27 @@ class ChatLog:
         return True
 
     def _on_leave(self, event):
-        name = str(event.get("name", "?"))
-        reason = event.get("reason")
+        name, reason = str(event.get("name", "?")), event.get("reason")
         text = f"{name} left" + (f" ({reason})" if reason and reason != "bye" else "")
         entry = Entry(kind=NOTICE, text=text, sender=name, ts=event.get("ts") or time.time())
         if not self._sequenced(event, entry):
             return False
         if not entry.replay:
             self.presence.gone(name)
+            self.roles.gone(name)
             self._set_users([u for u in self.users if u != name])
         return True
 
     def _on_mode(self, event):
-        """An op's change (``mode``) or a ``kick``: a notice in its place."""
+        """An op's change (``mode``) or a ``kick``: a notice in its place; a live
+        ``mode`` changes the roles (the user list redraws if the ops changed)."""
         sender = str(event.get("by" if event.get("type") == "mode" else "name", "?"))
-        text = (eventtext.describe(event) or "").removeprefix("* ")
-        return self._sequenced(event, Entry(kind=NOTICE, text=text, sender=sender,
-                                            ts=event.get("ts") or time.time()))
+        entry = Entry(kind=NOTICE, text=(eventtext.describe(event) or "").removeprefix("* "),
+                      sender=sender, ts=event.get("ts") or time.time())
+        shown = self._sequenced(event, entry)
+        if shown and not entry.replay and event.get("type") == "mode":
+            self.users_version += self.roles.apply_mode(event)  # True: the ops changed
+        return shown
 
     _on_kick = _on_mode
 
@@ -313,6 +316,7 @@ class ChatLog:
         if not entry.replay:
             self.colours.renamed(old, new)
             self.presence.renamed(old, new)
+            self.roles.renamed(old, new)
             if old == self.me:
                 self.me = new
                 self._set_status(name=new)

@@ -17,6 +17,7 @@ typing frames and does auto-away.
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Optional, Tuple
 
 import pygame
@@ -155,15 +156,21 @@ class ChatScreen:
         self.input.max_text = self.log.max_text
         self.input.users = self.log.users
         self.input.me = self.log.me
+        hint = self.log.roles.hint(self.log.me, self.log.clock())  # muted, slow mode
+        if hint != self.input.hint:
+            self.input.hint, self.input.dirty, self.input.blink_only = hint, True, False
         self.presence_sender.update()
         for widget in self.widgets:
             widget.update(dt)
 
     def next_wake_in(self) -> float:
         """Seconds until something changes by itself (the cursor blink, a countdown, a
-        typing name expiring, a typing frame or auto-away falling due)."""
+        typing name expiring, a typing frame or auto-away falling due, the slow-mode
+        countdown's next second)."""
+        countdown = self.log.roles.next_change_in(self.log.clock())
         return min(self.input.next_blink_in(), self.status.next_wake_in(),
-                   self.typing_line.next_wake_in(), self.presence_sender.next_wake_in())
+                   self.typing_line.next_wake_in(), self.presence_sender.next_wake_in(),
+                   math.inf if countdown is None else countdown + 0.005)
 
     @property
     def needs_draw(self) -> bool:

@@ -6,9 +6,10 @@ server's first certificate is pinned, like ``client.py --tls``; a CA file alone
 means TLS too, like ``--cafile``). Each field is an ``InputBox`` (the chat input's
 editing keys); Tab and Shift+Tab move through fields and the checkbox, Space ticks the
 checkbox, Enter anywhere or the button asks to connect. The screen validates locally
-(a port is a number from 1 to 65535, a name has no spaces) so obvious mistakes get a
-message before any network round trip, and shows the connection's explanation when
-connecting fails.
+(a port is a number from 1 to 65535, a name passes ``lanchat.text.name_problem``, the
+server's rule) so obvious mistakes get a message before any network round trip, and
+shows the connection's explanation when connecting fails (a password refusal puts
+the focus in the Password field).
 
 Errors can be long (a changed TLS certificate is a paragraph with two fingerprints
 and the command that fixes it), so the message is wrapped inside the card, the card
@@ -25,8 +26,9 @@ from typing import List, NamedTuple, Optional, Tuple
 import pygame
 
 import protocol
+from lanchat.text import name_problem
 
-from ui import theme
+from ui import theme, windowtext
 from ui.checkbox import Checkbox
 from ui.inputbox import InputBox
 from ui.textfonts import Fonts
@@ -42,6 +44,7 @@ PORT_WIDTH = 110
 TLS_WIDTH = 150       # the checkbox column beside the CA file field
 MARGIN = 16           # between the card and the window edge
 HINT = "Enter connects \u00b7 Tab moves between fields \u00b7 Space ticks \u201cUse TLS\u201d"
+PASSWORD_FIELD = 3    # focus index of the Password field (a password refusal goes there)
 CHECKBOX = 4          # focus index of the checkbox: fields 0-3, checkbox, CA field
 
 
@@ -179,10 +182,8 @@ class ConnectScreen:
         elif not port_text.isdigit() or not 0 < int(port_text) < 65536:
             self.error, focus = (f"The port is a number from 1 to 65535 (the default is "
                                  f"{protocol.DEFAULT_PORT})."), 1
-        elif not name or any(ch.isspace() for ch in name) or len(name) > 24 \
-                or name[0] in "/#*@":
-            self.error, focus = ("A name is 1 to 24 characters, without spaces, not starting "
-                                 "with / # * or @."), 2
+        elif name_problem(name):
+            self.error, focus = windowtext.name_error(name_problem(name)), 2
         else:
             cafile = self.fields[4].text.strip()
             return ConnectRequest(host, int(port_text), name, self.fields[3].text,
@@ -207,9 +208,17 @@ class ConnectScreen:
         request, self._request = self._request, None
         return request
 
-    def failed(self, reason: str) -> None:
-        """The attempt failed: show why and let the user edit and retry."""
+    def failed(self, reason: str, focus: Optional[int] = None) -> None:
+        """The attempt failed: show why and let the user edit and retry.
+
+        Args:
+            reason: the window's sentence(s) saying why.
+            focus: the field that fixes it (``PASSWORD_FIELD`` after a password
+                refusal), or None to leave the focus where it is.
+        """
         self.busy = False
+        if focus is not None:
+            self.set_focus(focus)
         self.error = reason
         self.message_scroll = 0
         self.layout(self.size)

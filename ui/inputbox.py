@@ -69,6 +69,7 @@ class InputBox:
         self._blink_on = True
         self.focused = True
         self.notice = ""                      # e.g. "too long", shown in the box
+        self.hint = ""                        # "You are muted…": instead of the placeholder
         self.composition = ""                 # IME text being composed (TEXTEDITING)
         self.cursor_rect: Optional[pygame.Rect] = None
         self.blink_only = False
@@ -341,8 +342,9 @@ class InputBox:
             over = self.max_text is not None and len(self.text) > self.max_text
             right_parts.append(self.fonts.small.render(counter, theme.ERROR if over
                                                        else theme.TEXT_MUTED))
-        if self.notice:
-            right_parts.insert(0, self.fonts.small.render(self.notice, theme.ERROR))
+        if self.notice or (self.hint and (self.text or self.composition)):
+            right_parts.insert(0, self.fonts.small.render(self.notice or self.hint,
+                                                          theme.ERROR if self.notice else theme.WARN))
         if "\n" in self.text:
             lines = self.text.count("\n") + 1
             right_parts.insert(0, self.fonts.small.render(f"{lines} lines", theme.TEXT_MUTED))
@@ -356,7 +358,7 @@ class InputBox:
         clip = surface.get_clip()
         surface.set_clip(inner.clip(clip) if clip else inner)
         if not self.text and not self.composition:
-            hint = f.render(self.placeholder, theme.TEXT_FAINT)
+            hint = f.render(self.hint or self.placeholder, theme.WARN if self.hint else theme.TEXT_FAINT)
             surface.blit(hint, (inner.x, text_y))
             cursor_x = inner.x
         else:

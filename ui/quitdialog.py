@@ -3,7 +3,8 @@
 Closing the window (or Ctrl+Q, or ``/quit``) while lines wait for the server's ack
 would lose them without a word: the connection keeps them only in memory. So the
 app asks first, in the window: "2 messages are still being sent. Quit anyway?"
-with [Quit] (Enter) and [Wait] (Escape). The app keeps draining the connection
+with [Quit] (Enter) and [Wait] (Escape). Offline nothing is being sent, so it says
+so: "1 message has not been delivered (you are offline). Quitting discards it." The app keeps draining the connection
 meanwhile and quits by itself as soon as nothing is pending any more.
 
 The dialog is modal: while it is open it takes every key, click and text event.
@@ -18,10 +19,12 @@ import pygame
 
 from ui import theme
 from ui.textfonts import Fonts
+from ui.wrapping import wrap_text
 
 QUIT, WAIT = "quit", "wait"
 CARD_WIDTH = 440
 BUTTON_HEIGHT = 34
+MESSAGE_LINES = 3     # what fits between the title and the buttons
 
 
 class QuitDialog:
@@ -33,23 +36,31 @@ class QuitDialog:
         pending: how many lines are still waiting for an ack.
     """
 
-    def __init__(self, size: Tuple[int, int], fonts: Fonts, pending: int):
+    def __init__(self, size: Tuple[int, int], fonts: Fonts, pending: int, online: bool = True):
         self.fonts = fonts
         self.pending = pending
+        self.online = online
         self._choice: Optional[str] = None
         self.dirty = True
         self.layout(size)
 
     def message(self) -> str:
-        """The question, for ``pending`` lines."""
+        """The question, for ``pending`` lines: being sent (online), or not delivered
+        (offline: nothing is being sent, they wait for the next connection)."""
         n = self.pending
+        if not self.online:
+            lines = "1 message has" if n == 1 else f"{n} messages have"
+            return (f"{lines} not been delivered (you are offline). "
+                    f"Quitting discards {'it' if n == 1 else 'them'}.")
         lines = "1 message is" if n == 1 else f"{n} messages are"
         return f"{lines} still being sent. Quit anyway?"
 
-    def set_pending(self, pending: int) -> None:
-        """Update the count (acks arrive while the dialog is open)."""
-        if pending != self.pending:
-            self.pending = pending
+    def set_pending(self, pending: int, online: Optional[bool] = None) -> None:
+        """Update the count (acks arrive while the dialog is open) and, if given,
+        whether the window is connected."""
+        online = self.online if online is None else online
+        if (pending, online) != (self.pending, self.online):
+            self.pending, self.online = pending, online
             self.dirty = True
 
     def layout(self, size: Tuple[int, int]) -> None:
@@ -98,10 +109,13 @@ class QuitDialog:
                          border_radius=theme.RADIUS)
         title = f.bold.render("Quit LAN Chat?", theme.TEXT)
         surface.blit(title, (self.rect.x + 20, self.rect.y + 18))
-        text = f.small.render(self.message(), theme.TEXT_MUTED)
-        if text.get_width() > self.rect.width - 40:
-            text = text.subsurface((0, 0, self.rect.width - 40, text.get_height()))
-        surface.blit(text, (self.rect.x + 20, self.rect.y + 24 + title.get_height()))
+        y = self.rect.y + 24 + title.get_height()
+        for line in wrap_text(self.message(), self.rect.width - 40, f.small.width)[:MESSAGE_LINES]:
+            text = f.small.render(line, theme.TEXT_MUTED)
+            if text.get_width() > self.rect.width - 40:
+                text = text.subsurface((0, 0, self.rect.width - 40, text.get_height()))
+            surface.blit(text, (self.rect.x + 20, y))
+            y += f.small.height + 2
         for rect, label, fill, colour in ((self.wait_rect, "Wait  (Esc)", theme.INPUT_BG, theme.TEXT),
                                           (self.quit_rect, "Quit  (Enter)", theme.ERROR,
                                            (255, 255, 255))):

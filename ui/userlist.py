@@ -8,6 +8,8 @@ through ``take_clicked()``; the screen does the rest.
 
 Members who are away (``log.presence.away``) are dimmed, with their message in small
 type beside the name (cut to fit) and in full in a tooltip while the row is hovered.
+Ops (``log.roles``: ops and admins) get a small "op" badge after the name, in the
+accent colour: visible at a glance, quieter than the name itself.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ ROW = 34
 TOP = 44         # the first row below the title
 STALE_TOP = 62   # ... below the two-line "offline" title
 TIP_LINES = 4    # an away message's tooltip shows at most this many lines
+OP_BADGE_BG = theme.dim(theme.ACCENT, 0.35)   # the "op" pill: a quiet accent
+OP_BADGE_TEXT = (190, 206, 255)
 
 
 def fit_text(text: str, width: int, measure) -> str:
@@ -65,7 +69,7 @@ class UserList:
         return self.log.presence.away.get(name)
 
     def _state(self) -> tuple:
-        return (self.log.users_version, self.stale)
+        return (self.log.users_version, self.log.roles.version, self.stale)
 
     def row_rects(self) -> List[pygame.Rect]:
         """Screen rects of the user rows, in ``log.users`` order."""
@@ -122,6 +126,17 @@ class UserList:
         for i, text in enumerate(lines):
             surface.blit(f.render(text, theme.TEXT_MUTED), (box.x + 8, box.y + 5 + i * f.height))
 
+    def _op_badge(self, faded: bool) -> pygame.Surface:
+        """The small "op" pill drawn after an op's name (dimmer when the row is)."""
+        f = self.fonts.small_bold
+        text = f.render("op", theme.dim(OP_BADGE_TEXT, 0.6) if faded else OP_BADGE_TEXT)
+        badge = pygame.Surface((text.get_width() + 10, text.get_height() + 2))
+        badge.fill((1, 2, 3))          # the corners: see-through (a hovered row shows)
+        badge.set_colorkey((1, 2, 3))
+        pygame.draw.rect(badge, OP_BADGE_BG, badge.get_rect(), border_radius=5)
+        badge.blit(text, (5, 1))
+        return badge
+
     def draw(self, surface: pygame.Surface) -> None:
         """Header with the count (or "offline"), then one row per user, grey when stale."""
         f = self.fonts
@@ -146,11 +161,15 @@ class UserList:
             pygame.draw.circle(surface, dot_colour, dot, 5)
             label = f.body.render(clean_text(name), theme.TEXT_FAINT if faded else theme.TEXT)
             x = row.x + 30
-            max_w = row.right - x - (40 if mine else 6)
+            badge = self._op_badge(faded) if self.log.roles.is_op(name) else None
+            max_w = row.right - x - (40 if mine else 6) - (badge.get_width() + 6 if badge else 0)
             if label.get_width() > max_w:
                 label = label.subsurface((0, 0, max(1, max_w), label.get_height()))
             surface.blit(label, (x, row.centery - label.get_height() // 2))
             note_x = x + label.get_width() + 8
+            if badge is not None:
+                surface.blit(badge, (note_x - 2, row.centery - badge.get_height() // 2))
+                note_x += badge.get_width() + 6
             room = x + max_w - note_x
             if away is not None and room > 24:
                 note = f.small.render(fit_text(clean_text(away), room, f.small.width),

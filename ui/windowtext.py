@@ -95,6 +95,12 @@ def refusal(code: Optional[str], reason: str, password_sent: bool = False) -> st
     return window_reason(reason or "Could not connect.")
 
 
+def name_error(problem: str) -> str:
+    """The connect screen's sentence for a name ``lanchat.text.name_problem`` refused
+    (``problem`` is its reason, e.g. "a name cannot start with /, #, * or @")."""
+    return f"{sentence(problem)} Pick another name."
+
+
 def chat_error(event: dict) -> str:
     """The sentence for an ``error`` event shown in the chat (under a line or alone)."""
     code = event.get("code")
