@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Optional
+from typing import Callable, Optional
 
 import protocol
 from lanchat.errors import MessageError
@@ -175,13 +175,20 @@ def ban(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
 
 def unban(room: Room, member: Member, name: str, msg_id: Optional[str]) -> None:
     """``/unban NAME``: the ban on that name (and its address) ends."""
+    _lift(room, member, name, msg_id, "-ban", room.modes.is_banned, "banned")
+
+
+def _lift(room: Room, member: Member, name: str, msg_id: Optional[str], change: str,
+          held: Callable[[str], bool], what: str) -> None:
+    # /unban and /unmute: a mode event that ends a ban or a mute the name has.
     name = name.strip()
     with room.lock:
         _need_op(room, member)
-        if not room.modes.is_banned(name_key(name)):
-            raise MessageError(protocol.BAD_ARGUMENT, f"{name[:40]!r} is not banned")
-        _event(room, member, msg_id, {"type": "mode", "by": member.name, "change": "-ban",
-                                      "target": name})
+        if not held(name_key(name)):
+            raise MessageError(protocol.BAD_ARGUMENT, f"{name[:40]!r} is not {what}")
+        target = room.membership.get(name)
+        _event(room, member, msg_id, {"type": "mode", "by": member.name, "change": change,
+                                      "target": target.name if target else name})
 
 
 def mute(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
@@ -201,14 +208,7 @@ def mute(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
 
 def unmute(room: Room, member: Member, name: str, msg_id: Optional[str]) -> None:
     """``/unmute NAME``: they may speak again."""
-    name = name.strip()
-    with room.lock:
-        _need_op(room, member)
-        if not room.modes.muted(name_key(name)):
-            raise MessageError(protocol.BAD_ARGUMENT, f"{name[:40]!r} is not muted")
-        target = room.membership.get(name)
-        _event(room, member, msg_id, {"type": "mode", "by": member.name, "change": "-mute",
-                                      "target": target.name if target else name})
+    _lift(room, member, name, msg_id, "-mute", room.modes.muted, "muted")
 
 
 def slow(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
