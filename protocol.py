@@ -24,6 +24,7 @@ HARD_MAX_FRAME = 1024 * 1024
 DEFAULT_PORT = 5050  # the chat's TCP port when none is given (both sides)
 # Seconds a quiet client waits between pings; the server's --idle-timeout must exceed it.
 PING_INTERVAL = 30.0
+DEFAULT_RATE, DEFAULT_BURST = 5.0, 10  # lines a second, and a burst (section 7)
 DEFAULT_MAX_FRAME = 65536
 DEFAULT_MAX_TEXT = 4000
 MAX_ID = 64

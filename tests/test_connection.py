@@ -97,7 +97,8 @@ def test_say_never_blocks_when_the_server_stops_reading():
             started = time.monotonic()
             conn.say("z" * 4000)
             slowest = max(slowest, time.monotonic() - started)
-        assert slowest < 0.05
+        # A send that waited for the socket would take seconds here (6 MB unread).
+        assert slowest < 0.5
         assert len(conn.pending()) == 1500
     finally:
         fake.close()
@@ -401,9 +402,8 @@ def test_away_and_back_are_ordinary_says():
 def test_typing_is_dropped_when_not_connected_never_queued():
     fake = FakeServer()
     conn = ChatConnection("127.0.0.1", fake.port, "me", reconnect=False)
-    started = time.monotonic()
-    conn.typing("active")            # not started: nowhere to send it, and no wait
-    assert time.monotonic() - started < 0.05
+    conn.typing("active")            # not started: nowhere to send it, and nothing kept
+    assert conn.pending() == []
     conn.start()
     try:
         fake.accept_and_welcome()

@@ -23,11 +23,12 @@ import collections
 import math
 from typing import List, Optional, Tuple
 
+import protocol
 from lanchat.ratelimit import TokenBucket
 
 # What a server that does not announce its limits is assumed to allow once it has
 # refused a line: the server's defaults (PROTOCOL.md section 7).
-ASSUMED_RATE, ASSUMED_BURST = 5.0, 10
+ASSUMED_RATE, ASSUMED_BURST = protocol.DEFAULT_RATE, protocol.DEFAULT_BURST
 ASSUMED_RETRY_AFTER = 1.0   # seconds, when a refusal does not say
 MAX_RETRY_AFTER = 60.0      # a server asking for more is not believed
 

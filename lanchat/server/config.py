@@ -28,8 +28,8 @@ class ServerConfig:
     max_text: int = protocol.DEFAULT_MAX_TEXT
     db: str = "chat-history.db"
     history: int = 50
-    rate: float = 5.0
-    burst: int = 10
+    rate: float = protocol.DEFAULT_RATE
+    burst: int = protocol.DEFAULT_BURST
     max_clients: int = 1000
     max_per_ip: int = 10
     frame_timeout: float = 30.0
