@@ -41,6 +41,9 @@ def describe(event: dict, me: Optional[str] = None) -> Optional[str]:
     if kind == "kick":
         reason = event.get("reason")
         return f"* {event.get('name')} was kicked by {event.get('by')}" + (f" ({reason})" if reason else "")
+    if kind == "topic":
+        topic = event.get("topic")
+        return f"* {event.get('by')} " + (f"set the topic: {topic}" if topic else "cleared the topic")
     if kind == "presence":
         away = event.get("away")
         return f"* {event.get('name')} " + ("is back" if away is None else f"is away: {away}")

@@ -418,3 +418,84 @@ def test_the_admin_password_is_never_logged_nor_stored(make_server, make_client,
     with sqlite3.connect(db) as stored:
         bodies = " ".join(body for (body,) in stored.execute("SELECT body FROM events"))
     assert ADMIN not in bodies and "wrong-guess" not in bodies
+
+
+# ----------------------------------------------------------------- /topic (#lobby)
+
+def test_an_op_sets_the_topic_everyone_sees_it_and_newcomers_get_it(mod_server, make_client):
+    teacher, bob = admin_and_others(mod_server, make_client, "bob")
+    [topic] = command(teacher, "/topic  Quiz at 10:30 \x07 ", "t", "topic")
+    assert (topic["room"], topic["topic"], topic["by"]) == ("#lobby", "Quiz at 10:30", "teacher")
+    assert topic["seq"] > 0
+    assert next_frame(bob, type="topic")["seq"] == topic["seq"]
+    late = make_client(mod_server.address)
+    assert late.hello("late")["rooms"][0]["topic"] == "Quiz at 10:30"
+
+
+def test_topic_alone_shows_it_and_a_non_op_may_not_set_it(mod_server, make_client):
+    teacher, bob = admin_and_others(mod_server, make_client, "bob")
+    bob.send(type="say", text="/topic", id="q")
+    assert "no topic" in next_frame(bob, type="system")["text"]
+    next_frame(bob, type="ack", id="q")
+    refused(bob, "/topic mine now", "t", "not_op")
+    command(teacher, "/topic Lab day", "t2", "topic")
+    next_frame(bob, type="topic")
+    bob.send(type="say", text="/topic", id="q2")
+    assert "Lab day" in next_frame(bob, type="system")["text"]
+
+
+def test_a_long_topic_is_cut_and_the_topic_survives_a_restart(make_server, make_client, tmp_path):
+    db = str(tmp_path / "chat.db")
+    srv = make_server(rate=0, admin_password=ADMIN, db=db)
+    (teacher,) = admin_and_others(srv, make_client)
+    [topic] = command(teacher, "/topic " + "t" * 10000, "t", "topic")
+    assert len(topic["topic"]) == 300
+    srv.stop()
+    srv2 = make_server(rate=0, db=db, port=srv.port)
+    assert make_client(srv2.address).hello("x")["rooms"][0]["topic"] == "t" * 300
+
+
+def test_who_names_its_room_and_other_rooms_do_not_exist_yet(mod_server, make_client):
+    (alice,) = join(mod_server, make_client, "alice")
+    alice.send(type="say", text="/who #LOBBY", id="w")
+    assert next_frame(alice, type="users")["room"] == "#lobby"
+    next_frame(alice, type="ack", id="w")
+    refused(alice, "/who #games", "g", "no_such_room")
+    refused(alice, "/who games", "b", "bad_room")
+
+
+def test_the_window_keeps_the_topic_from_the_welcome_and_live_topic_events():
+    from ui.chatlog import ChatLog
+    log = ChatLog(me="bob")
+    log.apply({"type": "connected", "name": "bob", "users": ["bob"], "seq": 5, "host": "h",
+               "port": 1, "rooms": [{"room": "#lobby", "topic": "Quiz at 10", "users": ["bob"],
+                                     "ops": [], "slow": 0, "muted": False}]})
+    assert log.roles.topic == "Quiz at 10"
+    log.apply({"type": "topic", "seq": 3, "ts": 1.0, "room": "#lobby", "topic": "old one",
+               "by": "teacher", "replay": True})
+    assert log.roles.topic == "Quiz at 10"  # history never changes the present
+    log.apply({"type": "topic", "seq": 6, "ts": 2.0, "room": "#lobby", "topic": "Lab day",
+               "by": "teacher"})
+    assert log.roles.topic == "Lab day"
+    assert [e.text for e in log.entries if e.kind == "notice"][-1] == "teacher set the topic: Lab day"
+
+
+def test_the_header_draws_the_topic_and_redraws_when_it_changes():
+    from headless import start_display
+    import pygame
+    from ui.chatlog import ChatLog
+    from ui.textfonts import Fonts
+    start_display()
+    fonts = Fonts()
+    from ui.chatscreen import ChatScreen
+    log = ChatLog(me="bob")
+    log.apply({"type": "connected", "name": "bob", "users": ["bob"], "seq": 1, "host": "h",
+               "port": 1})
+    screen = ChatScreen((900, 600), fonts, log, lambda text: "id")
+    surface = pygame.Surface((900, 600))
+    screen.draw(surface)
+    before = screen._header_state()
+    log.apply({"type": "topic", "seq": 2, "ts": 1.0, "room": "#lobby", "topic": "Lab day " * 40,
+               "by": "t"})
+    assert screen._header_state() != before
+    screen.draw(surface)  # a long topic is cut to the header, not drawn past it

@@ -295,17 +295,17 @@ class ChatLog:
         return True
 
     def _on_mode(self, event):
-        """An op's change (``mode``) or a ``kick``: a notice in its place; a live
-        ``mode`` changes the roles (the user list redraws if the ops changed)."""
-        sender = str(event.get("by" if event.get("type") == "mode" else "name", "?"))
+        """``mode``, ``topic``, ``kick``: a notice in its place; a live one updates roles."""
+        kind = event.get("type")
+        sender = str(event.get("name" if kind == "kick" else "by", "?"))
         entry = Entry(kind=NOTICE, text=(eventtext.describe(event) or "").removeprefix("* "),
                       sender=sender, ts=event.get("ts") or time.time())
         shown = self._sequenced(event, entry)
-        if shown and not entry.replay and event.get("type") == "mode":
-            self.users_version += self.roles.apply_mode(event)  # True: the ops changed
+        if shown and not entry.replay:  # True from apply_mode: the ops changed
+            self.users_version += self.roles.apply(event)
         return shown
 
-    _on_kick = _on_mode
+    _on_kick = _on_topic = _on_mode
 
     def _on_nick(self, event):
         old, new = str(event.get("old", "?")), str(event.get("new", "?"))

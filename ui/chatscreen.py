@@ -233,7 +233,7 @@ class ChatScreen:
 
     def _header_state(self) -> tuple:
         s = self.log.status
-        return (s.host, s.port, s.state, len(self.log.users))
+        return (s.host, s.port, s.state, len(self.log.users), self.log.roles.topic)
 
     def _draw_header(self, surface: pygame.Surface) -> None:
         self._header_drawn = self._header_state()
@@ -247,4 +247,14 @@ class ChatScreen:
         x = theme.PAD + hash_mark.get_width() + 8
         surface.blit(title, (x, self.header.centery - title.get_height() // 2))
         sub = f.small.render(clean_text(self.header_detail()), theme.TEXT_MUTED)
-        surface.blit(sub, (x + title.get_width() + 16, self.header.centery - sub.get_height() // 2 + 1))
+        x += title.get_width() + 16
+        surface.blit(sub, (x, self.header.centery - sub.get_height() // 2 + 1))
+        topic = clean_text(self.log.roles.topic).replace("\n", " ")
+        room = self.header.right - theme.PAD - (x + sub.get_width() + 24)
+        if topic and room > 40:
+            if f.body.width(topic) > room:  # cut to fit, with an ellipsis
+                while topic and f.body.width(topic + "\u2026") > room:
+                    topic = topic[:-1]
+                topic = topic.rstrip() + "\u2026"
+            label = f.body.render(topic, theme.TEXT)
+            surface.blit(label, (x + sub.get_width() + 24, self.header.centery - label.get_height() // 2))

@@ -36,6 +36,7 @@ class Roles:
         self.muted = False
         self.slow = 0                         # slow mode's seconds (0 = off)
         self.retry_at: Optional[float] = None  # when a slowed line may be sent again
+        self.topic = ""                       # #lobby's topic (the header shows it)
         self.version = 0                      # bumped when the ops change
 
     def welcome(self, event: dict) -> None:
@@ -52,6 +53,14 @@ class Roles:
         slow = room.get("slow")
         self.slow = slow if isinstance(slow, int) and slow > 0 else 0
         self.retry_at = None
+        self.topic = room.get("topic") if isinstance(room.get("topic"), str) else ""
+
+    def apply(self, event: dict) -> bool:
+        """A live ``mode`` or ``topic`` event; True if the ops changed."""
+        if event.get("type") == "topic":
+            self.topic = str(event.get("topic") or "")
+            return False
+        return self.apply_mode(event) if event.get("type") == "mode" else False
 
     def apply_mode(self, event: dict) -> bool:
         """A live ``mode`` event in #lobby; True if the ops changed."""

@@ -78,7 +78,7 @@ class InboundDispatch:
         self._emit(msg)
         return None
 
-    _on_join = _on_leave = _on_nick = _on_mode = _on_message
+    _on_join = _on_leave = _on_nick = _on_mode = _on_topic = _on_message
 
     def _on_kick(self, msg: dict):
         """A kick; one that names us (live) ends the session for good: coming back at

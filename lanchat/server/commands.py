@@ -15,7 +15,7 @@ import sqlite3
 from typing import Callable, Dict, Optional
 
 import protocol
-from lanchat.text import name_key, name_problem
+from lanchat.text import name_key, name_problem, room_problem
 from lanchat import eventtext
 from lanchat.errors import MessageError
 from lanchat.server.delivery import Delivery, Outgoing
@@ -40,6 +40,7 @@ HELP = """commands:
   /op NAME          ops: make NAME an op (/deop NAME undoes it)
   /kick NAME [why]  ops: send NAME out (/ban, /mute NAME [minutes])
   /slow SECONDS     ops: one line per SECONDS for non-ops (/slow 0 ends it)
+  /topic [TEXT]     show the topic; ops: set it
   //text            send text starting with /"""
 HISTORY_COMMAND_DEFAULT, HISTORY_COMMAND_MAX = 20, 500
 GOODBYE = "Goodbye"  # a plain client's answer to /quit and !DISCONNECT
@@ -128,8 +129,14 @@ def private(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None
     publish(room, member, "private", [(body, msg_id)], to=to)
 
 
-def who(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
-    """``/who``: a ``users`` reply."""
+def who(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+    """``/who [#room]``: a ``users`` reply (#lobby is the one room for now)."""
+    if arg:
+        problem = room_problem(arg)
+        if problem:
+            raise MessageError(protocol.BAD_ROOM, f"{arg[:40]!r} is not a room name: {problem}")
+        if arg.casefold() != protocol.LOBBY:
+            raise MessageError(protocol.NO_SUCH_ROOM, f"there is no room {arg[:40]}")
     with room.lock:
         users = room.membership.visible_names(member)
         away = room.membership.away_names()

@@ -147,10 +147,10 @@ class Journal:
                                      (now - SESSION_DAYS * 86400,)))
 
     def mode_events(self) -> list:
-        """Every stored ``mode`` event, oldest first, with its row's ``recipient`` (a
-        ban's address): the moderation state is rebuilt from them at start."""
-        rows = self._db.execute("SELECT body, recipient FROM events WHERE type = 'mode' "
-                                "ORDER BY seq").fetchall()
+        """Every stored ``mode`` and ``topic`` event, oldest first, with its row's
+        ``recipient`` (a ban's address): a room's state is rebuilt from them at start."""
+        rows = self._db.execute("SELECT body, recipient FROM events WHERE type IN "
+                                "('mode', 'topic') ORDER BY seq").fetchall()
         return [(json.loads(body), recipient) for body, recipient in rows]
 
     def known_ids(self) -> dict:

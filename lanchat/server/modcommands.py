@@ -28,6 +28,7 @@ log = logging.getLogger("chat.room")
 ADMIN_TRIES_PER_MINUTE = 5
 MAX_MINUTES = 60 * 24 * 366    # a ban or mute of at most about a year
 MAX_SLOW = 3600                # slow mode of at most one line an hour
+MAX_TOPIC = 300                # characters of a topic (a header line, not an essay)
 
 
 def admin(room: Room, member: Member, password: str, msg_id: Optional[str]) -> None:
@@ -84,7 +85,7 @@ def _event(room: Room, member: Member, msg_id: Optional[str], event: dict, *,
     ack; ``after(delivery)`` runs in the same delivery."""
     seq, now = room.next_seq()
     event = {"type": event["type"], "seq": seq, "ts": now, "room": room.modes.room, **event}
-    if event["type"] == "mode":
+    if event["type"] in ("mode", "topic"):
         room.modes.apply(event, recipient)
     outgoing = Outgoing(event)
 
@@ -229,5 +230,22 @@ def slow(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
         _event(room, member, msg_id, event)
 
 
+def topic(room: Room, member: Member, text: str, msg_id: Optional[str]) -> None:
+    """``/topic TEXT`` sets the room's topic (ops; an event ``topic``); ``/topic``
+    alone shows it."""
+    text = one_line(text, MAX_TOPIC)
+    with room.lock:
+        if not text:
+            current = room.modes.topic
+            room.reply(member, {"type": "system", "room": room.modes.room, "text": (
+                f"the topic of {room.modes.room}: {current}" if current
+                else f"{room.modes.room} has no topic; an op sets one with /topic TEXT")})
+            if not member.plain:
+                room.ack(member, msg_id)
+            return
+        _need_op(room, member)
+        _event(room, member, msg_id, {"type": "topic", "topic": text, "by": member.name})
+
+
 COMMANDS = {"admin": admin, "op": op, "deop": deop, "kick": kick, "ban": ban,
-            "unban": unban, "mute": mute, "unmute": unmute, "slow": slow}
+            "unban": unban, "mute": mute, "unmute": unmute, "slow": slow, "topic": topic}

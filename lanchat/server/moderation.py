@@ -1,4 +1,4 @@
-"""Who may do what in a room: ops, bans, mutes and slow mode (PROTOCOL.md section 8).
+"""Who may do what in a room, and its topic: ops, bans, mutes, slow mode (section 8).
 
 ``RoomModes`` is one room's state; the room's lock guards it. Every change is a stored
 ``mode`` event, and the state is rebuilt from those events when the server starts
@@ -43,14 +43,19 @@ class RoomModes:
         self.bans: dict = {}             # name key -> (until, address or None)
         self.mutes: dict = {}            # name key -> until
         self.slow = 0                    # seconds between a non-op's lines; 0 = off
+        self.topic = ""
         self._last_line: dict = {}       # session token -> when its last line was taken
 
     def apply(self, event: dict, address: Optional[str] = None) -> None:
-        """Take a stored ``mode`` event into the state (live, or from history at start).
+        """Take a stored ``mode`` or ``topic`` event into the state (live, or from
+        history at start).
 
         ``+op``/``-op`` are not kept across a restart, so history ignores them; the
         op commands change ``ops`` themselves.
         """
+        if event.get("type") == "topic":
+            self.topic = str(event.get("topic") or "")
+            return
         change, target = event.get("change"), event.get("target")
         key = target.casefold() if isinstance(target, str) else None
         if change == "+ban" and key:
@@ -117,5 +122,5 @@ class RoomModes:
 
     def room_object(self, users: list, ops: list, me_key: str) -> dict:
         """The contract's room object for a member called ``me_key`` (its name key)."""
-        return {"room": self.room, "topic": "", "users": users, "ops": ops,
+        return {"room": self.room, "topic": self.topic, "users": users, "ops": ops,
                 "slow": self.slow, "muted": self.muted(me_key)}

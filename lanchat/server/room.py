@@ -128,7 +128,7 @@ class Room:
                 max_text=self.config.max_text, max_frame=self.config.max_frame_bytes, seq=seq,
                 session=token, rate=self.config.rate, burst=self.config.burst,
                 away=roster.away_names(), admin=token in self.admins, lobby={
-                    "room": protocol.LOBBY, "topic": "",
+                    "room": protocol.LOBBY, "topic": self.modes.topic,
                     "ops": self.op_names() + ([name] if self._is_op_session(token) else []),
                     "slow": self.modes.slow, "muted": self.modes.muted(name_key(name))})
             try:
