@@ -30,7 +30,21 @@ def describe(event: dict, me: Optional[str] = None) -> Optional[str]:
             return f"(private) {sender}: {text}"
         return f"{sender}: {text}"
     if kind == "join":
-        return f"* {event.get('name')} joined"
+        return f"* {event.get('name')} joined" + _in(event)
+    if kind == "part":
+        reason = event.get("reason")
+        return f"* {event.get('name')} left {event.get('room')}" + (
+            f" ({reason})" if reason and reason != "left" else "")
+    if kind == "joined":
+        room = event.get("room") if isinstance(event.get("room"), dict) else {}
+        users, topic = room.get("users") or [], room.get("topic")
+        return (f"* you joined {room.get('room')}" + (f" (topic: {topic})" if topic else "")
+                + f"; {len(users)} here: " + ", ".join(map(str, users)))
+    if kind == "rooms":
+        rooms = [r for r in event.get("rooms") or [] if isinstance(r, dict)]
+        return "rooms: " + "; ".join(
+            f"{r.get('room')} ({r.get('users')})" + (f" {r.get('topic')}" if r.get("topic") else "")
+            for r in rooms)
     if kind == "leave":
         reason = event.get("reason")
         return f"* {event.get('name')} left" + (f" ({reason})" if reason else "")
@@ -60,6 +74,12 @@ def describe(event: dict, me: Optional[str] = None) -> Optional[str]:
 _MODE_WORDS = {"+op": "made {t} an op", "-op": "took op from {t}", "+mute": "muted {t}",
                "-mute": "unmuted {t}", "+ban": "banned {t}", "-ban": "unbanned {t}",
                "-slow": "ended slow mode"}
+
+
+def _in(event: dict) -> str:
+    # " in #room" for a room event outside #lobby (lines in #lobby read as before).
+    room = event.get("room")
+    return f" {room}" if isinstance(room, str) and room.casefold() != "#lobby" else ""
 
 
 def _mode_line(event: dict) -> str:

@@ -32,12 +32,20 @@ def test_the_name_list_follows_adds_and_removes(operations):
 
 # --------------------------------------------------------------- gathering sends
 
+ROOMS = ("#a", "#b")
+
+
 @dataclass(eq=False)
 class FakeMember:
     name: str
     plain: bool
     welcomed: bool
     gone: bool = False
+    reading: set = None
+
+    def __post_init__(self):
+        if self.reading is None:
+            self.reading = {ROOMS[0]}
 
 
 def event(n: int) -> Outgoing:
@@ -49,11 +57,12 @@ def naive(members: list, ops: list) -> dict:
     """What each member gets if every event is sent to it as it comes."""
     got = {m: [] for m in members}
     receiving = {m for m in members if m.welcomed}
+    reading = {m: set(m.reading) for m in members}
     for op, *args in ops:
-        if op == "everyone":
-            out, exclude = args
+        if op == "room":
+            room, out, exclude = args
             for m in receiving:
-                if m is not exclude:
+                if m is not exclude and room in reading[m]:
                     got[m].append(out.frame(m.plain))
         elif op == "one":
             member, item = args
@@ -61,31 +70,39 @@ def naive(members: list, ops: list) -> dict:
                 got[member].append(item if isinstance(item, bytes) else item.frame(member.plain))
         elif op == "starting":
             receiving.add(args[0])
+        elif op == "reads":
+            member, rooms = args
+            reading[member] = set(rooms)
     return {m: b"".join(frames) for m, frames in got.items()
             if frames and not m.gone and m in receiving}
 
 
 @st.composite
 def batches(draw):
-    members = [FakeMember(f"m{i}", plain=draw(st.booleans()), welcomed=draw(st.booleans()))
+    members = [FakeMember(f"m{i}", plain=draw(st.booleans()), welcomed=draw(st.booleans()),
+                          reading=set(draw(st.sampled_from([ROOMS[:1], ROOMS, ROOMS[1:]]))))
                for i in range(draw(st.integers(1, 5)))]
     ops, started, seq = [], set(), 0
     for _ in range(draw(st.integers(0, 25))):
-        kind = draw(st.sampled_from(["everyone", "everyone", "one", "starting", "many"]))
-        if kind == "everyone":
+        kind = draw(st.sampled_from(["room", "room", "one", "starting", "many", "reads"]))
+        room = draw(st.sampled_from(ROOMS))
+        if kind == "room":
             seq += 1
-            ops.append(("everyone", event(seq), draw(st.none() | st.sampled_from(members))))
+            ops.append(("room", room, event(seq), draw(st.none() | st.sampled_from(members))))
         elif kind == "many":
             exclude = draw(st.sampled_from(members))
             for _ in range(draw(st.integers(1, 4))):
                 seq += 1
-                ops.append(("everyone", event(seq), exclude))
+                ops.append(("room", room, event(seq), exclude))
             ops.append(("many-end",))
         elif kind == "one":
             member = draw(st.sampled_from(members))
             if member.welcomed or member in started:
                 item = draw(st.sampled_from([b"reply", event(1000 + seq)]))
                 ops.append(("one", member, item))
+        elif kind == "reads":
+            member = draw(st.sampled_from(members))
+            ops.append(("reads", member, draw(st.sampled_from([ROOMS[:1], ROOMS, ROOMS[1:], ()]))))
         else:
             joiner = [m for m in members if not m.welcomed and m not in started]
             if joiner:
@@ -96,7 +113,7 @@ def batches(draw):
     return members, ops
 
 
-@settings(max_examples=300)
+@settings(max_examples=400)
 @given(batches())
 def test_gathered_sends_are_what_sending_each_event_in_turn_would_send(batch):
     members, ops = batch
@@ -104,7 +121,7 @@ def test_gathered_sends_are_what_sending_each_event_in_turn_would_send(batch):
     delivery = Delivery()
     pending: list = []
     for op, *args in ops:
-        if op == "everyone":
+        if op == "room":
             pending.append(args)
             continue
         flush_pending(delivery, pending, as_run=(op == "many-end"))
@@ -114,44 +131,63 @@ def test_gathered_sends_are_what_sending_each_event_in_turn_would_send(batch):
         elif op == "starting":
             args[0].welcomed = True
             delivery.starting(args[0])
+        elif op == "reads":
+            member, rooms = args
+            delivery.changing(member)
+            member.reading = set(rooms)
     flush_pending(delivery, pending, as_run=False)
-    got = dict(delivery.collect(*readers(members)))
+    got = dict(delivery.collect(readers(members)))
     assert got == expected
 
 
-def readers(members: list) -> tuple:
-    """The room's readers: welcomed, not gone, by kind."""
+def readers(members: list) -> dict:
+    """Each room's readers: welcomed, not gone, reading it, by kind."""
     live = [m for m in members if m.welcomed and not m.gone]
-    return [m for m in live if not m.plain], [m for m in live if m.plain]
+    return {room: ([m for m in live if not m.plain and room in m.reading],
+                   [m for m in live if m.plain and room in m.reading]) for room in ROOMS}
 
 
 def flush_pending(delivery: Delivery, pending: list, as_run: bool) -> None:
-    """Hand ``everyone`` ops over one by one, or a run with one exclude as one call."""
-    if as_run and pending and all(ex is pending[0][1] for _, ex in pending) and pending[0][1]:
-        delivery.everyone_many([out for out, _ in pending], pending[0][1])
+    """Hand ``room`` ops over one by one, or a run with one room and exclude as one call."""
+    if as_run and pending and pending[0][2] and all(
+            ex is pending[0][2] and room == pending[0][0] for room, _, ex in pending):
+        delivery.to_room_many(pending[0][0], [out for _, out, _ in pending], pending[0][2])
     else:
-        for out, exclude in pending:
-            delivery.everyone(out, exclude)
+        for room, out, exclude in pending:
+            delivery.to_room(room, out, exclude)
 
 
 def test_members_who_take_the_common_frames_share_one_bytes_object():
     members = [FakeMember(f"m{i}", plain=False, welcomed=True) for i in range(3)]
     delivery = Delivery()
-    delivery.everyone(event(1))
-    delivery.everyone(event(2))
-    sends = delivery.collect(*readers(members))
+    delivery.to_room("#a", event(1))
+    delivery.to_room("#a", event(2))
+    sends = delivery.collect(readers(members))
     assert len({id(data) for _, data in sends}) == 1
     assert sends[0][1] == event(1).frame(False) + event(2).frame(False)
+
+
+def test_two_rooms_members_of_one_share_their_room_s_bytes():
+    a, b = FakeMember("a", False, True), FakeMember("b", False, True, reading={"#b"})
+    both = FakeMember("both", False, True, reading={"#a", "#b"})
+    delivery = Delivery()
+    delivery.to_room("#a", event(1))
+    delivery.to_room("#b", event(2))
+    delivery.to_room("#a", event(3))
+    got = dict(delivery.collect(readers([a, b, both])))
+    assert got[a] == event(1).frame(False) + event(3).frame(False)
+    assert got[b] == event(2).frame(False)
+    assert got[both] == event(1).frame(False) + event(2).frame(False) + event(3).frame(False)
 
 
 def test_a_plain_member_gets_the_text_frames():
     plain = FakeMember("p", plain=True, welcomed=True)
     delivery = Delivery()
-    delivery.everyone(event(1))
-    [(member, data)] = delivery.collect([], [plain])
+    delivery.to_room("#a", event(1))
+    [(member, data)] = delivery.collect(readers([plain]))
     assert data == protocol.encode_frame("x: t1")
 
 
 def test_an_empty_batch_sends_nothing():
-    assert Delivery().collect([FakeMember("m", plain=False, welcomed=True)], []) == []
+    assert Delivery().collect(readers([FakeMember("m", plain=False, welcomed=True)])) == []
     assert not Delivery()

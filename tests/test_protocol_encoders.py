@@ -28,6 +28,9 @@ def test_a_message_event_encodes_as_the_general_encoder_does(seq, ts, sender, te
     if to is not None:
         event["to"] = to
     assert encode_event(event) == ENCODE(event)
+    if to is not None:  # a room line has "room" where a private one has "to"
+        event["room"] = event.pop("to")
+        assert encode_event(event) == ENCODE(event)
 
 
 @given(st.dictionaries(st.sampled_from(["type", "seq", "ts", "name", "reason", "replay"]),

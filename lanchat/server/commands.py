@@ -19,11 +19,12 @@ from lanchat.text import name_key, name_problem, room_problem
 from lanchat import eventtext
 from lanchat.errors import MessageError
 from lanchat.server.delivery import Delivery, Outgoing
-from lanchat.server import modcommands
+from lanchat.server import modcommands, roomcommands
 from lanchat.server.members import Member
 from lanchat.server.presence import set_away
 from lanchat.server.publishing import publish
 from lanchat.server.room import Room
+from lanchat.server.rooms import ChatRoom
 
 log = logging.getLogger("chat.room")
 
@@ -31,8 +32,10 @@ HELP = """commands:
   /nick NEW         change your name
   /me TEXT          an action: * you TEXT
   /msg NAME TEXT    private message (also /w)
-  /who              list who is here (also /users, /names)
+  /who [#room]      list who is here (also /users, /names)
   /history [N]      show the last N messages (default 20)
+  /join #room       go into a room, or make one (/part [#room] leaves it)
+  /rooms            list the rooms (also /list)
   /away [MESSAGE]   tell everyone you are away (/back when you are here again)
   /help             this list
   /quit [reason]    leave (plain clients: also !DISCONNECT)
@@ -51,8 +54,10 @@ def is_command(text: str) -> bool:
     return text.startswith("/") and not text.startswith("//")
 
 
-def run(room: Room, member: Member, text: str, msg_id: Optional[str]) -> Optional[str]:
-    """Run the command ``text`` (``/word args``); returns a leave reason or None.
+def run(room: Room, member: Member, text: str, msg_id: Optional[str],
+        where: ChatRoom) -> Optional[str]:
+    """Run the command ``text`` (``/word args``) in the room ``where`` (the say's
+    room); returns a leave reason or None.
 
     Raises:
         MessageError: the command's refusal (``unknown_command`` for an unknown word).
@@ -71,7 +76,7 @@ def run(room: Room, member: Member, text: str, msg_id: Optional[str]) -> Optiona
         room.error(member, protocol.RATE_LIMITED, "you are sending too fast; wait a moment",
                    msg_id, retry_after=round(member.bucket.retry_after(), 3))
         return None
-    return command(room, member, rest.strip(), msg_id)
+    return command(room, member, rest.strip(), msg_id, where)
 
 
 def _answered(room: Room, member: Member, msg_id: Optional[str]) -> None:
@@ -81,7 +86,8 @@ def _answered(room: Room, member: Member, msg_id: Optional[str]) -> None:
         room.ack(member, msg_id)
 
 
-def nick(room: Room, member: Member, new: str, msg_id: Optional[str]) -> None:
+def nick(room: Room, member: Member, new: str, msg_id: Optional[str],
+         where: ChatRoom) -> None:
     """``/nick NEW``: rename; everyone gets ``nick`` (the renamed one too)."""
     # Not cleaned: control characters make the name invalid, as in hello.
     if not new or " " in new:
@@ -101,7 +107,8 @@ def nick(room: Room, member: Member, new: str, msg_id: Optional[str]) -> None:
             room.ack(member, msg_id)
             return
         old = member.name
-        room.modes.renamed(member.key, name_key(new))  # a mute goes with the person
+        for modes in room.rooms.modes.values():  # a mute goes with the person
+            modes.renamed(member.key, name_key(new))
         room.membership.rename(member, new)
         seq, now = room.next_seq()
         event = {"type": "nick", "seq": seq, "ts": now, "old": old, "new": new}
@@ -116,41 +123,48 @@ def nick(room: Room, member: Member, new: str, msg_id: Optional[str]) -> None:
                             session_name=new, now=now)
 
 
-def me(room: Room, member: Member, text: str, msg_id: Optional[str]) -> None:
+def me(room: Room, member: Member, text: str, msg_id: Optional[str],
+       where: ChatRoom) -> None:
     """``/me TEXT``: an action message."""
-    publish(room, member, "action", [(text, msg_id)])
+    publish(room, member, "action", [(text, msg_id)], where=where)
 
 
-def private(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+def private(room: Room, member: Member, arg: str, msg_id: Optional[str],
+            where: ChatRoom) -> None:
     """``/msg NAME TEXT``: a private message to NAME alone."""
     to, _, body = arg.partition(" ")
     if not to:
         raise MessageError(protocol.NO_SUCH_USER, "usage: /msg NAME TEXT")
-    publish(room, member, "private", [(body, msg_id)], to=to)
+    publish(room, member, "private", [(body, msg_id)], to=to, where=where)
 
 
-def who(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
-    """``/who [#room]``: a ``users`` reply (#lobby is the one room for now)."""
+def who(room: Room, member: Member, arg: str, msg_id: Optional[str],
+        where: ChatRoom) -> None:
+    """``/who [#room]``: a ``users`` reply for that room (default: the say's room)."""
     if arg:
         problem = room_problem(arg)
         if problem:
             raise MessageError(protocol.BAD_ROOM, f"{arg[:40]!r} is not a room name: {problem}")
-        if arg.casefold() != protocol.LOBBY:
+        where = room.rooms.get(arg)
+        if where is None:
             raise MessageError(protocol.NO_SUCH_ROOM, f"there is no room {arg[:40]}")
     with room.lock:
-        users = room.membership.visible_names(member)
-        away = room.membership.away_names()
-    room.reply(member, {"type": "users", "room": protocol.LOBBY, "users": users, "away": away})
+        users = [m.name for m in where.members if m.welcomed or m is member]
+        away = {name: message for name, message in room.membership.away_names().items()
+                if name in users}
+    room.reply(member, {"type": "users", "room": where.name, "users": users, "away": away})
     _answered(room, member, msg_id)
 
 
-def help_(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
+def help_(room: Room, member: Member, _arg: str, msg_id: Optional[str],
+          where: ChatRoom) -> None:
     """``/help``: the list of commands as a ``system`` reply."""
     room.reply(member, {"type": "system", "text": HELP})
     _answered(room, member, msg_id)
 
 
-def history(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+def history(room: Room, member: Member, arg: str, msg_id: Optional[str],
+            where: ChatRoom) -> None:
     """``/history [N]``: the last N messages as one readable ``system`` block."""
     try:
         count = int(arg) if arg else HISTORY_COMMAND_DEFAULT
@@ -162,7 +176,7 @@ def history(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None
 
     def recent() -> list:  # after the commit, outside the room lock
         try:
-            past = room.journal.recent_messages(member.session, count, until)
+            past = room.journal.recent_messages(member.session, count, until, where.key)
         except sqlite3.Error as exc:
             log.error("could not read the history for %s: %s", member.name, exc)
             return ["the history could not be read; try again later"]
@@ -185,17 +199,20 @@ def history(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None
     room.journal.submit(None, deliver, prepare=recent)
 
 
-def away(room: Room, member: Member, message: str, msg_id: Optional[str]) -> None:
+def away(room: Room, member: Member, message: str, msg_id: Optional[str],
+         where: ChatRoom) -> None:
     """``/away [MESSAGE]``: everyone sharing a room sees you away (``presence``)."""
-    set_away(room, member, message, msg_id)
+    set_away(room, member, message, msg_id)  # to everyone sharing a room: #lobby
 
 
-def back(room: Room, member: Member, _arg: str, msg_id: Optional[str]) -> None:
+def back(room: Room, member: Member, _arg: str, msg_id: Optional[str],
+         where: ChatRoom) -> None:
     """``/back``: no longer away."""
     set_away(room, member, None, msg_id)
 
 
-def quit_(room: Room, member: Member, reason: str, msg_id: Optional[str]) -> str:
+def quit_(room: Room, member: Member, reason: str, msg_id: Optional[str],
+          where: ChatRoom) -> str:
     """``/quit [reason]``: leave (the handler closes the connection)."""
     if member.plain:
         room.reply(member, protocol.encode_frame(GOODBYE))
@@ -211,5 +228,5 @@ COMMANDS: Dict[str, Callable[[Room, Member, str, Optional[str]], Optional[str]]]
     "nick": nick, "me": me, "msg": private, "w": private,
     "who": who, "users": who, "names": who,
     "help": help_, "history": history, "quit": quit_, "away": away, "back": back,
-    **modcommands.COMMANDS,
+    **modcommands.COMMANDS, **roomcommands.COMMANDS,
 }

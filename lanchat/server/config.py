@@ -31,6 +31,8 @@ class ServerConfig:
     rate: float = protocol.DEFAULT_RATE
     burst: int = protocol.DEFAULT_BURST
     max_clients: int = 1000
+    max_rooms: int = 200           # rooms besides #lobby
+    max_rooms_per_user: int = 20   # rooms one member may be in besides #lobby
     max_per_ip: int = 10
     frame_timeout: float = 30.0
     idle_timeout: float = 90.0
@@ -91,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--burst", type=_whole(1), default=d.burst, help="messages allowed in a burst")
     p.add_argument("--max-clients", type=_whole(1), default=d.max_clients,
                    help="connections at once; the next gets server_full")
+    p.add_argument("--max-rooms", type=_whole(0), default=d.max_rooms,
+                   help="rooms there may be besides #lobby")
+    p.add_argument("--max-rooms-per-user", type=_whole(0), default=d.max_rooms_per_user,
+                   help="rooms one person may be in besides #lobby")
     p.add_argument("--max-per-ip", type=_whole(1), default=d.max_per_ip,
                    help="connections from one address (loopback is exempt)")
     p.add_argument("--frame-timeout", type=_number(0, above=True), default=d.frame_timeout,
@@ -134,6 +140,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         host=args.host, port=args.port, max_frame_bytes=args.max_frame_bytes,
         max_text=args.max_text, db=args.db, history=args.history, rate=args.rate,
         burst=args.burst, max_clients=args.max_clients, max_per_ip=args.max_per_ip,
+        max_rooms=args.max_rooms, max_rooms_per_user=args.max_rooms_per_user,
         frame_timeout=args.frame_timeout, idle_timeout=args.idle_timeout,
         max_send_queue=args.max_send_queue,
         password=args.password or os.environ.get("CHAT_PASSWORD") or None,

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS events (
     session TEXT,       -- the sender's session token
     recipient_session TEXT,  -- a private message's addressee's session token
     msg_id TEXT,        -- the sender's say id (messages only)
-    body TEXT NOT NULL  -- the event as broadcast, JSON
+    body TEXT NOT NULL, -- the event as broadcast, JSON
+    room TEXT           -- the room's key (#lobby...); none for private lines, leaves, nicks
 );
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, seq);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -89,8 +90,11 @@ def open_database(path: str) -> sqlite3.Connection:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA wal_autocheckpoint=0")  # _checkpoint_loop does them
         db.executescript(_SCHEMA)
+        columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
+        if "room" not in columns:  # a history from before rooms: its lines were #lobby's
+            db.execute("ALTER TABLE events ADD COLUMN room TEXT")
         db.execute("SELECT seq, ts, type, sender, recipient, private, session, "
-                   "recipient_session, msg_id, body FROM events LIMIT 0")
+                   "recipient_session, msg_id, body, room FROM events LIMIT 0")
     except sqlite3.DatabaseError as exc:
         db.close()
         if "not a database" in str(exc) or "no such column" in str(exc):

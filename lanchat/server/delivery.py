@@ -3,14 +3,16 @@
 The journal commits events a batch at a time and then runs each event's delivery, in
 seq order. Sending every event to every member as it comes costs a syscall per event
 and member: a batch of 300 lines in a room of 20 makes 6,000 sends. A ``Delivery``
-gathers the batch instead. Events for everyone go on one common list; a member whose
-stream differs from it (it sent one of the events and gets an ``ack`` instead, it
-joined during the batch, it got a private message or a reply) gets a stream of its own,
-which takes the common events it has not yet taken (a C-speed list slice) whenever
-something is added for it alone. ``collect`` then gives every member its bytes: the
-common frames joined once and shared by all who take them as they are, and one
-joined string per own stream. So a member costs one ``send`` per batch, and an event
-meant for everyone costs one list append, however many members there are.
+gathers the batch instead. Events for a room's members go on one common list, each
+tagged with its room; a member whose stream differs (it sent one of the events and
+gets an ``ack`` instead, it joined or left a room during the batch, it got a private
+message or a reply, it reads two rooms that both had events) gets a stream of its
+own, which takes the common events of its rooms it has not yet taken (a C-speed list
+slice while the batch holds one room's events) whenever something is added for it
+alone. ``collect`` then gives every member its bytes: each room's frames joined once
+and shared by all who take them as they are, and one joined string per own stream.
+So a member costs one ``send`` per batch, and an event meant for a room costs one list
+append, however many members it has.
 """
 
 from __future__ import annotations
@@ -83,26 +85,30 @@ class Outgoing:
 
 
 class _Stream:
-    """What one member gets that differs from the common list."""
+    """What one member gets that differs from a room's common frames."""
 
-    __slots__ = ("parts", "taken", "plain")
+    __slots__ = ("parts", "taken", "member")
 
-    def __init__(self, taken: int, plain: bool):
+    def __init__(self, member, taken: int):
         self.parts: list = []  # frames (bytes), in order
         self.taken = taken     # common events up to here are in parts (or skipped)
-        self.plain = plain
+        self.member = member
 
 
 class Delivery:
     """The sends of one journal batch, gathered per member (see the module text).
 
-    Members are ``room.Member`` objects; only the thread running the batch touches a
-    ``Delivery``.
+    Members are ``members.Member`` objects with ``plain``, ``welcomed``, ``gone`` and
+    ``reading`` (the keys of the rooms whose events they get, changed only inside a
+    batch's deliveries, after ``changing``); only the thread running the batch touches
+    a ``Delivery``.
     """
 
     def __init__(self):
-        self._common: list = []       # Outgoing, for every welcomed member
+        self._common: list = []       # Outgoing, each for one room's readers
         self._common_json: list = []  # their structured frames, in the same order
+        self._rooms: list = []        # the room key of each common event
+        self._mixed = False           # events of more than one room in this batch
         self._streams: dict = {}      # Member -> _Stream
         self.after: list = []         # callables to run once the batch is sent
         self.built = 0                # bytes of the buffers collect() made
@@ -113,28 +119,45 @@ class Delivery:
     def _stream(self, member) -> _Stream:
         stream = self._streams.get(member)
         if stream is None:
-            stream = self._streams[member] = _Stream(0, member.plain)
+            stream = self._streams[member] = _Stream(member, 0)
         return stream
 
     def _catch_up(self, stream: _Stream, upto: int) -> None:
-        if stream.taken < upto:
-            if stream.plain:
-                stream.parts.extend([out.frame(True) for out in self._common[stream.taken:upto]])
+        # The common events it has not taken, of the rooms it reads now.
+        start = stream.taken
+        if start < upto:
+            member = stream.member
+            rooms = self._rooms
+            reading = member.reading
+            if not self._mixed:  # one room so far (the common case): all or nothing
+                picked = range(start, upto) if rooms[start] in reading else ()
             else:
-                stream.parts.extend(self._common_json[stream.taken:upto])
+                picked = [i for i in range(start, upto) if rooms[i] in reading]
+            if len(picked) == upto - start:
+                if member.plain:
+                    stream.parts.extend([out.frame(True) for out in self._common[start:upto]])
+                else:
+                    stream.parts.extend(self._common_json[start:upto])
+            elif member.plain:
+                stream.parts.extend([self._common[i].frame(True) for i in picked])
+            else:
+                stream.parts.extend([self._common_json[i] for i in picked])
         stream.taken = upto
 
-    def everyone(self, out: Outgoing, exclude=None) -> None:
-        """``out`` goes to every welcomed member except ``exclude``."""
-        self.everyone_many([out], exclude)
+    def to_room(self, room: str, out: Outgoing, exclude=None) -> None:
+        """``out`` goes to every member reading ``room`` except ``exclude``."""
+        self.to_room_many(room, [out], exclude)
 
-    def everyone_many(self, outs: list, exclude=None) -> None:
-        """``everyone(out, exclude)`` for each of ``outs``, in order."""
+    def to_room_many(self, room: str, outs: list, exclude=None) -> None:
+        """``to_room(room, out, exclude)`` for each of ``outs``, in order."""
         if not outs:
             return
         start = len(self._common)
         self._common.extend(outs)
         self._common_json.extend([out.frame(False) for out in outs])
+        if not self._mixed and self._rooms and self._rooms[0] != room:
+            self._mixed = True
+        self._rooms.extend([room] * len(outs))
         if exclude is not None and (exclude.welcomed or exclude in self._streams):
             stream = self._stream(exclude)
             self._catch_up(stream, start)
@@ -153,28 +176,56 @@ class Delivery:
 
     def starting(self, member) -> None:
         """``member`` is welcomed now: it gets what comes from here on, nothing before."""
-        self._streams[member] = _Stream(len(self._common), member.plain)
+        self._streams[member] = _Stream(member, len(self._common))
 
-    def collect(self, structured, plain) -> list:
+    def changing(self, member) -> None:
+        """``member``'s rooms are about to change: what came before goes to it as it
+        reads now (call before changing ``member.reading``)."""
+        self._catch_up(self._stream(member), len(self._common))
+
+    def collect(self, readers: dict) -> list:
         """``[(member, bytes)]`` for every member with something to get. Room lock held.
 
-        ``structured`` and ``plain`` are the members who get events (welcomed, not
-        gone), by kind; a member with a stream of its own gets that instead, if it is
-        still welcomed and not gone.
+        ``readers`` maps each room key to ``(structured, plain)``: the members who get
+        its events (welcomed, not gone), by kind. A member with a stream of its own
+        gets that instead, if it is still welcomed and not gone; one who reads several
+        of the rooms that had events gets its own, in order.
         """
         streams = self._streams
         sends: list = []
         built = 0
-        if self._common:
-            data = b"".join(self._common_json)
-            built += len(data)
-            sends += [(member, data) for member in structured if member not in streams]
-            if plain:
-                data = b"".join([out.frame(True) for out in self._common])
-                if data:
+        common = self._common
+        if common:
+            active = dict.fromkeys(self._rooms) if self._mixed else {self._rooms[0]: None}
+            if len(active) == 1:  # the common case: one room's events, one shared buffer
+                shares = {next(iter(active)): (self._common_json, common)}
+            else:
+                shares = {}
+                for room in active:
+                    picked = [i for i, key in enumerate(self._rooms) if key == room]
+                    shares[room] = ([self._common_json[i] for i in picked],
+                                    [common[i] for i in picked])
+                seen: dict = {}
+                for room in active:
+                    for group in readers.get(room, ((), ())):
+                        for member in group:
+                            if member not in streams:
+                                seen[member] = seen.get(member, 0) + 1
+                for member, count in seen.items():
+                    if count > 1:  # events of several rooms: its own stream, in order
+                        streams[member] = _Stream(member, 0)
+            for room, (frames, outs) in shares.items():
+                structured, plain = readers.get(room, ((), ()))
+                if structured:
+                    data = b"".join(frames)
                     built += len(data)
-                    sends += [(member, data) for member in plain if member not in streams]
-        end = len(self._common)
+                    sends += [(member, data) for member in structured if member not in streams]
+                if plain:
+                    data = b"".join([out.frame(True) for out in outs])
+                    if data:
+                        built += len(data)
+                        sends += [(member, data) for member in plain if member not in streams]
+        end = len(common)
         for member, stream in streams.items():
             if member.gone or not member.welcomed:
                 continue

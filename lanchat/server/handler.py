@@ -22,6 +22,7 @@ from lanchat.errors import FrameError, MessageError
 from lanchat.server.incoming import said
 from lanchat.server.members import Member
 from lanchat.server.presence import typing
+from lanchat.server.roomcommands import enter_rooms
 from lanchat.server.sendqueue import SendQueue
 from lanchat.server.transport import PlainTransport, TLSTransport
 
@@ -212,7 +213,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
                     return refusal
         try:
             if self.plain:
-                self.says.append((protocol.decode_text(body), None))
+                self.says.append((protocol.decode_text(body), None, None))
                 return None
             return self._on_structured(protocol.decode_message(body))
         except MessageError as exc:
@@ -236,7 +237,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             self._error(protocol.NOT_WELCOME, "send hello first (or again, with a valid name)")
             return None
         if isinstance(message, protocol.Say):
-            self.says.append((message.text, message.id))
+            self.says.append((message.text, message.id, message.room))
             return None
         leave = self._take_says()  # whatever comes next sees them handled
         if leave is not None:
@@ -264,7 +265,10 @@ class ChatHandler(socketserver.BaseRequestHandler):
                         "password: connect with client.py --password (or set CHAT_PASSWORD)")
             log.info("%s: refused, %s password", self.peer, "wrong" if hello.password else "no")
             return "auth failed"
-        return self._join(hello.name, plain=False, since=hello.since, resume=hello.resume)
+        refusal = self._join(hello.name, plain=False, since=hello.since, resume=hello.resume)
+        if refusal is None:
+            enter_rooms(self.server.room, self.member, hello.rooms)
+        return refusal
 
     def _join(self, name: Optional[str], **options) -> Optional[str]:
         """Join the room; a ban refuses the connection (error ``banned``, then close)."""

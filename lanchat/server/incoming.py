@@ -17,7 +17,7 @@ from typing import Optional
 
 import protocol
 from lanchat.errors import JournalClosed, MessageError
-from lanchat.server import commands
+from lanchat.server import commands, roomcommands
 from lanchat.server.members import Member
 from lanchat.server.publishing import publish
 from lanchat.server.room import SHUTTING_DOWN_TEXT, Room
@@ -26,7 +26,8 @@ DISCONNECT = "!DISCONNECT"  # the tutorial clients' way to say /quit
 
 
 def said(room: Room, member: Member, lines: list) -> Optional[str]:
-    """Handle ``lines``, ``[(text, msg_id)]`` from one read, in order.
+    """Handle ``lines``, ``[(text, msg_id, room name or None)]`` from one read, in
+    order; a line with no room goes to #lobby (a plain client's, to its current room).
 
     Returns:
         a leave reason if one of them asked to leave (the lines after it are
@@ -44,33 +45,46 @@ def _unescaped(text: str) -> str:
 
 def _handle(room: Room, member: Member, lines: list) -> Optional[str]:
     run: list = []
-    for text, msg_id in lines:
-        if member.plain or commands.is_command(text):
-            _publish_run(room, member, run)
+    run_room = None
+    for text, msg_id, name in lines:
+        name = name or (member.current if member.plain else protocol.LOBBY)
+        if member.plain or commands.is_command(text) or (run and name != run_room):
+            _publish_run(room, member, run, run_room)
             run = []
-            leave = _one(room, member, text, msg_id)
+        if member.plain or commands.is_command(text):
+            leave = _one(room, member, text, msg_id, name)
             if leave is not None:
                 return leave
         else:
             run.append((_unescaped(text), msg_id))
-    _publish_run(room, member, run)
+            run_room = name
+    _publish_run(room, member, run, run_room)
     return None
 
 
-def _publish_run(room: Room, member: Member, run: list) -> None:
-    if run:
-        publish(room, member, "chat", run)
+def _publish_run(room: Room, member: Member, run: list, name: Optional[str]) -> None:
+    # A run of chat lines to one room, published together.
+    if not run:
+        return
+    try:
+        where = roomcommands.find(room, member, name)
+    except MessageError as exc:
+        for _, msg_id in run:
+            room.error(member, exc.code, exc.message, msg_id, room=name[:40])
+        return
+    publish(room, member, "chat", run, where=where)
 
 
-def _one(room: Room, member: Member, text: str, msg_id: Optional[str]) -> Optional[str]:
+def _one(room: Room, member: Member, text: str, msg_id: Optional[str],
+         name: str) -> Optional[str]:
     # A command, or a plain client's line: refusals go back to the member.
     try:
         if member.plain and text == DISCONNECT:
             room.reply(member, protocol.encode_frame(commands.GOODBYE))
             return "quit"
         if commands.is_command(text):
-            return commands.run(room, member, text, msg_id)
-        _publish_run(room, member, [(_unescaped(text), msg_id)])
+            return commands.run(room, member, text, msg_id, roomcommands.find(room, member, name))
+        _publish_run(room, member, [(_unescaped(text), msg_id)], name)
     except MessageError as exc:
         room.error(member, exc.code, exc.message, msg_id)
     except JournalClosed:

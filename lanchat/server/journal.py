@@ -206,9 +206,11 @@ class Journal:
             session: Optional[str] = None, recipient_session: Optional[str] = None,
             msg_id: Optional[str] = None, body: Optional[str] = None) -> tuple:
         """The events row of ``event`` (see ``submit`` for the arguments)."""
+        room = event.get("room")
         return (event["seq"], event["ts"], event["type"], sender, recipient,
                 1 if event.get("kind") == "private" else 0, session, recipient_session,
-                msg_id, body if body is not None else protocol.ENCODE(event))
+                msg_id, body if body is not None else protocol.ENCODE(event),
+                room.casefold() if isinstance(room, str) else None)
 
     def _queue(self, entry: _Entry, wake: bool) -> None:
         with self._lock:
@@ -282,7 +284,7 @@ class Journal:
         try:
             self._db.execute("BEGIN")
             if rows:
-                self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
             if sessions:
                 self._db.executemany(
                     "INSERT INTO sessions VALUES (?,?,?) ON CONFLICT(token) DO UPDATE "
@@ -328,6 +330,8 @@ class Journal:
     def replay(self, session: str, *, since: Optional[int], until: int, limit: int) -> tuple:
         """Events a session may see, oldest first, and how many were left out.
 
+        Of #lobby and the events of no room (private lines, leaves, nicks): a joiner is
+        in #lobby only; each other room it enters brings its own (``room_messages``).
         With ``since``: every event after it (joins, leaves and nicks too); past
         ``REPLAY_CAP`` only the newest that many. Without: the last ``limit``
         messages. Private messages only for the sessions of their two parties (not
@@ -336,7 +340,8 @@ class Journal:
         Returns:
             (list of event dicts, each marked ``replay``; number left out)
         """
-        visible = "(private = 0 OR session = ? OR recipient_session = ?)"
+        visible = "(private = 0 OR session = ? OR recipient_session = ?) " \
+                  "AND (room IS NULL OR room = '#lobby')"
         if since is not None:
             # SQLite integers are 64-bit; a client may send any JSON integer.
             since = max(-2 ** 63, min(since, 2 ** 63 - 1))
@@ -358,17 +363,35 @@ class Journal:
                 f"AND seq <= ? AND {visible} ORDER BY seq DESC LIMIT ?",
                 (until, session, session, limit)).fetchall()[::-1]
             left_out = 0
-        events = []
-        for body, row_session, msg_id in rows:
-            event = json.loads(body)
-            # Every event from history says so (PROTOCOL.md section 4): a client must
-            # not apply an old join, leave or nick to the welcome's user list.
-            event["replay"] = True
-            if row_session == session and msg_id is not None:
-                event["id"] = msg_id  # lets a resuming client settle its outbox
-            events.append(event)
-        return events, left_out
+        return _replayed(rows, session), left_out
 
-    def recent_messages(self, session: str, limit: int, until: int) -> list:
-        """The last ``limit`` messages the session may see (for ``/history``)."""
-        return self.replay(session, since=None, until=until, limit=limit)[0]
+    def recent_messages(self, session: str, limit: int, until: int,
+                        room: str = protocol.LOBBY) -> list:
+        """The last ``limit`` messages of a room the session may see (``/history``)."""
+        if room == protocol.LOBBY:
+            return self.replay(session, since=None, until=until, limit=limit)[0]
+        return self.room_messages(session, room, limit, until)
+
+    def room_messages(self, session: str, room: str, limit: int, until: int) -> list:
+        """The last ``limit`` messages of the room with key ``room`` (not #lobby),
+        oldest first, each marked ``replay`` (a room's history when one joins it)."""
+        if limit <= 0:
+            return []
+        rows = self._db.execute(
+            "SELECT body, session, msg_id FROM events WHERE type = 'message' AND room = ? "
+            "AND seq <= ? ORDER BY seq DESC LIMIT ?", (room, until, limit)).fetchall()[::-1]
+        return _replayed(rows, session)
+
+
+def _replayed(rows: list, session: str) -> list:
+    """``(body, session, msg_id)`` rows as events marked ``replay``."""
+    events = []
+    for body, row_session, msg_id in rows:
+        event = json.loads(body)
+        # Every event from history says so (PROTOCOL.md section 4): a client must not
+        # apply an old join, leave or nick to the welcome's user list.
+        event["replay"] = True
+        if row_session == session and msg_id is not None:
+            event["id"] = msg_id  # lets a resuming client settle its outbox
+        events.append(event)
+    return events

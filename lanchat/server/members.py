@@ -24,7 +24,8 @@ from lanchat.ratelimit import TokenBucket
 class Member:
     """One joined connection. ``transport`` has a non-blocking ``send(bytes)``.
 
-    ``welcomed`` and ``gone`` change under the room lock.
+    ``welcomed``, ``gone`` and ``rooms`` change under the room lock; ``reading`` (the
+    keys of the rooms whose events it gets) changes in a batch's deliveries.
     """
 
     name: str
@@ -42,6 +43,9 @@ class Member:
     admin_tries: Optional[TokenBucket] = None  # /admin attempts, made at the first
     away: Optional[str] = None  # the away message, None while here
     typing_bucket: Optional[TokenBucket] = None  # made at the first typing frame
+    rooms: dict = field(default_factory=dict)     # key -> ChatRoom it is in (decided)
+    reading: set = field(default_factory=set)     # keys of the rooms it gets events of
+    current: str = protocol.LOBBY  # a plain client's room for its lines (/join moves it)
 
     @property
     def key(self) -> str:
@@ -69,6 +73,7 @@ class Session:
 
     name: str
     ids: dict = field(default_factory=dict)  # say id -> seq
+    rooms: list = field(default_factory=list)  # the rooms besides #lobby, for a resume
 
 
 class Membership:
@@ -83,8 +88,6 @@ class Membership:
         self.sessions = sessions      # token -> Session
         self.by_session: dict = {}    # token -> Member, of those connected
         self.names = NameList()       # the members' names, encoded for welcomes
-        self.json_readers: dict = {}  # Member -> None, in join order
-        self.plain_readers: dict = {}
         self._away: dict = {}         # name key -> Member, of those away
         self._guests = 0
 
@@ -98,9 +101,7 @@ class Membership:
         self.by_session[member.session] = member
 
     def drop(self, member: Member) -> None:
-        """Forget a member (it is gone): out of the names and the readers."""
-        self.json_readers.pop(member, None)
-        self.plain_readers.pop(member, None)
+        """Forget a member (it is gone): out of the names and the sessions' index."""
         if self.members.get(member.key) is member:
             del self.members[member.key]
             self.names.remove(member.key)
@@ -131,11 +132,6 @@ class Membership:
     def away_names(self) -> dict:
         """``{name: away message}`` of the members who are away."""
         return {m.name: m.away for m in self._away.values()}
-
-    def start_reading(self, member: Member) -> None:
-        """The member gets events from now on (its join is being delivered)."""
-        member.welcomed = True
-        (self.plain_readers if member.plain else self.json_readers)[member] = None
 
     def visible_names(self, viewer: Member) -> list:
         """Who is here, as ``viewer`` may be told (the welcomed, and itself)."""

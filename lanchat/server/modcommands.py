@@ -21,6 +21,8 @@ from lanchat.ratelimit import TokenBucket
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.members import Member
 from lanchat.server.room import MAX_REASON, Room
+from lanchat.server.roomcommands import leave_room
+from lanchat.server.rooms import ChatRoom
 from lanchat.text import name_key, one_line
 
 log = logging.getLogger("chat.room")
@@ -31,7 +33,8 @@ MAX_SLOW = 3600                # slow mode of at most one line an hour
 MAX_TOPIC = 300                # characters of a topic (a header line, not an essay)
 
 
-def admin(room: Room, member: Member, password: str, msg_id: Optional[str]) -> None:
+def admin(room: Room, member: Member, password: str, msg_id: Optional[str],
+          where: ChatRoom) -> None:
     """``/admin PASSWORD``: the session becomes an admin. The password is never
     logged, stored or echoed; at most 5 tries a minute per connection."""
     expected = room.config.admin_password
@@ -53,18 +56,18 @@ def admin(room: Room, member: Member, password: str, msg_id: Optional[str]) -> N
         room.ack(member, msg_id)
 
 
-def _need_op(room: Room, member: Member) -> None:
-    if member.kicked or not room.is_op(member):
-        raise MessageError(protocol.NOT_OP, f"only an op of {room.modes.room} may do that")
+def _need_op(room: Room, member: Member, where: ChatRoom) -> None:
+    if member.kicked or not room.is_op(member, where):
+        raise MessageError(protocol.NOT_OP, f"only an op of {where.name} may do that")
 
 
-def _target(room: Room, member: Member, name: str) -> Member:
-    # Room lock held: a connected member an op may act on.
+def _target(room: Room, member: Member, name: str, where: ChatRoom) -> Member:
+    # Room lock held: a member of the room an op may act on.
     if not name:
         raise MessageError(protocol.BAD_ARGUMENT, "say whom: a name")
     target = room.membership.get(name)
-    if target is None or not target.welcomed or target.gone:
-        raise MessageError(protocol.NO_SUCH_USER, f"nobody called {name[:40]!r} is here")
+    if target is None or not target.welcomed or target.gone or target not in where.members:
+        raise MessageError(protocol.NO_SUCH_USER, f"nobody called {name[:40]!r} is in {where.name}")
     if target.session in room.admins:
         raise MessageError(protocol.NOT_OP, "ops cannot act on an admin")
     return target
@@ -79,18 +82,18 @@ def _minutes(arg: str) -> int:
     return int(arg) * 60
 
 
-def _event(room: Room, member: Member, msg_id: Optional[str], event: dict, *,
-           recipient: Optional[str] = None, ack: bool = True, after=None) -> None:
+def _event(room: Room, member: Member, msg_id: Optional[str], event: dict, where: ChatRoom,
+           *, recipient: Optional[str] = None, ack: bool = True, after=None) -> None:
     """Store ``event`` (room lock held) and deliver it to the room, then the actor's
     ack; ``after(delivery)`` runs in the same delivery."""
     seq, now = room.next_seq()
-    event = {"type": event["type"], "seq": seq, "ts": now, "room": room.modes.room, **event}
+    event = {"type": event["type"], "seq": seq, "ts": now, "room": where.name, **event}
     if event["type"] in ("mode", "topic"):
-        room.modes.apply(event, recipient)
+        where.modes.apply(event, recipient)
     outgoing = Outgoing(event)
 
     def deliver(delivery: Delivery) -> None:
-        room.broadcast(delivery, outgoing)
+        room.broadcast(delivery, outgoing, room=where.key)
         if after is not None:
             after(delivery)
         if ack and not member.plain:
@@ -100,61 +103,71 @@ def _event(room: Room, member: Member, msg_id: Optional[str], event: dict, *,
 
 
 def _kick_out(room: Room, member: Member, target: Member, reason: str,
-              msg_id: Optional[str]) -> None:
-    # Room lock held: the kick event, then the target's connection closes (after it
-    # got the event), and it leaves with "kicked by X: reason".
+              msg_id: Optional[str], where: ChatRoom) -> None:
+    # Room lock held: the kick event; from #lobby the target's connection then closes
+    # (after it got the event) and it leaves with "kicked by X: reason", from another
+    # room it is out of that room.
+    where.modes.ops.discard(target.session)  # a kicked op is one no more
+    event = {"type": "kick", "name": target.name, "by": member.name, "reason": reason}
+    if not where.lobby:
+        leave_room(room, target, where, event, msg_id, ack=member)
+        return
     target.kicked = True
-    room.modes.ops.discard(target.session)  # a kicked op is one no more
     leave = f"kicked by {member.name}" + (f": {reason}" if reason else "")
 
     def dismiss(delivery: Delivery) -> None:
         if target.kick is not None:
             delivery.after.append(lambda: target.kick(leave, flush=True))
 
-    _event(room, member, msg_id, {"type": "kick", "name": target.name, "by": member.name,
-                                  "reason": reason}, after=dismiss)
+    _event(room, member, msg_id, event, where, after=dismiss)
 
 
-def op(room: Room, member: Member, name: str, msg_id: Optional[str]) -> None:
+def op(room: Room, member: Member, name: str, msg_id: Optional[str],
+       where: ChatRoom) -> None:
     """``/op NAME``: an op of the room."""
-    _set_op(room, member, name, msg_id, True)
+    _set_op(room, member, name, msg_id, where, True)
 
 
-def deop(room: Room, member: Member, name: str, msg_id: Optional[str]) -> None:
+def deop(room: Room, member: Member, name: str, msg_id: Optional[str],
+         where: ChatRoom) -> None:
     """``/deop NAME``: no longer an op."""
-    _set_op(room, member, name, msg_id, False)
+    _set_op(room, member, name, msg_id, where, False)
 
 
-def _set_op(room: Room, member: Member, name: str, msg_id: Optional[str], on: bool) -> None:
+def _set_op(room: Room, member: Member, name: str, msg_id: Optional[str], where: ChatRoom,
+            on: bool) -> None:
     with room.lock:
-        _need_op(room, member)
-        target = _target(room, member, name.strip())
-        if (target.session in room.modes.ops) == on:
+        _need_op(room, member, where)
+        target = _target(room, member, name.strip(), where)
+        if (target.session in where.modes.ops) == on:
             room.ack(member, msg_id)
             return
-        (room.modes.ops.add if on else room.modes.ops.discard)(target.session)
+        (where.modes.ops.add if on else where.modes.ops.discard)(target.session)
         _event(room, member, msg_id, {"type": "mode", "by": member.name,
-                                      "change": "+op" if on else "-op", "target": target.name})
+                                      "change": "+op" if on else "-op", "target": target.name},
+               where)
 
 
-def kick(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+def kick(room: Room, member: Member, arg: str, msg_id: Optional[str],
+         where: ChatRoom) -> None:
     """``/kick NAME [reason]``: out of the room (#lobby: disconnected)."""
     name, _, reason = arg.partition(" ")
     with room.lock:
-        _need_op(room, member)
-        target = _target(room, member, name)
+        _need_op(room, member, where)
+        target = _target(room, member, name, where)
         if target is member:
             raise MessageError(protocol.BAD_ARGUMENT, "you cannot kick yourself (/quit leaves)")
-        _kick_out(room, member, target, one_line(reason, MAX_REASON), msg_id)
+        _kick_out(room, member, target, one_line(reason, MAX_REASON), msg_id, where)
 
 
-def ban(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+def ban(room: Room, member: Member, arg: str, msg_id: Optional[str],
+        where: ChatRoom) -> None:
     """``/ban NAME [minutes]``: the name and its address are refused (loopback exempt)
     until it ends or is lifted; a member of that name is kicked."""
     name, _, minutes = arg.strip().partition(" ")
     seconds = _minutes(minutes.strip())
     with room.lock:
-        _need_op(room, member)
+        _need_op(room, member, where)
         if not name:
             raise MessageError(protocol.BAD_ARGUMENT, "say whom: /ban NAME [minutes]")
         if name_key(name) == member.key:
@@ -167,52 +180,56 @@ def ban(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
         if seconds:
             event["seconds"] = seconds
         address = target.address if target is not None else None
-        if target is None or not target.welcomed or target.gone:
-            _event(room, member, msg_id, event, recipient=address)
+        if target is None or not target.welcomed or target.gone or target not in where.members:
+            _event(room, member, msg_id, event, where, recipient=address)
             return
-        _event(room, member, msg_id, event, recipient=address, ack=False)
-        _kick_out(room, member, target, "banned", msg_id)
+        _event(room, member, msg_id, event, where, recipient=address, ack=False)
+        _kick_out(room, member, target, "banned", msg_id, where)
 
 
-def unban(room: Room, member: Member, name: str, msg_id: Optional[str]) -> None:
+def unban(room: Room, member: Member, name: str, msg_id: Optional[str],
+          where: ChatRoom) -> None:
     """``/unban NAME``: the ban on that name (and its address) ends."""
-    _lift(room, member, name, msg_id, "-ban", room.modes.is_banned, "banned")
+    _lift(room, member, name, msg_id, where, "-ban", where.modes.is_banned, "banned")
 
 
-def _lift(room: Room, member: Member, name: str, msg_id: Optional[str], change: str,
+def _lift(room: Room, member: Member, name: str, msg_id: Optional[str], where: ChatRoom, change: str,
           held: Callable[[str], bool], what: str) -> None:
     # /unban and /unmute: a mode event that ends a ban or a mute the name has.
     name = name.strip()
     with room.lock:
-        _need_op(room, member)
+        _need_op(room, member, where)
         if not held(name_key(name)):
             raise MessageError(protocol.BAD_ARGUMENT, f"{name[:40]!r} is not {what}")
         target = room.membership.get(name)
         _event(room, member, msg_id, {"type": "mode", "by": member.name, "change": change,
-                                      "target": target.name if target else name})
+                                      "target": target.name if target else name}, where)
 
 
-def mute(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+def mute(room: Room, member: Member, arg: str, msg_id: Optional[str],
+         where: ChatRoom) -> None:
     """``/mute NAME [minutes]``: their lines in the room are refused with ``muted``."""
     name, _, minutes = arg.strip().partition(" ")
     seconds = _minutes(minutes.strip())
     with room.lock:
-        _need_op(room, member)
-        target = _target(room, member, name)
+        _need_op(room, member, where)
+        target = _target(room, member, name, where)
         if target is member:
             raise MessageError(protocol.BAD_ARGUMENT, "you cannot mute yourself")
         event = {"type": "mode", "by": member.name, "change": "+mute", "target": target.name}
         if seconds:
             event["seconds"] = seconds
-        _event(room, member, msg_id, event)
+        _event(room, member, msg_id, event, where)
 
 
-def unmute(room: Room, member: Member, name: str, msg_id: Optional[str]) -> None:
+def unmute(room: Room, member: Member, name: str, msg_id: Optional[str],
+           where: ChatRoom) -> None:
     """``/unmute NAME``: they may speak again."""
-    _lift(room, member, name, msg_id, "-mute", room.modes.muted, "muted")
+    _lift(room, member, name, msg_id, where, "-mute", where.modes.muted, "muted")
 
 
-def slow(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
+def slow(room: Room, member: Member, arg: str, msg_id: Optional[str],
+         where: ChatRoom) -> None:
     """``/slow SECONDS``: members who are not ops may send one line per SECONDS
     (``slow_mode`` with ``retry_after`` otherwise); ``/slow 0`` ends it."""
     arg = arg.strip()
@@ -220,31 +237,32 @@ def slow(room: Room, member: Member, arg: str, msg_id: Optional[str]) -> None:
         raise MessageError(protocol.BAD_ARGUMENT, f"/slow SECONDS, a whole number from 0 to {MAX_SLOW}")
     seconds = int(arg)
     with room.lock:
-        _need_op(room, member)
-        if seconds == room.modes.slow:
+        _need_op(room, member, where)
+        if seconds == where.modes.slow:
             room.ack(member, msg_id)
             return
         event = {"type": "mode", "by": member.name, "change": "+slow" if seconds else "-slow"}
         if seconds:
             event["seconds"] = seconds
-        _event(room, member, msg_id, event)
+        _event(room, member, msg_id, event, where)
 
 
-def topic(room: Room, member: Member, text: str, msg_id: Optional[str]) -> None:
+def topic(room: Room, member: Member, text: str, msg_id: Optional[str],
+          where: ChatRoom) -> None:
     """``/topic TEXT`` sets the room's topic (ops; an event ``topic``); ``/topic``
     alone shows it."""
     text = one_line(text, MAX_TOPIC)
     with room.lock:
         if not text:
-            current = room.modes.topic
-            room.reply(member, {"type": "system", "room": room.modes.room, "text": (
-                f"the topic of {room.modes.room}: {current}" if current
-                else f"{room.modes.room} has no topic; an op sets one with /topic TEXT")})
+            current = where.modes.topic
+            room.reply(member, {"type": "system", "room": where.name, "text": (
+                f"the topic of {where.name}: {current}" if current
+                else f"{where.name} has no topic; an op sets one with /topic TEXT")})
             if not member.plain:
                 room.ack(member, msg_id)
             return
-        _need_op(room, member)
-        _event(room, member, msg_id, {"type": "topic", "topic": text, "by": member.name})
+        _need_op(room, member, where)
+        _event(room, member, msg_id, {"type": "topic", "topic": text, "by": member.name}, where)
 
 
 COMMANDS = {"admin": admin, "op": op, "deop": deop, "kick": kick, "ban": ban,

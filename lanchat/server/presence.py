@@ -17,12 +17,13 @@ from __future__ import annotations
 from typing import Optional
 
 import protocol
-from lanchat.errors import JournalClosed, MessageError
+from lanchat.errors import JournalClosed
 from lanchat.ratelimit import TokenBucket
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.members import Member
 from lanchat.server.room import Room
-from lanchat.text import MAX_AWAY, one_line, room_problem
+from lanchat.server.roomcommands import find
+from lanchat.text import MAX_AWAY, one_line
 
 TYPING_PER_SECOND, TYPING_BURST = 2.0, 2
 DEFAULT_AWAY = "away"
@@ -32,14 +33,8 @@ def typing(room: Room, member: Member, message: protocol.Typing) -> None:
     """Relay one typing frame to the room's others, or to the person it names.
 
     Raises:
-        MessageError: ``bad_room`` or ``no_such_room`` for a room that is not one.
+        MessageError: ``bad_room``, ``no_such_room``, ``not_in_room``.
     """
-    if message.room is not None:
-        problem = room_problem(message.room)
-        if problem:
-            raise MessageError(protocol.BAD_ROOM, f"{message.room[:40]!r} is not a room name: {problem}")
-        if message.room.casefold() != protocol.LOBBY:
-            raise MessageError(protocol.NO_SUCH_ROOM, f"there is no room {message.room[:40]}")
     if member.typing_bucket is None:
         member.typing_bucket = TokenBucket(TYPING_PER_SECOND, TYPING_BURST)
     if not member.typing_bucket.take():
@@ -49,7 +44,8 @@ def typing(room: Room, member: Member, message: protocol.Typing) -> None:
         if member.gone or member.kicked:
             return
         if message.to is None:
-            event["room"] = protocol.LOBBY
+            where = find(room, member, message.room)
+            event["room"] = where.name
             target = None
         else:
             target = room.membership.get(message.to)
@@ -58,9 +54,13 @@ def typing(room: Room, member: Member, message: protocol.Typing) -> None:
             event["to"] = target.name
         outgoing = Outgoing(event)
 
+        room_key = None if target is not None else where.key
+
         def deliver(delivery: Delivery) -> None:
-            room.broadcast(delivery, outgoing, exclude=member,
-                           only=None if target is None else (target,))
+            if target is None:
+                room.broadcast(delivery, outgoing, exclude=member, room=room_key)
+            else:
+                room.broadcast(delivery, outgoing, exclude=member, only=(target,))
 
         try:
             room.journal.submit(None, deliver, wake=False)

@@ -27,6 +27,7 @@ from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.members import Member, Session
 from lanchat.server.moderation import RoomModes
 from lanchat.server.room import SHUTTING_DOWN_TEXT, Room
+from lanchat.server.rooms import ChatRoom
 
 IDS_PER_SESSION = 10000  # say ids remembered per session (a resend comes within minutes)
 
@@ -47,9 +48,10 @@ def check_text(text: str, max_text: int) -> str:
 
 
 def publish(room: Room, member: Member, kind: str, lines: list,
-            to: Optional[str] = None) -> None:
-    """Publish ``lines``, ``[(text, msg_id)]``, as ``kind`` messages from ``member``
-    (to the member called ``to`` alone for a private message).
+            to: Optional[str] = None, where: Optional[ChatRoom] = None) -> None:
+    """Publish ``lines``, ``[(text, msg_id)]``, as ``kind`` messages from ``member`` in
+    the room ``where`` (#lobby by default), or to the member called ``to`` alone for a
+    private message.
 
     Every line is answered in its place: an ack, or an error (empty, too long, rate
     limited, muted, slow mode, nobody called ``to``), all in one journal entry, so a
@@ -62,14 +64,15 @@ def publish(room: Room, member: Member, kind: str, lines: list,
         except MessageError as exc:
             checked.append((None, msg_id, protocol.error_message(exc.code, exc.message, msg_id)))
     with room.lock:
-        _queue(room, member, kind, checked, to)
+        _queue(room, member, kind, checked, to, where or room.rooms.lobby)
 
 
 def _rate_text(rate: float) -> str:
     return f"{rate:g} message{'' if rate == 1 else 's'} per second"
 
 
-def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]) -> None:
+def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str],
+           where: ChatRoom) -> None:
     # Room lock held: seqs, rows and one journal entry for the lines, each item
     # (Outgoing or None, msg_id, seq, error or None) answered in order.
     if member.gone:
@@ -81,10 +84,14 @@ def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]
             nobody = f"nobody called {to!r} is here"
             lines = [(text, msg_id, error or protocol.error_message(
                 protocol.NO_SUCH_USER, nobody, msg_id)) for text, msg_id, error in lines]
+    elif member not in where.members:  # it left the room (or was sent out) meanwhile
+        gone = f"you are not in {where.name}"
+        lines = [(text, msg_id, error or protocol.error_message(
+            protocol.NOT_IN_ROOM, gone, msg_id, room=where.name)) for text, msg_id, error in lines]
     state = room.membership.sessions[member.session]
-    modes = room.modes
+    modes = where.modes
     # Mutes and slow mode hold lines in the room, not private ones, and never an op's.
-    moderated = target is None and (modes.mutes or modes.slow) and not room.is_op(member)
+    moderated = target is None and (modes.mutes or modes.slow) and not room.is_op(member, where)
     items, rows, taken = [], [], {}
     sender, session, name = member.key, member.session, member.name
     recipient = target.key if target is not None else None
@@ -108,6 +115,8 @@ def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]
                  "kind": kind}
         if target is not None:
             event["to"] = target.name
+        else:
+            event["room"] = where.name
         out = Outgoing(event)
         rows.append(room.journal.row(
             event, sender=sender, recipient=recipient, session=session,
@@ -118,7 +127,7 @@ def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]
     if not items:
         return
     try:
-        room.journal.submit_rows(rows, partial(_deliver, room, member, target, items),
+        room.journal.submit_rows(rows, partial(_deliver, room, member, target, where.key, items),
                                  refused=partial(_refused, room, member, state, items),
                                  wake=False)
     except JournalClosed:
@@ -157,7 +166,7 @@ def _refusal(room: Room, member: Member, modes: Optional[RoomModes],
     return None
 
 
-def _deliver(room: Room, member: Member, target: Optional[Member], items: list,
+def _deliver(room: Room, member: Member, target: Optional[Member], where: str, items: list,
              delivery: Delivery) -> None:
     # The lines' seqs are consecutive, so the sender's answers all go where its own
     # lines would have been, in the order of its lines.
@@ -166,7 +175,7 @@ def _deliver(room: Room, member: Member, target: Optional[Member], items: list,
         for out in lines:
             room.broadcast(delivery, out, exclude=member, only=(target,))
     else:
-        delivery.everyone_many(lines, member)
+        delivery.to_room_many(where, lines, member)
     if not member.gone:
         delivery.one(member, b"".join([member.frame(error) or b"" if error is not None
                                        else room.ack_frame(member, msg_id, seq)

@@ -34,6 +34,7 @@ from lanchat.server.journal import Journal
 from lanchat.server.members import Member, Membership, Session
 from lanchat.server.memtrim import Trimmer
 from lanchat.server.moderation import FOREVER, RoomModes
+from lanchat.server.rooms import ChatRoom, RoomList
 from lanchat.ratelimit import TokenBucket
 
 log = logging.getLogger("chat.room")
@@ -60,9 +61,12 @@ class Room:
             sessions.setdefault(token, Session("?")).ids.update(ids)
         self.membership = Membership(sessions)
         self.members = self.membership.members  # name key -> Member (read under the lock)
-        self.modes = RoomModes(protocol.LOBBY)   # #lobby's ops, bans, mutes, slow mode
+        modes: dict = {}  # room key -> RoomModes, rebuilt from the stored events
         for event, address in journal.mode_events():
-            self.modes.apply(event, address)
+            name = event.get("room") if isinstance(event.get("room"), str) else protocol.LOBBY
+            modes.setdefault(name.casefold(), RoomModes(name)).apply(event, address)
+        self.rooms = RoomList(modes)             # #lobby and the rooms people made
+        self.modes = self.rooms.lobby.modes      # #lobby's: bans here refuse connections
         self.admins: set = set()                 # session tokens that gave /admin PASSWORD
         self.seq = journal.last_seq
         self.closing = False
@@ -121,7 +125,7 @@ class Room:
                             bucket=TokenBucket(self.config.rate, self.config.burst), kick=kick,
                             address=address)
             state.name = name
-            event = {"type": "join", "seq": seq, "ts": now, "name": name}
+            event = {"type": "join", "seq": seq, "ts": now, "name": name, "room": protocol.LOBBY}
             # Built once per join, so a crowd joining costs no JSON encoding per name.
             welcome = None if plain else protocol.welcome_frame(
                 name=name, others=roster.names.encoded(), server=self.config.server_name,
@@ -141,6 +145,8 @@ class Room:
             except JournalClosed:
                 raise MessageError(protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT) from None
             roster.add(member)
+            self.rooms.lobby.members[member] = None
+            member.rooms[protocol.LOBBY] = self.rooms.lobby
         if replaced is not None and replaced.kick is not None:
             replaced.kick("replaced")
         log.info("%s joined as %s (%s)", peer, name, "plain" if plain else "structured")
@@ -154,18 +160,23 @@ class Room:
                 "until " + time.strftime("%H:%M", time.localtime(until))
             raise MessageError(protocol.BANNED, f"you are banned from this server {when}")
 
-    def _is_op_session(self, token: str) -> bool:
-        return token in self.admins or token in self.modes.ops
+    def _is_op_session(self, token: str, where: Optional[ChatRoom] = None) -> bool:
+        return token in self.admins or token in (where or self.rooms.lobby).modes.ops
 
-    def is_op(self, member: Member) -> bool:
-        """An op of #lobby, or an admin (room lock held)."""
-        return self._is_op_session(member.session)
+    def is_op(self, member: Member, where: Optional[ChatRoom] = None) -> bool:
+        """An op of the room (default #lobby), or an admin (room lock held)."""
+        return self._is_op_session(member.session, where)
 
-    def op_names(self) -> list:
-        """The names of the connected ops and admins (room lock held)."""
+    def op_names(self, where: Optional[ChatRoom] = None) -> list:
+        """The names of the room's ops and the admins in it (room lock held)."""
+        where = where or self.rooms.lobby
         by_session = self.membership.by_session
-        return [by_session[token].name for token in sorted(self.admins | self.modes.ops)
-                if token in by_session]
+        return [by_session[token].name for token in sorted(self.admins | where.modes.ops)
+                if token in by_session and by_session[token] in where.members]
+
+    def room_object(self, where: ChatRoom, member: Member) -> dict:
+        """The contract's room object of ``where`` for ``member`` (room lock held)."""
+        return where.modes.room_object(where.names(), self.op_names(where), member.key)
 
     def _replay_for(self, member: Member, event: dict, since: Optional[int]) -> tuple:
         # Prepared outside the room lock, after the commit of everything up to the join.
@@ -188,7 +199,8 @@ class Room:
         self.broadcast(delivery, Outgoing(event), exclude=member)
         if member.gone:
             return
-        self.membership.start_reading(member)
+        member.welcomed = True
+        self.rooms.lobby.start_reading(member)
         if member.plain:
             return
         delivery.one(member, welcome)
@@ -215,6 +227,11 @@ class Room:
             return
         member.gone = True
         self.membership.drop(member)
+        for where in member.rooms.values():  # out of every room now: it gets nothing more
+            where.members.pop(member, None)
+            where.stop_reading(member)
+            self.rooms.ended(where)
+        member.rooms = {}
         seq, now = self.next_seq()
         event = {"type": "leave", "seq": seq, "ts": now, "name": member.name, "reason": reason}
         out = Outgoing(event)
@@ -228,12 +245,12 @@ class Room:
     # ------------------------------------------------------------------ delivery
 
     def broadcast(self, delivery: Delivery, out: Outgoing, exclude: Optional[Member] = None,
-                  only: Optional[tuple] = None) -> None:
-        """``out`` to every member but ``exclude`` (or to those in ``only``), in this
-        batch. Who takes an event meant for everyone is settled when the batch is sent
-        (``Delivery.collect``)."""
+                  only: Optional[tuple] = None, room: str = protocol.LOBBY) -> None:
+        """``out`` to every member of ``room`` (a key; #lobby, where everyone is, by
+        default) but ``exclude``, or to those in ``only``, in this batch. Who takes it
+        is settled when the batch is sent (``Delivery.collect``)."""
         if only is None:
-            delivery.everyone(out, exclude)
+            delivery.to_room(room, out, exclude)
             return
         for member in only:
             if member is not exclude and member.welcomed and not member.gone:
@@ -265,8 +282,7 @@ class Room:
                         action(delivery, value)
                 except Exception:
                     log.exception("delivery failed")
-            sends = delivery.collect(self.membership.json_readers,
-                                     self.membership.plain_readers) if delivery else ()
+            sends = delivery.collect(self.rooms.readers()) if delivery else ()
         for member, data in sends:
             try:
                 member.transport.send(data)
