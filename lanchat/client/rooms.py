@@ -39,10 +39,9 @@ class RoomTracker:
 
     def welcome(self, msg: dict) -> None:
         """A welcome names the rooms we are in; one without ``rooms`` means ``#lobby``."""
-        self._names = [LOBBY]
         rooms = msg.get("rooms")
-        for obj in rooms if isinstance(rooms, list) else ():
-            self._add(_room_name(obj))
+        fresh = RoomTracker(_room_name(obj) for obj in (rooms if isinstance(rooms, list) else ()))
+        self._names = fresh._names  # one rebind: another thread reads whole lists only
 
     def apply(self, event: dict, me: Optional[str]) -> None:
         """Follow a live ``joined``, or a ``part``/``kick`` naming ``me``."""
