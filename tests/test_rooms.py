@@ -240,3 +240,22 @@ def test_history_command_in_a_room_shows_that_room(chat_server, make_client):
     alice.send(type="say", text="/history", id="h", room="#games")
     text = next_frame(alice, type="system")["text"]
     assert "games line" in text and "lobby line" not in text
+
+
+def test_the_terminal_in_a_room_against_the_real_server(chat_server, make_client):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    (alice,) = join(chat_server, make_client, "alice")
+    enter(alice, "#games")
+    done = subprocess.run(
+        [sys.executable, "client.py", "--cli", "--host", chat_server.host, "--port",
+         str(chat_server.port), "--name", "dave", "--room", "games"], cwd=ROOT,
+        input="hello games\n/join #art\nhello art\n", capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    message = alice.expect("message", text="hello games")
+    assert message["room"] == "#games"
+    assert "* you joined #art" in done.stdout
+    # "hello art" went to #art, where alice is not: she sees dave leave, not that line.
+    alice.expect("leave", name="dave")
+    assert not [b for b in alice.bodies if b'hello art' in b]

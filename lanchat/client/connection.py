@@ -43,6 +43,7 @@ from lanchat.client.link import Sender, Waker, wait_readable
 from lanchat.client.outbox import Outbox
 from lanchat.client.presence import PresenceRequests
 from lanchat.client.reasons import explain_error
+from lanchat.client.rooms import LOBBY, RoomRequests, RoomTracker, is_lobby
 from lanchat.client.seen import SeenSeqs
 from lanchat.errors import ConnectError
 
@@ -53,7 +54,7 @@ CONNECT_TIMEOUT = 6.0
 NOT_SENT = "not_sent"         # local error code: the connection ended with the line unsent
 
 
-class ChatConnection(InboundDispatch, PresenceRequests):
+class ChatConnection(InboundDispatch, PresenceRequests, RoomRequests):
     """A resilient structured connection to one chat server.
 
     Args:
@@ -65,12 +66,13 @@ class ChatConnection(InboundDispatch, PresenceRequests):
         reconnect: reconnect automatically after a drop (not after a refusal).
         ping_interval: seconds of quiet before a ``ping``; twice that without any
             frame from the server counts as a dead link.
+        rooms: rooms to be in besides ``#lobby`` (every ``hello`` asks for them).
     """
 
     def __init__(self, host: str, port: int, name: str, *, password: Optional[str] = None,
                  wrap_socket: Optional[Callable] = None, reconnect: bool = True,
                  ping_interval: float = PING_INTERVAL, client: str = "chat-client/1",
-                 connect_timeout: float = CONNECT_TIMEOUT):
+                 connect_timeout: float = CONNECT_TIMEOUT, rooms=()):
         self.host, self.port, self.name = host, port, name
         self.password = password
         self.wrap_socket = wrap_socket
@@ -86,6 +88,7 @@ class ChatConnection(InboundDispatch, PresenceRequests):
         self.max_text = protocol.DEFAULT_MAX_TEXT
         self._session: Optional[str] = None
         self._seen = SeenSeqs()
+        self._rooms = RoomTracker(rooms)
         self._sock: Optional[socket.socket] = None
         # One lock for what callers' threads and the connection's thread share: the
         # outbox, the current socket's sender, the pings in flight.
@@ -119,8 +122,8 @@ class ChatConnection(InboundDispatch, PresenceRequests):
         self._thread.start()
         return self
 
-    def say(self, text: str) -> str:
-        """Queue one line (commands included) and send it if connected.
+    def say(self, text: str, room: str = LOBBY) -> str:
+        """Queue one line (commands included) for ``room`` and send it if connected.
 
         Returns:
             the line's id; its ``ack`` or ``error`` event carries the same id.
@@ -131,7 +134,10 @@ class ChatConnection(InboundDispatch, PresenceRequests):
         except UnicodeEncodeError:  # lone surrogates, e.g. undecodable terminal input
             text = text.encode("utf-8", "replace").decode("utf-8")
         with self._lock:
-            self._outbox.add({"type": "say", "text": text, "id": msg_id})
+            message = {"type": "say", "text": text, "id": msg_id}
+            if not is_lobby(room):  # without it, as v1 servers expect
+                message["room"] = room
+            self._outbox.add(message)
         self._pump()
         return msg_id
 
@@ -312,7 +318,8 @@ class ChatConnection(InboundDispatch, PresenceRequests):
         return sock
 
     def _hello(self) -> dict:
-        hello = {"type": "hello", "name": self.name, "client": self.client}
+        hello = {"type": "hello", "name": self.name, "client": self.client,
+                 "rooms": self._rooms.names()}
         if self.password is not None:
             hello["password"] = self.password
         if self._session is not None:

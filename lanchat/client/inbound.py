@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 
 import protocol
+from lanchat.client.rooms import is_lobby
 
 # Refusals after which retrying cannot help.
 FATAL_CODES = frozenset({protocol.AUTH_FAILED, protocol.BAD_NAME, protocol.BANNED})
@@ -51,6 +52,7 @@ class InboundDispatch:
             self._seen.clear()
             self.last_seq = None
         self._seen.seen_before(seq)
+        self._rooms.welcome(msg)
         self._typing_session_starts()
         self._emit({**msg, "type": "connected", "host": self.host, "port": self.port})
         with self._lock:
@@ -75,16 +77,21 @@ class InboundDispatch:
                 return None
         if msg["type"] == "nick" and msg.get("old") == self.name and not msg.get("replay"):
             self.name = msg.get("new", self.name)
+        self._rooms.apply(msg, self.name)  # before the event: a UI reading rooms sees it
         self._emit(msg)
         return None
 
     _on_join = _on_leave = _on_nick = _on_mode = _on_topic = _on_message
+    _on_joined = _on_part = _on_message
 
     def _on_kick(self, msg: dict):
-        """A kick; one that names us (live) ends the session for good: coming back at
-        once would undo it. Lines not yet answered are given up."""
+        """A kick; one from ``#lobby`` that names us (live) ends the session for good:
+        coming back at once would undo it. Lines not yet answered are given up. From
+        another room it only takes us out of that room."""
         self._on_message(msg)
-        if msg.get("name") == self.name and not msg.get("replay"):
+        room = msg.get("room")
+        in_lobby = room is None or (isinstance(room, str) and is_lobby(room))
+        if msg.get("name") == self.name and not msg.get("replay") and in_lobby:
             reason = msg.get("reason")
             return (f"you were sent out by {msg.get('by')}" + (f": {reason}" if reason else ""),
                     False)

@@ -25,19 +25,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls", action="store_true", help="connect with TLS")
     p.add_argument("--cafile", help="CA or server certificate to verify TLS with "
                                     "(without it: trust on first use, pinned)")
+    p.add_argument("--room", help="terminal mode: start in this room (joined at hello) "
+                                  "and send typed lines there, e.g. --room games for #games")
     p.add_argument("--no-reconnect", action="store_true",
                    help="do not reconnect automatically after a drop")
     return p
 
 
-def make_connection(args: argparse.Namespace, host: str, port: int, name: str) -> ChatConnection:
-    """A ``ChatConnection`` configured from the command line (password, TLS, reconnect)."""
+def start_room(args: argparse.Namespace) -> str:
+    """The room of ``--room`` (``games`` means ``#games``: a shell takes an unquoted
+    ``#games`` for a comment), or ``#lobby`` without it."""
+    room = (getattr(args, "room", None) or protocol.LOBBY).strip()
+    return room if room.startswith("#") else "#" + room
+
+
+def make_connection(args: argparse.Namespace, host: str, port: int, name: str,
+                    rooms=()) -> ChatConnection:
+    """A ``ChatConnection`` configured from the command line (password, TLS, reconnect),
+    asking to be in ``rooms`` besides ``#lobby``."""
     wrap = None
     if args.tls or args.cafile:  # --cafile alone means TLS too
         wrap = tls.client_wrapper(cafile=args.cafile)
     password = args.password or os.environ.get("CHAT_PASSWORD") or None
     conn = ChatConnection(host, port, name, password=password, wrap_socket=wrap,
-                          reconnect=not args.no_reconnect)
+                          reconnect=not args.no_reconnect, rooms=rooms)
     if wrap is not None:  # first contact with a server: show what was pinned (TOFU)
         wrap.on_new_pin = lambda where, fp: conn.events.put({"type": "system", "text": (
             f"* new server certificate for {where}, fingerprint {fp}, pinned")})

@@ -3,6 +3,11 @@
 Every stdin line is sent (slash commands included), every event is printed as one
 readable line (away and back included; typing never), and end of input quits after the last line is acknowledged.
 
+Rooms: typed lines go to the current room (``--room #x`` to start there, ``#lobby``
+otherwise). ``/join #x`` waits for the server's answer and makes ``#x`` current;
+``/part`` leaves the current room and goes back to ``#lobby``. Lines from the other
+rooms are printed with a ``[#room] `` prefix.
+
 For scripts: the conversation goes to stdout and errors to stderr; the connection paces
 piped lines to the server's rate limit and resends the ones it refuses, so they all
 arrive, in order; the exit code is 1 when any line was not delivered (refused, or never
@@ -21,7 +26,8 @@ from typing import Optional
 import protocol
 from lanchat import eventtext
 from lanchat.client.connection import ChatConnection
-from lanchat.client.options import make_connection
+from lanchat.client.options import make_connection, start_room
+from lanchat.client.rooms import LOBBY, is_lobby
 from lanchat.errors import ConnectError
 from lanchat.text import is_unprintable
 
@@ -29,6 +35,10 @@ from lanchat.text import is_unprintable
 # Paced lines may take much longer in all; only a server that stopped answering waits
 # this long for nothing.
 EOF_ACK_WAIT = 10.0
+JOIN_WAIT = 10.0  # the longest a typed /join holds the next lines back
+
+# Events about one room; without a ``room`` field they are about #lobby.
+ROOM_EVENTS = frozenset({"message", "join", "part", "topic", "mode", "kick", "users"})
 
 
 def terminal_safe(text: str) -> str:
@@ -50,8 +60,10 @@ def presence_line(event: dict) -> str:
 class TerminalPrinter:
     """Turns connection events into printed lines (for ``--cli``)."""
 
-    def __init__(self, conn: ChatConnection, out=sys.stdout, err=sys.stderr):
+    def __init__(self, conn: ChatConnection, out=sys.stdout, err=sys.stderr, room: str = LOBBY):
         self.conn = conn
+        self.room = room  # where typed lines go (written by the printer's thread)
+        self._join_answered: Optional[threading.Event] = None
         self.out = out
         self.err = err
         self.in_replay = False
@@ -75,6 +87,7 @@ class TerminalPrinter:
             users = event.get("users", [])
             self.say(f"* connected to {event['host']}:{event['port']} as {event['name']} "
                      f"({len(users)} here: {', '.join(users)}); /help lists the commands")
+            self._rooms_at_welcome(event)
         elif kind == "connect_failed":
             self.failed = event["reason"]
             self.complain(f"error: {event['reason']}")
@@ -90,6 +103,8 @@ class TerminalPrinter:
             pass  # typing is for windows: a terminal line per keystroke pause is noise
         elif kind == "presence":
             self.say(presence_line(event))
+        elif kind == "joined":
+            self._joined(event)
         else:
             line = eventtext.describe(event, self.conn.name)
             if line is None:
@@ -102,16 +117,73 @@ class TerminalPrinter:
             elif not replay and self.in_replay:
                 self.say("--- now ---")
             self.in_replay = replay
+            prefix = self._prefix(event)
             if kind == "error":
                 if event.get("id") is not None:  # the answer to one of our lines
                     self.undelivered += 1
                 if event.get("text"):
                     line += f" (not sent: {shown_line(event['text'])})"
-                self.complain(line)
+                    if event["text"].lower().startswith("/join"):
+                        self._answered()
+                self.complain(prefix + line)
                 return
-            if kind in ("message", "join", "leave", "nick"):
+            if kind in ("message", "join", "part", "leave", "nick"):
                 line = f"{eventtext.clock(event.get('ts'))} {line}"
-            self.say(line)
+            self.say(prefix + line)
+            self._left(event)
+
+    def expect_join(self) -> threading.Event:
+        """An event set when the server answers the next ``/join`` (``joined`` or an
+        error about the line); call it before sending the line."""
+        self._join_answered = threading.Event()
+        return self._join_answered
+
+    def _answered(self) -> None:
+        if self._join_answered is not None:
+            self._join_answered.set()
+
+    def _prefix(self, event: dict) -> str:
+        """``[#room] `` for a line from a room other than the current one."""
+        room = event.get("room")
+        if not isinstance(room, str):
+            private = event.get("kind") == "private"
+            room = LOBBY if event["type"] in ROOM_EVENTS and not private else None
+        mine = event["type"] == "part" and event.get("name") == self.conn.name
+        if room is None or mine or room.casefold() == self.room.casefold():
+            return ""
+        return f"[{room}] "
+
+    def _joined(self, event: dict) -> None:
+        """``* you joined #x ...``; ``#x`` becomes the room typed lines go to."""
+        obj = event.get("room")
+        if isinstance(obj, dict) and isinstance(obj.get("room"), str):
+            self.room = obj["room"]
+        if self.in_replay:
+            self.say("--- now ---")
+            self.in_replay = False
+        self.say(eventtext.describe(event, self.conn.name))
+        self._answered()
+
+    def _left(self, event: dict) -> None:
+        """Out of the current room (a part or kick of ours, live): back to #lobby."""
+        room = event.get("room")
+        if (event["type"] in ("part", "kick") and event.get("name") == self.conn.name
+                and not event.get("replay") and isinstance(room, str)
+                and room.casefold() == self.room.casefold()):
+            self.room = LOBBY
+
+    def _rooms_at_welcome(self, event: dict) -> None:
+        """A line per room besides #lobby the welcome puts us in; if the current room
+        is not among them (a server that ignores ``hello.rooms``), ``/join`` it."""
+        rooms = event.get("rooms") if isinstance(event.get("rooms"), list) else []
+        names = []
+        for obj in rooms:
+            if isinstance(obj, dict) and isinstance(obj.get("room"), str):
+                names.append(obj["room"].casefold())
+                if not is_lobby(obj["room"]):
+                    self.say(eventtext.describe({"type": "joined", "room": obj}))
+        if not is_lobby(self.room) and self.room.casefold() not in names:
+            self.conn.join(self.room)
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -119,12 +191,14 @@ def run_cli(args: argparse.Namespace) -> int:
     if not args.host or not args.name:
         print("error: --cli needs --host and --name", file=sys.stderr)
         return 2
+    room = start_room(args)
     try:
-        conn = make_connection(args, args.host, args.port or protocol.DEFAULT_PORT, args.name)
+        conn = make_connection(args, args.host, args.port or protocol.DEFAULT_PORT, args.name,
+                               rooms=[room])
     except ConnectError as exc:  # a CA file that cannot be used
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    printer = TerminalPrinter(conn)
+    printer = TerminalPrinter(conn, room=room)
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")  # a stray byte is not worth a traceback
     connected = threading.Event()
@@ -133,9 +207,9 @@ def run_cli(args: argparse.Namespace) -> int:
     def pump():
         while True:
             event = conn.events.get()
+            printer.show(event)  # first: a --room the server ignored is joined before any line
             if event["type"] == "connected":
                 connected.set()
-            printer.show(event)
             if event["type"] == "connect_failed" or event["type"] == "closed":
                 finished.set()
                 connected.set()
@@ -179,7 +253,7 @@ def run_cli(args: argparse.Namespace) -> int:
                 reason = quitting
                 break
             if line.strip():
-                conn.say(line)
+                send_line(conn, printer, line, finished)
     except KeyboardInterrupt:
         pass
     left, deadline = len(conn.pending()), time.monotonic() + EOF_ACK_WAIT
@@ -190,6 +264,33 @@ def run_cli(args: argparse.Namespace) -> int:
     conn.close(reason)
     finished.wait(3.0)
     return 1 if printer.failed or printer.undelivered else 0
+
+
+def send_line(conn: ChatConnection, printer: TerminalPrinter, line: str,
+              finished: threading.Event, wait: float = JOIN_WAIT) -> None:
+    """Send one typed line to the current room.
+
+    ``/join`` holds the next lines back until the server answers it (at most ``wait``
+    seconds), so that piped lines after it go to the new room (a room we are already
+    in only becomes current); ``/part`` without a room
+    name, or naming the current room, makes ``#lobby`` current at once.
+    """
+    word, _, rest = line.strip().partition(" ")
+    word, target = word.lower(), (rest.split() or [""])[0]
+    known = [r for r in getattr(conn, "rooms", []) if r.casefold() == target.casefold()]
+    if word == "/join" and known:  # already in it: only the typed lines move there
+        printer.room = known[0]
+        printer.say(f"* now talking in {known[0]}")
+        return
+    answered = printer.expect_join() if word == "/join" else None
+    conn.say(line, room=printer.room)
+    if answered is not None:
+        deadline = time.monotonic() + wait
+        while not answered.wait(0.05) and not finished.is_set() and time.monotonic() < deadline:
+            pass
+    elif word == "/part" and (not target.startswith("#")
+                              or target.casefold() == printer.room.casefold()):
+        printer.room = LOBBY
 
 
 def quit_reason(line: str) -> Optional[str]:
