@@ -165,3 +165,21 @@ def test_who_of_another_room_does_not_replace_the_lobby_list():
     log.apply({"type": "users", "room": "#dev", "users": ["me", "eve"]})
     assert log.users == ["me", "bob", "carol", "dan"]
     assert log.rooms.members["#dev"] == ["me", "eve"]
+
+
+def test_the_new_messages_count_of_the_view_is_the_current_rooms():
+    log = welcomed(room("#dev"))
+    feed = RoomFeed(log)
+    before = feed.messages_added
+    log.apply(msg(11, "elsewhere", room="#dev"))
+    assert feed.messages_added == before
+    log.apply(msg(12, "here"))
+    assert feed.messages_added == before + 1
+
+
+def test_your_own_part_or_kick_is_said_in_every_room():
+    log = welcomed(room("#dev"))
+    log.apply({"type": "kick", "seq": 11, "ts": 1.0, "name": "me", "room": "#dev", "by": "bob",
+               "reason": "spam"})
+    assert log.rooms.current == "#lobby"
+    assert any("me" in text and "#dev" in text for text in texts(log))

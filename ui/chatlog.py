@@ -291,8 +291,10 @@ class ChatLog(StatusEvents):
         """``mode``, ``topic``, ``kick``: a notice in its place; a live one updates roles."""
         kind = event.get("type")
         sender = str(event.get("name" if kind == "kick" else "by", "?"))
-        entry = Entry(kind=NOTICE, text=(eventtext.describe(event) or "").removeprefix("* "),
-                      sender=sender, ts=event.get("ts") or time.time())
+        text = (eventtext.describe(event) or "").removeprefix("* ")
+        if self._room is None:  # your own kick, said in every room: which room
+            text = f"{event.get('room', LOBBY)}: {text}"
+        entry = Entry(kind=NOTICE, text=text, sender=sender, ts=event.get("ts") or time.time())
         shown = self._sequenced(event, entry)
         if shown and not entry.replay:  # True from apply_mode: the ops changed
             self.users_version += self.roles.apply(event)
@@ -347,6 +349,7 @@ class ChatLog(StatusEvents):
             self.appended += 1
             if entry.kind in (CHAT, ACTION, PRIVATE) and not entry.mine:
                 self.messages_added += 1
+                self.rooms.added[entry.room] = self.rooms.added.get(entry.room, 0) + 1
         self.version += 1
         if len(entries) > MAX_ENTRIES:
             self._trim()

@@ -38,8 +38,10 @@ class RoomFeed:
 
     @property
     def messages_added(self) -> int:
-        """Messages from others ever added (the view's "new messages" pill counts them)."""
-        return self.log.messages_added
+        """Messages from others ever added to the current room (the view's "new
+        messages" pill counts them); it changes with the room, and the view follows
+        the newest line on a switch, so the jump counts nothing."""
+        return self.log.rooms.messages_added()
 
     @property
     def dropped(self) -> int:

@@ -37,6 +37,8 @@ def event_room(event: dict, me: str) -> Optional[str]:
     if kind == "message" and event.get("kind") == "private":
         peer = event.get("to") if event.get("from") == me else event.get("from")
         return f"@{peer}"
+    if kind in ("part", "kick") and event.get("name") == me:
+        return None  # you left or were put out: said wherever you look next
     if kind in ("message", "join", "part", "topic", "mode", "kick"):
         return str(event.get("room") or LOBBY)
     if kind == "leave":
@@ -69,6 +71,7 @@ class Rooms:
         self.private: List[str] = []                # "@peer" conversations, in order opened
         self.unread: Dict[str, int] = {}
         self.mention: Dict[str, bool] = {}
+        self.added: Dict[Optional[str], int] = {}   # room -> messages from others ever added
         self.current = LOBBY
         self.version = 0                            # bumped on any change the list shows
 
@@ -103,6 +106,10 @@ class Rooms:
     def find(self, room: str) -> Optional[str]:
         """The list's spelling of ``room`` (rooms compare ignoring case), or None."""
         return next((r for r in self.names() if r.casefold() == room.casefold()), None)
+
+    def messages_added(self) -> int:
+        """Messages from others ever added where the current room's view shows them."""
+        return sum(count for room, count in self.added.items() if self.shows(room))
 
     def shows(self, entry_room: Optional[str]) -> bool:
         """Whether an entry of ``entry_room`` belongs in the current room's view:
@@ -181,6 +188,7 @@ class Rooms:
 
     def _live(self, event: dict, me: str, entries) -> None:
         kind, room = event.get("type"), event_room(event, me)
+        room = event.get("room") if kind in ("part", "kick") else room
         name = event.get("name")
         if kind == "message":
             if room.startswith("@") and room not in self.private:
