@@ -11,6 +11,7 @@ import pygame  # noqa: E402
 
 from ui.chatlog import ChatLog  # noqa: E402
 from ui.chatscreen import ChatScreen  # noqa: E402
+from ui.presencesender import typing_target  # noqa: E402
 from ui.roomlist import MENTION_BG  # noqa: E402
 from ui.roomsend import room_sender  # noqa: E402
 
@@ -167,3 +168,10 @@ def test_the_adapter_passes_the_room_only_to_a_say_that_takes_it():
     send("hi", room="#dev")
     send("there")
     assert send.takes_room and wire.lines == [("hi", "#dev"), ("there", "#lobby")]
+
+
+def test_typing_goes_to_the_current_room_or_the_conversation():
+    assert typing_target("hi", "#dev") == ("room", "#dev")
+    assert typing_target("hi", "@bob") == ("to", "bob")
+    assert typing_target("/msg carol hi", "#dev") == ("to", "carol")
+    assert typing_target("hi") == ("room", "#lobby")
