@@ -175,3 +175,17 @@ def test_typing_goes_to_the_current_room_or_the_conversation():
     assert typing_target("hi", "@bob") == ("to", "bob")
     assert typing_target("/msg carol hi", "#dev") == ("to", "carol")
     assert typing_target("hi") == ("room", "#lobby")
+
+
+def test_the_prompt_takes_a_typed_hash_or_at_without_doubling_it(fonts):  # noqa: F811
+    screen, surface, _, wire = make_screen(fonts, room("#dev"))
+    key(screen, pygame.K_k, ctrl=True)
+    typed(screen, "#games")
+    enter(screen)
+    assert wire.lines == [("/join #games", "#lobby")]
+    screen.log.apply({"type": "message", "seq": 5, "ts": 1.0, "from": "bob", "text": "psst",
+                      "kind": "private", "to": "me"})
+    key(screen, pygame.K_k, ctrl=True)
+    typed(screen, "@bob")
+    enter(screen)
+    assert screen.log.rooms.current == "@bob"

@@ -41,6 +41,8 @@ class RoomPrompt:
     def handle_event(self, event) -> bool:
         """Edit on keys and text; Enter chooses, Escape cancels. Takes every key."""
         if event.type == pygame.TEXTINPUT:
+            if self.text == "#" and event.text[:1] in ("#", "@"):
+                self.text = ""  # the user types the mark themselves
             self.text = (self.text + event.text)[:40]
         elif event.type == pygame.KEYDOWN:
             if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER):
