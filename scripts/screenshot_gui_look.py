@@ -9,8 +9,10 @@ with ``--out`` saves the drawn surface directly (any video driver, dummy include
 
 Scenes: ``tls`` (connect screen, "Use TLS" ticked, a changed-certificate refusal) and
 ``scripts`` (Arabic, Hebrew, Korean, Thai, Devanagari and emoji lines, connected
-over TLS with the fingerprint in the status bar), and ``presence`` (two members away,
-dimmed with their messages, and "bob and mei are typing…" under the log).
+over TLS with the fingerprint in the status bar), ``presence`` (two members away,
+dimmed with their messages, and "bob and mei are typing…" under the log), and ``rooms``
+(three rooms and a private conversation, a topic, an op, an away member, a typing
+line, unread counts and a mention).
 """
 
 from __future__ import annotations
@@ -112,7 +114,55 @@ def presence_scene(size, fonts):
     return screen
 
 
-SCENES = {"tls": tls_scene, "scripts": scripts_scene, "presence": presence_scene}
+def rooms_events(now):
+    """A class in three rooms: #lobby, #games, #study (PROTOCOL.md sections 4 and 8)."""
+    everyone = ["alice", "bob", "carol", "dmitri", "mei", "ms-khan", "priya"]
+
+    def room(name, users, ops=(), topic=""):
+        return {"room": name, "topic": topic, "users": users, "ops": list(ops), "slow": 0,
+                "muted": False}
+    yield {"type": "connecting", "host": "192.168.1.20", "port": 5050, "attempt": 1}
+    yield {"type": "connected", "name": "alice", "users": everyone, "max_text": 4000, "seq": 10,
+           "server": "chat-server/2", "host": "192.168.1.20", "port": 5050,
+           "away": {"dmitri": "lunch, back at 1"},
+           "rooms": [room("#lobby", everyone, ops=["ms-khan"]),
+                     room("#games", ["alice", "bob", "mei"], ops=["bob"], topic="Friday LAN party")]}
+    yield {"type": "pong", "id": 1, "rtt": 0.002}
+    yield {"type": "joined", "seq": 11, "room": room(
+        "#study", ["alice", "carol", "dmitri", "ms-khan", "priya"], ops=["ms-khan"],
+        topic="Chapter 4 quiz at 10:00 \u2014 questions here, answers by Friday")}
+    lines = [("ms-khan", "Morning! The quiz covers sections 4.1 to 4.3 only."),
+             ("carol", "is the formula sheet allowed?"),
+             ("ms-khan", "Yes, one page, handwritten."),
+             ("priya", "could we go over question 7 from the practice set?"),
+             ("ms-khan", "Good idea: let's start with that at 9:50")]
+    for i, (sender, text) in enumerate(lines):
+        yield {"type": "message", "seq": 20 + i, "ts": now - 300 + 45 * i, "from": sender,
+               "kind": "chat", "text": text, "room": "#study"}
+    for i, (sender, text) in enumerate([("mei", "who's bringing the extra switch?"),
+                                        ("bob", "alice said she has one"),
+                                        ("mei", "nice, 8 ports is plenty")]):
+        yield {"type": "message", "seq": 30 + i, "ts": now - 60, "from": sender,
+               "kind": "chat", "text": text, "room": "#games"}
+    yield {"type": "message", "seq": 33, "ts": now - 30, "from": "bob", "kind": "private",
+           "to": "alice", "text": "got a minute after class?"}
+    yield {"type": "message", "seq": 34, "ts": now - 20, "from": "mei", "kind": "chat",
+           "text": "lunch menu is up", "room": "#lobby"}
+    yield {"type": "typing", "name": "priya", "state": "active", "room": "#study"}
+
+
+def rooms_scene(size, fonts):
+    """The chat screen in #study, with the room events above and a draft in the input."""
+    log = ChatLog(me="alice")
+    screen = ChatScreen(size, fonts, log, send=lambda text, room="#lobby": "demo-1")
+    for event in rooms_events(time.time()):
+        log.apply(event)
+    screen.input.insert("I can explain 7b")
+    return screen
+
+
+SCENES = {"tls": tls_scene, "scripts": scripts_scene, "presence": presence_scene,
+          "rooms": rooms_scene}
 
 
 def main() -> int:

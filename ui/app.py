@@ -10,17 +10,16 @@ frame by frame:
    costs several per cent of a core in an idle window;
 2. hand each pygame event to the current screen;
 3. drain at most ``EVENTS_PER_FRAME`` connection events (``get_nowait``) into the view
-   model, so a burst of a thousand messages is shown over a few frames instead of
-   freezing one;
-4. redraw only what changed: each widget compares the view model's versions
-   (entries, users, status) with what it drew, so a ``pong`` repaints the status
-   bar's round-trip time and an ``ack`` of a command repaints nothing.
+   model: a burst of a thousand messages is shown over a few frames, not one frozen;
+4. redraw only what changed: each widget compares the view model's versions (entries,
+   users, status) with what it drew: a ``pong`` repaints the round-trip time only.
 
 The connection's receive thread never calls pygame; this thread never blocks on the
-network. The app owns the connection and switches between the connect screen and
-the chat screen: a drop is shown in the status bar while the connection retries; a
-connection that gives up (a first attempt, a changed certificate, a refused password)
-returns to the connect screen with the reason.
+network. The app owns the connection (its ``say`` wrapped once by ``ui/roomsend.py``
+to reach rooms) and switches between the connect screen and the chat screen: a drop
+is shown in the status bar while the connection retries; a connection that gives up
+(a first attempt, a changed certificate, a refused password) goes back to the connect
+screen with the reason.
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ from ui.chatlog import ChatLog
 from ui.chatscreen import ChatScreen
 from ui.connectscreen import PASSWORD_FIELD, ConnectScreen
 from ui.quitdialog import QUIT, WAIT, QuitDialog
+from ui.roomsend import room_sender
 from ui.textfonts import Fonts
 from ui.tlsbadge import fingerprint_of
 
@@ -132,7 +132,7 @@ class App:
             self._connection_failed(str(exc))
             return
         can_retry = callable(getattr(self.conn, "reconnect_now", None))
-        self.chat = ChatScreen(self.size, self.fonts, self.log, self.conn.say,
+        self.chat = ChatScreen(self.size, self.fonts, self.log, room_sender(self.conn.say),
                                clipboard=self.clipboard,
                                reconnect=self.reconnect_now if can_retry else None,
                                typing=getattr(self.conn, "typing", None))

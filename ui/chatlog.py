@@ -14,8 +14,10 @@ changed. The rules of what a user sees, unit-tested without a window:
   never changes the user list, the ops or your name: the welcome's are the truth;
 * replayed events on first connect come under an "earlier messages" divider, live ones
   after "now"; a seq already shown is dropped; a sender's lines within minutes group;
-* who is typing or away live in ``presence`` (``ui/presence.py``), who is an op and
-  whether you are muted or slowed in ``roles`` (``ui/roles.py``); both fed here;
+* who is typing or away live in ``presence`` (``ui/presence.py``), #lobby's ops and
+  your mute or slow mode in ``roles`` (``ui/roles.py``), the other rooms, private
+  conversations, unread counts and the current room in ``rooms`` (``ui/rooms.py``);
+  all fed here. Each entry carries its room (``Entry.room``);
 * at most ``MAX_ENTRIES`` (5,000) are kept, the oldest dropped in chunks.
 
 Entries changed in place (pending to sent or failed) bump their ``version``; the log's
@@ -31,7 +33,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 import protocol
 from lanchat import eventtext
 from ui.presence import Presence, away_map
-from ui.roles import Roles
+from ui.statusevents import StatusEvents
+from ui.roles import LOBBY, Roles
+from ui.rooms import Rooms, event_room, sorted_members
 from ui.theme import NameColours
 from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, PRIVATE,  # noqa: F401
                         SENT, SYSTEM, Entry, Status, continues_group, parse_own_line)
@@ -39,7 +43,7 @@ from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, P
 MAX_ENTRIES = 5000     # entries kept; past it the oldest tenth goes at once (a screen shows ~30)
 
 
-class ChatLog:
+class ChatLog(StatusEvents):
     """Entries, users and status, updated from connection events.
 
     Args:
@@ -51,7 +55,9 @@ class ChatLog:
         self.me = me
         self.clock = clock
         self.presence = Presence()        # who is typing, who is away
-        self.roles = Roles()              # ops; you muted, admin, slowed
+        self.roles = Roles()              # #lobby's ops; you muted, admin, slowed
+        self.rooms = Rooms(self.roles)    # the other rooms, conversations, the current one
+        self._room: Optional[str] = None  # the room of the event being applied
         self.quiet_ids: set = set()       # the window's own lines (auto-away): no error shown
         self.colours = NameColours()      # each name's colour, kept across renames
         self.entries: List[Entry] = []
@@ -76,15 +82,16 @@ class ChatLog:
 
     # ------------------------------------------------------------------ own lines
 
-    def add_own(self, msg_id: str, text: str) -> Optional[Entry]:
-        """Show a line you just sent as pending, last; returns its entry (None for commands)."""
+    def add_own(self, msg_id: str, text: str, room: str = LOBBY) -> Optional[Entry]:
+        """Show a line you just sent to ``room`` as pending, last; returns its entry
+        (None for commands)."""
         parsed = parse_own_line(text)
         if parsed is None:
             return None
         kind, shown, peer = parsed
         self._end_replay()
         entry = Entry(kind=kind, text=shown, sender=self.me, to=peer, mine=True,
-                      state=PENDING, msg_id=msg_id)
+                      state=PENDING, msg_id=msg_id, room=f"@{peer}" if peer else room)
         self._own[msg_id] = entry
         self._insert(entry)
         return entry
@@ -103,14 +110,12 @@ class ChatLog:
     def apply(self, event: dict) -> bool:
         """Apply one connection event; return True if anything visible changed."""
         handler = getattr(self, "_on_" + str(event.get("type")), None)
-        if handler is None:
-            return False
-        return bool(handler(event))
-
-    def _on_connecting(self, event):
-        self._set_status(state="connecting", host=event.get("host", ""),
-                         port=event.get("port", 0), reason="")
-        return True
+        self._room = event_room(event, self.me)
+        changed = bool(handler(event)) if handler is not None else False
+        live = changed and not self._replayed(event)
+        changed = self.rooms.apply(event, live, self.me, self.clock(), self.entries) or changed
+        self._room = None
+        return changed
 
     def _on_connected(self, event):
         self.me = event.get("name", self.me)
@@ -154,27 +159,6 @@ class ChatLog:
             self._dropped = True
         return True
 
-    def _on_reconnecting(self, event):
-        delay = event.get("delay")
-        self._set_status(state="reconnecting", reason=event.get("reason", ""),
-                         retry_in=delay, attempt=event.get("attempt"),
-                         retry_at=None if delay is None else time.monotonic() + delay)
-        return True
-
-    def _on_connect_failed(self, event):
-        self._set_status(state="failed", reason=event.get("reason", ""))
-        return True
-
-    def _on_closed(self, event):
-        if self.status.state == "connected":
-            self._set_status(state="disconnected", reason="closed")
-        return True
-
-    def _on_pong(self, event):
-        if event.get("rtt") is not None:
-            self._set_status(rtt=event["rtt"])
-        return event.get("rtt") is not None
-
     def _on_ack(self, event):
         seq = event.get("seq")
         if isinstance(seq, int):
@@ -215,10 +199,12 @@ class ChatLog:
         return True
 
     def _on_users(self, event):
-        self.presence.away = away_map(event.get("away"))
-        self._set_users(event.get("users") or [])
+        users = sorted_members(event.get("users") or [], self.me)
+        if event.get("room", LOBBY) == LOBBY:  # another room's list is in ``rooms``
+            self.presence.away = away_map(event.get("away"))
+            self._set_users(users)
         self._end_replay()
-        self._insert(Entry(kind=SYSTEM, text=f"{len(self.users)} online: " + ", ".join(self.users)))
+        self._insert(Entry(kind=SYSTEM, text=f"{len(users)} online: " + ", ".join(users)))
         return True
 
     def _replayed(self, event) -> bool:
@@ -294,12 +280,21 @@ class ChatLog:
             self._set_users([u for u in self.users if u != name])
         return True
 
+    def _on_part(self, event):
+        """Someone left a room but is still connected (``rooms`` updates the members)."""
+        name, reason = str(event.get("name", "?")), event.get("reason")
+        text = f"{name} left {event.get('room', LOBBY)}" + (f" ({reason})" if reason else "")
+        return self._sequenced(event, Entry(kind=NOTICE, text=text, sender=name,
+                                            ts=event.get("ts") or time.time()))
+
     def _on_mode(self, event):
         """``mode``, ``topic``, ``kick``: a notice in its place; a live one updates roles."""
         kind = event.get("type")
         sender = str(event.get("name" if kind == "kick" else "by", "?"))
-        entry = Entry(kind=NOTICE, text=(eventtext.describe(event) or "").removeprefix("* "),
-                      sender=sender, ts=event.get("ts") or time.time())
+        text = (eventtext.describe(event) or "").removeprefix("* ")
+        if self._room is None:  # your own kick, said in every room: which room
+            text = f"{event.get('room', LOBBY)}: {text}"
+        entry = Entry(kind=NOTICE, text=text, sender=sender, ts=event.get("ts") or time.time())
         shown = self._sequenced(event, entry)
         if shown and not entry.replay:  # True from apply_mode: the ops changed
             self.users_version += self.roles.apply(event)
@@ -340,6 +335,7 @@ class ChatLog:
         """Put ``entry`` in its place: by key, before pending lines; keyless ones inherit."""
         entries = self.entries
         index = len(entries)
+        entry.room = entry.room if entry.room is not None or not new else self._room
         if entry.state != PENDING or not entry.mine:
             while index and (entries[index - 1].key is None
                              or (entry.key is not None and entries[index - 1].key > entry.key)):
@@ -353,6 +349,7 @@ class ChatLog:
             self.appended += 1
             if entry.kind in (CHAT, ACTION, PRIVATE) and not entry.mine:
                 self.messages_added += 1
+                self.rooms.added[entry.room] = self.rooms.added.get(entry.room, 0) + 1
         self.version += 1
         if len(entries) > MAX_ENTRIES:
             self._trim()
@@ -390,8 +387,7 @@ class ChatLog:
         self.version += 1
 
     def _set_users(self, users: List[str]) -> None:
-        others = sorted((u for u in users if u != self.me), key=str.casefold)
-        self.users = ([self.me] if self.me in users else []) + others
+        self.users = sorted_members(users, self.me)
         self.users_version += 1
 
     def _set_status(self, **changes) -> None:

@@ -13,6 +13,14 @@ Ctrl+R (or the status bar's button) asks the connection to reconnect now.
 Presence: a strip between the log and the input says who is typing (``typingline``);
 every change of the input, key and click goes to ``presencesender``, which sends the
 typing frames and does auto-away.
+
+Rooms: the sidebar's room list (``roomlist``, hidden while #lobby is the only room)
+switches the current room; the message view shows the current room's entries
+(``roomfeed``), the header its name and topic, the member list its members, the input
+box its mute or slow mode. Ctrl+K opens the "Join or switch to a room" prompt
+(``roomprompt``), Ctrl+PageUp/PageDown move through the list. Lines go to the current
+room (``send(text, room=...)``, see ``ui/roomsend.py``), in a private conversation as
+``/msg``; ``/part`` alone parts the current room (or closes the conversation).
 """
 
 from __future__ import annotations
@@ -26,7 +34,12 @@ from ui import theme
 from ui.chatlog import ChatLog
 from ui.inputbox import InputBox
 from ui.messageview import MessageView
+from ui.presence import PRIVATE
 from ui.presencesender import PresenceSender
+from ui.roles import LOBBY
+from ui.roomfeed import RoomFeed
+from ui.roomlist import RoomList
+from ui.roomprompt import RoomPrompt
 from ui.statusbar import StatusBar
 from ui.textfonts import Fonts, clean_text
 from ui.typingline import HEIGHT as TYPING_HEIGHT, TypingLine
@@ -59,8 +72,12 @@ class ChatScreen:
         self.send = send
         self.reconnect = reconnect
         zero = pygame.Rect(0, 0, 10, 10)
-        self.view = MessageView(zero, fonts, log)
+        self.feed = RoomFeed(log)
+        self.view = MessageView(zero, fonts, self.feed)
+        self.room_list = RoomList(zero, fonts, log)
         self.users = UserList(zero, fonts, log)
+        self.prompt: Optional[RoomPrompt] = None
+        self._room_seen = log.rooms.current
         kwargs = {"clipboard": clipboard} if clipboard else {}
         self.input = InputBox(zero, fonts, placeholder="Message everyone  \u00b7  /help for commands",
                               **kwargs)
@@ -75,7 +92,7 @@ class ChatScreen:
     @property
     def widgets(self):
         """Every widget, in drawing order."""
-        return (self.view, self.users, self.input, self.status, self.typing_line)
+        return (self.view, self.room_list, self.users, self.input, self.status, self.typing_line)
 
     def layout(self, size: Tuple[int, int]) -> None:
         """Place every widget for a window of ``size``."""
@@ -85,7 +102,9 @@ class ChatScreen:
         input_area = theme.INPUT_MIN_HEIGHT + 24
         self.header = pygame.Rect(0, 0, main_w, theme.HEADER_HEIGHT)
         self.status.rect = pygame.Rect(0, h - theme.STATUS_HEIGHT, w, theme.STATUS_HEIGHT)
-        self.users.rect = pygame.Rect(main_w, 0, sidebar, h - theme.STATUS_HEIGHT)
+        rooms = min(self.room_list.wanted_height(), (h - theme.STATUS_HEIGHT) // 2) if sidebar else 0
+        self.room_list.rect = pygame.Rect(main_w, 0, sidebar, rooms)
+        self.users.rect = pygame.Rect(main_w, rooms, sidebar, h - theme.STATUS_HEIGHT - rooms)
         self.input_area = pygame.Rect(0, h - theme.STATUS_HEIGHT - input_area, main_w, input_area)
         self.input.rect = pygame.Rect(theme.PAD, self.input_area.y + 8, main_w - 2 * theme.PAD,
                                       theme.INPUT_MIN_HEIGHT)
@@ -105,11 +124,20 @@ class ChatScreen:
     def handle_event(self, event) -> bool:
         """Route one pygame event; True if a widget used it."""
         before = self.input.text
+        if self.prompt is not None and self.prompt.handle_event(event):
+            if self.prompt.closed:
+                choice, self.prompt, self.dirty = self.prompt.take_choice(), None, True
+                if choice:
+                    self.go_to(choice)
+            return True
+        if self._room_key(event):
+            return True
         if event.type in (pygame.KEYDOWN, pygame.TEXTINPUT, pygame.MOUSEBUTTONDOWN,
                           pygame.MOUSEWHEEL):
             self.presence_sender.input_activity(key=event.type in (pygame.KEYDOWN,
                                                                    pygame.TEXTINPUT))
-        used = self.users.handle_event(event) or self.view.handle_event(event) \
+        used = self.room_list.handle_event(event) or self.users.handle_event(event) \
+            or self.view.handle_event(event) \
             or self.status.handle_event(event)
         if not used and event.type == pygame.KEYDOWN:
             ctrl = bool(getattr(event, "mod", 0) & pygame.KMOD_CTRL)
@@ -135,6 +163,24 @@ class ChatScreen:
             self.presence_sender.edited(self.input.text)
         return used
 
+    def _room_key(self, event) -> bool:
+        """Ctrl+K (the room prompt) and Ctrl+PageUp/PageDown (the previous/next room)."""
+        if event.type != pygame.KEYDOWN or not getattr(event, "mod", 0) & pygame.KMOD_CTRL:
+            return False
+        if event.key == pygame.K_k:
+            self.prompt = RoomPrompt(self.view.rect, self.fonts)
+        elif event.key in (pygame.K_PAGEUP, pygame.K_PAGEDOWN):
+            self.log.rooms.move(-1 if event.key == pygame.K_PAGEUP else 1)
+        else:
+            return False
+        return True
+
+    def go_to(self, room: str) -> None:
+        """Switch to ``room`` if it is in the list, else ask the server to join it."""
+        if not self.log.rooms.switch(room) and not self.log.rooms.has(room) \
+                and room.startswith("#"):
+            self.submit(f"/join {room}")
+
     def _reconnect_now(self) -> None:
         if self.reconnect is not None and self.log.status.state != "connected":
             self.reconnect()
@@ -146,9 +192,22 @@ class ChatScreen:
             rest = text.strip()[len(command):].strip()
             self.quit_reason = rest or "bye"
             return
+        room = self.log.rooms.current
+        rest = text.strip()[len(command):].strip()
+        if room.startswith("@"):
+            if command == "/part":  # a conversation is closed here; nothing to send
+                self.log.rooms.close(room)
+                return
+            text = text if text.startswith("/") and not text.startswith("//") \
+                else f"/msg {room[1:]} {text[text.startswith('//'):]}"
+        elif command == "/part" and room != LOBBY and not rest.startswith("#"):
+            text = f"/part {room} {rest}".rstrip()
         self.presence_sender.submitted(text)
-        msg_id = self.send(text)
-        self.log.add_own(msg_id, text)
+        if room == LOBBY or room.startswith("@") or not getattr(self.send, "takes_room", True):
+            msg_id, room = self.send(text), LOBBY
+        else:
+            msg_id = self.send(text, room=room)
+        self.log.add_own(msg_id, text, room=room)
         self.view.follow()
 
     def update(self, dt: float) -> None:
@@ -156,7 +215,18 @@ class ChatScreen:
         self.input.max_text = self.log.max_text
         self.input.users = self.log.users
         self.input.me = self.log.me
-        hint = self.log.roles.hint(self.log.me, self.log.clock())  # muted, slow mode
+        room = self.log.rooms.current
+        if room != self._room_seen:  # switched: the newest of that room, its placeholder
+            self._room_seen, self.dirty = room, True
+            self.view.follow()
+            self.input.placeholder = (f"Message {room}" if room != LOBBY else "Message everyone") \
+                + "  \u00b7  /help for commands"
+        if self.room_list.wanted_height() != self.room_list.rect.height and self.users.rect.width:
+            self.layout(self.size)
+        places = {PRIVATE} if room.startswith("@") else {room, PRIVATE} | ({"None"} if room == LOBBY else set())
+        self.typing_line.places = places
+        hint = "" if room.startswith("@") else \
+            self.log.rooms.current_roles().hint(self.log.me, self.log.clock())  # muted, slow mode
         if hint != self.input.hint:
             self.input.hint, self.input.dirty, self.input.blink_only = hint, True, False
         self.presence_sender.update()
@@ -167,7 +237,7 @@ class ChatScreen:
         """Seconds until something changes by itself (the cursor blink, a countdown, a
         typing name expiring, a typing frame or auto-away falling due, the slow-mode
         countdown's next second)."""
-        countdown = self.log.roles.next_change_in(self.log.clock())
+        countdown = self.log.rooms.current_roles().next_change_in(self.log.clock())
         return min(self.input.next_blink_in(), self.status.next_wake_in(),
                    self.typing_line.next_wake_in(), self.presence_sender.next_wake_in(),
                    math.inf if countdown is None else countdown + 0.005)
@@ -176,6 +246,7 @@ class ChatScreen:
     def needs_draw(self) -> bool:
         """Whether anything changed since the last draw."""
         return self.dirty or any(w.dirty for w in self.widgets) \
+            or (self.prompt is not None and self.prompt.dirty) \
             or self._header_state() != self._header_drawn
 
     # ------------------------------------------------------------------ drawing
@@ -188,8 +259,11 @@ class ChatScreen:
         self.input.draw(surface)
         if self.users.rect.width:
             self.users.draw(surface)
+        self.room_list.draw(surface)  # nothing while hidden, but it is then drawn
         self.status.draw(surface)
         self.typing_line.draw(surface)
+        if self.prompt is not None:
+            self.prompt.draw(surface)
         self.dirty = False
 
     def draw_changed(self, surface: pygame.Surface):
@@ -198,7 +272,7 @@ class ChatScreen:
         A blinking cursor or a keystroke then costs one small rect instead of a
         full-window flip (which is what a software X server makes expensive).
         """
-        if self.dirty:
+        if self.dirty or (self.prompt is not None and self.needs_draw):
             self.draw(surface)
             return None
         rects = []
@@ -215,10 +289,12 @@ class ChatScreen:
             surface.fill(theme.BG, self.input_area)
             self.input.draw(surface)
             rects.append(self.input_area)
-        for widget in (self.users, self.status, self.typing_line):
-            if widget.dirty and widget.rect.width:
+        for widget in (self.room_list, self.users, self.status, self.typing_line):
+            if widget.dirty and widget.rect.width and widget.rect.height:
                 widget.draw(surface)
                 rects.append(widget.rect)
+        if self.room_list.dirty:  # hidden (one room): it draws nothing, but is up to date
+            self.room_list.draw(surface)
         return rects
 
     def header_detail(self) -> str:
@@ -226,14 +302,17 @@ class ChatScreen:
         s = self.log.status
         detail = f"{s.host}:{s.port}  \u00b7  " if s.host else ""
         if s.state == "connected":
-            return detail + f"{len(self.log.users)} online"
+            count = len(self.users.members())
+            return detail + (f"{count} online" if self.log.rooms.current == LOBBY else f"{count} here")
         if s.state in ("connecting", "idle") and not self.log.entries:
             return detail + "connecting\u2026"
         return detail + "offline"
 
     def _header_state(self) -> tuple:
         s = self.log.status
-        return (s.host, s.port, s.state, len(self.log.users), self.log.roles.topic)
+        rooms = self.log.rooms
+        return (s.host, s.port, s.state, len(self.users.members()), rooms.current,
+                rooms.current_roles().topic if rooms.current.startswith("#") else "")
 
     def _draw_header(self, surface: pygame.Surface) -> None:
         self._header_drawn = self._header_state()
@@ -241,15 +320,16 @@ class ChatScreen:
         surface.fill(theme.HEADER_BG, self.header)
         pygame.draw.line(surface, theme.DIVIDER, (self.header.x, self.header.bottom - 1),
                          (self.header.right, self.header.bottom - 1))
-        hash_mark = f.title.render("#", theme.TEXT_FAINT)
+        room = self.log.rooms.current
+        hash_mark = f.title.render(room[0], theme.TEXT_FAINT)
         surface.blit(hash_mark, (theme.PAD, self.header.centery - hash_mark.get_height() // 2))
-        title = f.title.render("lobby", theme.TEXT)
+        title = f.title.render(clean_text(room[1:]), theme.TEXT)
         x = theme.PAD + hash_mark.get_width() + 8
         surface.blit(title, (x, self.header.centery - title.get_height() // 2))
         sub = f.small.render(clean_text(self.header_detail()), theme.TEXT_MUTED)
         x += title.get_width() + 16
         surface.blit(sub, (x, self.header.centery - sub.get_height() // 2 + 1))
-        topic = clean_text(self.log.roles.topic).replace("\n", " ")
+        topic = clean_text(self._header_state()[-1]).replace("\n", " ")
         room = self.header.right - theme.PAD - (x + sub.get_width() + 24)
         if topic and room > 40:
             if f.body.width(topic) > room:  # cut to fit, with an ellipsis

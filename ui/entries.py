@@ -35,6 +35,7 @@ class Entry:
     replay: bool = False
     version: int = 0                  # bumped on every in-place change
     key: Optional[Tuple[int, float]] = None  # (history epoch, seq) place; None: pending, last
+    room: Optional[str] = None        # its room or "@peer" (ui/rooms.py); None: every room
 
 
 @dataclass

@@ -8,15 +8,15 @@ seconds) so the expiry rules are tested without waiting:
   ``active`` expires after 6 s, ``paused`` after 30 s, ``done`` ends it at once, and a
   live message, a leave or a nick from that user ends it too;
 * only ``active`` users are shown as typing (``paused`` means a draft left alone);
-* the window has one conversation view (private lines show inline), so the line names
-  everyone typing anywhere you can see, in the order they started;
+* the line names, in the order they started, those typing in the current room and
+  those typing to you privately (``typing_names(places)``);
 * ``away`` maps a name to its message, only for those away; ``welcome`` and ``users``
   replace it (absent means nobody, as an old server sends), ``presence`` changes one.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Collection, Dict, List, Optional, Tuple
 
 ACTIVE_EXPIRES = 6.0    # receivers drop an active state not refreshed within 6 s
 PAUSED_EXPIRES = 30.0   # ... and a paused one after 30 s
@@ -103,17 +103,19 @@ class Presence:
         states = {state for (who, _), (state, _) in self._typing.items() if who == name}
         return "active" if "active" in states else (states.pop() if states else None)
 
-    def typing_names(self) -> List[str]:
-        """Those shown as typing (active), in the order they started, each once."""
+    def typing_names(self, places: Optional[Collection[str]] = None) -> List[str]:
+        """Those shown as typing (active), in the order they started, each once; only
+        in ``places`` (rooms, or ``PRIVATE``) when given."""
         names: List[str] = []
-        for (name, _), (state, _) in self._typing.items():
-            if state == "active" and name not in names:
+        for (name, place), (state, _) in self._typing.items():
+            if state == "active" and name not in names and (places is None or place in places):
                 names.append(name)
         return names
 
-    def typing_line(self) -> str:
-        """The sentence for the line under the log ("" when nobody is typing)."""
-        return typing_text(self.typing_names())
+    def typing_line(self, places: Optional[Collection[str]] = None) -> str:
+        """The sentence for the line under the log ("" when nobody is typing), for
+        ``places`` only when given."""
+        return typing_text(self.typing_names(places))
 
     def _changed(self, before: List[str]) -> bool:
         if self.typing_names() == before:

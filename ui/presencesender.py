@@ -24,23 +24,26 @@ from typing import Callable, List, Optional
 
 from lanchat.client.typingsender import Frame, Target, TypingSender
 from ui.chatlog import ChatLog
+from ui.roles import LOBBY
 from ui.entries import PRIVATE, parse_own_line
 
 AUTO_AWAY_AFTER = 10 * 60.0   # seconds without input before the window sets you away
 AUTO_AWAY_MESSAGE = "idle"    # reads well in "* alice is away: idle" and in the list
-LOBBY = "#lobby"              # the only room until rooms exist
 
 
-def typing_target(text: str) -> Optional[Target]:
-    """Where the input's text would go: ("room", "#lobby"), ("to", NAME), or None
-    (empty, blank, or a command that is not a message)."""
+def typing_target(text: str, room: str = LOBBY) -> Optional[Target]:
+    """Where the input's text would go when typed in ``room`` (the current room, or an
+    ``@peer`` conversation): ("room", ROOM), ("to", NAME), or None (empty, blank, or
+    a command that is not a message)."""
     if not text.strip():
         return None
     parsed = parse_own_line(text)
     if parsed is None:
         return None
     kind, _, peer = parsed
-    return ("to", peer) if kind == PRIVATE and peer else ("room", LOBBY)
+    if kind == PRIVATE and peer:
+        return ("to", peer)
+    return ("to", room[1:]) if room.startswith("@") else ("room", room)
 
 
 class PresenceSender:
@@ -70,7 +73,8 @@ class PresenceSender:
 
     def edited(self, text: str) -> None:
         """The input box now holds ``text`` (after a key, a paste, a send, a clear)."""
-        self._typing(self.sender.edited(typing_target(text), self.clock()))
+        self._typing(self.sender.edited(typing_target(text, self.log.rooms.current),
+                                         self.clock()))
 
     def input_activity(self, key: bool) -> None:
         """A key (``key``) or a click: not idle; a key ends an auto-away."""

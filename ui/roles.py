@@ -1,5 +1,5 @@
-"""Ops, admins and your moderation state in #lobby (PROTOCOL.md sections 4 and 8),
-for the view model; no pygame.
+"""Ops, admins and your moderation state in one room (#lobby unless told; PROTOCOL.md
+sections 4 and 8), for the view model; no pygame. ``ui/rooms.py`` keeps one per room.
 
 ``ChatLog`` owns one ``Roles`` and feeds it; the user list reads who is an op, the
 input box reads ``hint``. The rules:
@@ -29,21 +29,22 @@ LOBBY = "#lobby"
 class Roles:
     """Who is an op; whether you are an admin, muted, or slowed and until when."""
 
-    def __init__(self):
+    def __init__(self, room: str = LOBBY):
+        self.room = room                      # the room whose events count here
         self.me = ""                          # your name (admin means you)
         self.ops: Set[str] = set()
         self.admin = False
         self.muted = False
         self.slow = 0                         # slow mode's seconds (0 = off)
         self.retry_at: Optional[float] = None  # when a slowed line may be sent again
-        self.topic = ""                       # #lobby's topic (the header shows it)
+        self.topic = ""                       # the room's topic (the header shows it)
         self.version = 0                      # bumped when the ops change
 
     def welcome(self, event: dict) -> None:
-        """A ``connected`` event (the welcome): take #lobby's room object as it is."""
+        """A ``connected`` event (the welcome): take the room's object as it is."""
         self.me = str(event.get("name") or self.me)
         rooms = event.get("rooms")
-        room = next((r for r in rooms if isinstance(r, dict) and r.get("room") == LOBBY),
+        room = next((r for r in rooms if isinstance(r, dict) and r.get("room") == self.room),
                     None) if isinstance(rooms, list) else None
         room = room or {}
         ops = room.get("ops")
@@ -57,14 +58,16 @@ class Roles:
 
     def apply(self, event: dict) -> bool:
         """A live ``mode`` or ``topic`` event; True if the ops changed."""
+        if event.get("room", LOBBY) != self.room:
+            return False
         if event.get("type") == "topic":
             self.topic = str(event.get("topic") or "")
             return False
         return self.apply_mode(event) if event.get("type") == "mode" else False
 
     def apply_mode(self, event: dict) -> bool:
-        """A live ``mode`` event in #lobby; True if the ops changed."""
-        if event.get("room", LOBBY) != LOBBY:
+        """A live ``mode`` event in the room; True if the ops changed."""
+        if event.get("room", LOBBY) != self.room:
             return False
         change, target = event.get("change"), event.get("target")
         if change in ("+op", "-op") and isinstance(target, str):
@@ -81,7 +84,7 @@ class Roles:
 
     def slowed(self, event: dict, now: float) -> None:
         """An ``error``: if it is ``slow_mode``, remember when the next line may go."""
-        if event.get("code") != protocol.SLOW_MODE:
+        if event.get("code") != protocol.SLOW_MODE or event.get("room", LOBBY) != self.room:
             return
         retry = event.get("retry_after")
         if isinstance(retry, (int, float)) and retry > 0:
@@ -109,7 +112,7 @@ class Roles:
         if self.is_op(me):
             return ""
         if self.muted:
-            return f"You are muted in {LOBBY}"
+            return f"You are muted in {self.room}"
         if not self.slow:
             return ""
         text = f"Slow mode: one line every {self.slow} s"

@@ -28,6 +28,7 @@ class TypingLine:
         self.fonts = fonts
         self.log = log
         self.text = ""
+        self.places = None      # where typing counts (the current room, private); None: anywhere
         self.draws = 0          # times drawn (tests check it redraws only on change)
         self.dirty = True
 
@@ -38,7 +39,7 @@ class TypingLine:
     def update(self, dt: float) -> None:
         """Expire what is due; mark for redraw when the sentence changed."""
         self.log.presence.expire(self.log.clock())
-        text = self.log.presence.typing_line()
+        text = self.log.presence.typing_line(self.places)
         if text != self.text:
             self.text = text
             self.dirty = True

@@ -8,8 +8,11 @@ through ``take_clicked()``; the screen does the rest.
 
 Members who are away (``log.presence.away``) are dimmed, with their message in small
 type beside the name (cut to fit) and in full in a tooltip while the row is hovered.
-Ops (``log.roles``: ops and admins) get a small "op" badge after the name, in the
-accent colour: visible at a glance, quieter than the name itself.
+Ops (the current room's ``Roles``: ops and admins) get a small "op" badge after the
+name, in the accent colour: visible at a glance, quieter than the name itself.
+
+It lists the current room's members (``log.rooms``): everyone connected in #lobby,
+the room's members elsewhere, the two of you in a private conversation.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pygame
 
 from ui import theme
 from ui.chatlog import ChatLog
+from ui.roles import LOBBY
 from ui.textfonts import Fonts, clean_text
 from ui.wrapping import wrap_text
 
@@ -58,24 +62,35 @@ class UserList:
         """True while not connected: the list is the last one known."""
         return self.log.status.state != "connected"
 
+    def members(self) -> List[str]:
+        """The current room's members, you first."""
+        return self.log.rooms.members_of(self.log.rooms.current, self.log.users, self.log.me)
+
+    def is_op(self, name: str) -> bool:
+        """Whether ``name`` is an op of the current room."""
+        return self.log.rooms.current.startswith("#") and self.log.rooms.current_roles().is_op(name)
+
     def title_lines(self) -> List[str]:
         """The sidebar's heading: the count, or that the list may be out of date."""
         if self.stale:
             return ["OFFLINE", "list may be out of date"]
-        return [f"ONLINE \u2014 {len(self.log.users)}"]
+        word = "ONLINE" if self.log.rooms.current == LOBBY else "MEMBERS"
+        return [f"{word} \u2014 {len(self.members())}"]
 
     def away_label(self, name: str) -> Optional[str]:
         """The away message of ``name`` (None when not away)."""
         return self.log.presence.away.get(name)
 
     def _state(self) -> tuple:
-        return (self.log.users_version, self.log.roles.version, self.stale)
+        rooms = self.log.rooms
+        return (self.log.users_version, rooms.current_roles().version, self.stale, rooms.version,
+                rooms.current, self.rect.topleft)
 
     def row_rects(self) -> List[pygame.Rect]:
         """Screen rects of the user rows, in ``log.users`` order."""
         top = self.rect.y + (STALE_TOP if self.stale else TOP)
         return [pygame.Rect(self.rect.x + 8, top + i * ROW, self.rect.width - 16, ROW - 2)
-                for i in range(len(self.log.users))]
+                for i in range(len(self.members()))]
 
     def handle_event(self, event) -> bool:
         """Hover and click on names; True if used."""
@@ -92,8 +107,9 @@ class UserList:
         if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 \
                 and self.rect.collidepoint(event.pos):
             for i, row in enumerate(self.row_rects()):
-                if row.collidepoint(event.pos) and i < len(self.log.users):
-                    name = self.log.users[i]
+                members = self.members()
+                if row.collidepoint(event.pos) and i < len(members):
+                    name = members[i]
                     if name != self.log.me:
                         self._clicked = name
                     return True
@@ -113,9 +129,10 @@ class UserList:
     def _draw_tip(self, surface: pygame.Surface) -> None:
         """The hovered member's away message in full, in a box under their row."""
         rows = self.row_rects()
-        if self.hover is None or self.hover >= min(len(rows), len(self.log.users)):
+        members = self.members()
+        if self.hover is None or self.hover >= min(len(rows), len(members)):
             return
-        away = self.away_label(self.log.users[self.hover])
+        away = self.away_label(members[self.hover])
         if away is None:
             return
         f, row = self.fonts.small, rows[self.hover]
@@ -148,7 +165,7 @@ class UserList:
             surface.blit(title, (self.rect.x + 18, self.rect.y + 18 + i * (f.small.height + 2)))
         clip = surface.get_clip()
         surface.set_clip(self.rect)
-        for i, (name, row) in enumerate(zip(self.log.users, self.row_rects())):
+        for i, (name, row) in enumerate(zip(self.members(), self.row_rects())):
             if row.top > self.rect.bottom:
                 break
             mine = name == self.log.me
@@ -161,7 +178,7 @@ class UserList:
             pygame.draw.circle(surface, dot_colour, dot, 5)
             label = f.body.render(clean_text(name), theme.TEXT_FAINT if faded else theme.TEXT)
             x = row.x + 30
-            badge = self._op_badge(faded) if self.log.roles.is_op(name) else None
+            badge = self._op_badge(faded) if self.is_op(name) else None
             max_w = row.right - x - (40 if mine else 6) - (badge.get_width() + 6 if badge else 0)
             if label.get_width() > max_w:
                 label = label.subsurface((0, 0, max(1, max_w), label.get_height()))
