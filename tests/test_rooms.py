@@ -259,3 +259,34 @@ def test_the_terminal_in_a_room_against_the_real_server(chat_server, make_client
     # "hello art" went to #art, where alice is not: she sees dave leave, not that line.
     alice.expect("leave", name="dave")
     assert not [b for b in alice.bodies if b'hello art' in b]
+
+
+def test_the_window_in_rooms_against_the_real_server(chat_server, make_client):
+    """A real window (headless) joins #games, talks there and switches back."""
+    import headless  # noqa: F401  (pygame without a screen)
+    from test_ui_app import post_text, press_enter, run_until
+    from lanchat.client import options
+    from ui import app as ui_app
+    (alice,) = join(chat_server, make_client, "alice")
+    enter(alice, "#games")
+    args = options.build_parser().parse_args(
+        ["--host", chat_server.host, "--port", str(chat_server.port), "--name", "gui"])
+    app = ui_app.App(args, size=(900, 600), clipboard=lambda: "")
+    try:
+        run_until(app, lambda: app.log.status.state == "connected", "the app to connect")
+        alice.expect("join", name="gui")
+        post_text("/join #games")
+        press_enter()
+        run_until(app, lambda: app.log.rooms.current == "#games", "#games to be current")
+        post_text("hi from the window")
+        press_enter()
+        run_until(app, lambda: any(e.text == "hi from the window" and e.state == "sent"
+                                   for e in app.log.entries), "the line to be acked")
+        message = alice.expect("message", text="hi from the window")
+        assert message["room"] == "#games"
+        alice.send(type="say", text="welcome, gui", id="w", room="#games")
+        alice.expect("ack", id="w")
+        run_until(app, lambda: any(e.text == "welcome, gui" for e in app.chat.feed.entries),
+                  "the line in the #games view")
+    finally:
+        app.quit()
