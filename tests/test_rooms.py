@@ -290,3 +290,24 @@ def test_the_window_in_rooms_against_the_real_server(chat_server, make_client):
                   "the line in the #games view")
     finally:
         app.quit()
+
+
+def test_since_brings_back_every_event_of_each_room_missed(chat_server, make_client):
+    alice, bob = join(chat_server, make_client, "alice", "bob")
+    enter(alice, "#games")
+    enter(bob, "#games")
+    next_frame(alice, type="join", name="bob")
+    seen = say_in(bob, "#games", "before the drop", "b0")["seq"]
+    next_frame(alice, type="message", text="before the drop")
+    bob.close()
+    alice.expect("leave", name="bob")
+    for n in range(3):
+        say_in(alice, "#games", f"missed {n}", f"m{n}")
+    back = make_client(chat_server.address)
+    back.hello("bob", since=seen, rooms=["#games"])
+    frames = []
+    while not frames or frames[-1]["type"] != "joined":
+        frames.append(back.recv())  # the #lobby replay (bob's leave), then joined
+    history = [back.recv() for _ in range(3)]
+    assert [(h["text"], h["room"], h["replay"]) for h in history] == \
+        [(f"missed {n}", "#games", True) for n in range(3)]

@@ -267,7 +267,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             return "auth failed"
         refusal = self._join(hello.name, plain=False, since=hello.since, resume=hello.resume)
         if refusal is None:
-            enter_rooms(self.server.room, self.member, hello.rooms)
+            enter_rooms(self.server.room, self.member, hello.rooms, hello.since)
         return refusal
 
     def _join(self, name: Optional[str], **options) -> Optional[str]:

@@ -372,14 +372,20 @@ class Journal:
             return self.replay(session, since=None, until=until, limit=limit)[0]
         return self.room_messages(session, room, limit, until)
 
-    def room_messages(self, session: str, room: str, limit: int, until: int) -> list:
+    def room_messages(self, session: str, room: str, limit: int, until: int,
+                      since: Optional[int] = None) -> list:
         """The last ``limit`` messages of the room with key ``room`` (not #lobby),
-        oldest first, each marked ``replay`` (a room's history when one joins it)."""
-        if limit <= 0:
+        oldest first, each marked ``replay`` (a room's history when one joins it); with
+        ``since``, every event of the room after it instead (the newest REPLAY_CAP)."""
+        if since is None and limit <= 0:
             return []
-        rows = self._db.execute(
-            "SELECT body, session, msg_id FROM events WHERE type = 'message' AND room = ? "
-            "AND seq <= ? ORDER BY seq DESC LIMIT ?", (room, until, limit)).fetchall()[::-1]
+        if since is None:
+            query, args = "type = 'message' AND room = ? AND seq <= ?", (room, until, limit)
+        else:
+            since = max(-2 ** 63, min(since, 2 ** 63 - 1))
+            query, args = "room = ? AND seq > ? AND seq <= ?", (room, since, until, REPLAY_CAP)
+        rows = self._db.execute(f"SELECT body, session, msg_id FROM events WHERE {query} "
+                                "ORDER BY seq DESC LIMIT ?", args).fetchall()[::-1]
         return _replayed(rows, session)
 
 

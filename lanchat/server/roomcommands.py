@@ -38,9 +38,11 @@ def _room_name(arg: str) -> str:
 
 
 def enter(room: Room, member: Member, name: str, msg_id: Optional[str],
-          ack: bool = True) -> None:
+          ack: bool = True, since: Optional[int] = None) -> None:
     """``member`` joins the room called ``name``, making it if needed (its maker is its
-    op); room lock held. Raises ``MessageError`` (``banned``, ``too_many_rooms``)."""
+    op); room lock held. Its history is the last ``--history`` messages, or with
+    ``since`` (a reconnect) every event of the room after it.
+    Raises ``MessageError`` (``banned``, ``too_many_rooms``)."""
     where = room.rooms.get(name)
     if where is not None and member in where.members:
         if ack and not member.plain:
@@ -71,7 +73,7 @@ def enter(room: Room, member: Member, name: str, msg_id: Optional[str],
     def history() -> list:  # after the commit, outside the room lock
         try:
             return room.journal.room_messages(member.session, where.key, room.config.history,
-                                              seq - 1)
+                                              seq - 1, since)
         except sqlite3.Error as exc:
             log.error("could not read the history of %s for %s: %s", where.name, member.name, exc)
             return []
@@ -91,7 +93,7 @@ def enter(room: Room, member: Member, name: str, msg_id: Optional[str],
     room.journal.submit(event, deliver, sender=member.key, now=now, prepare=history)
 
 
-def enter_rooms(room: Room, member: Member, names: tuple) -> None:
+def enter_rooms(room: Room, member: Member, names: tuple, since: Optional[int] = None) -> None:
     """The rooms a hello names, and those its resumed session was in, after #lobby:
     each is entered as with ``/join`` (a ``joined`` each); a refusal is an ``error``
     with the room."""
@@ -107,7 +109,7 @@ def enter_rooms(room: Room, member: Member, names: tuple) -> None:
             with room.lock:
                 if member.gone:
                     return
-                enter(room, member, name, None, ack=False)
+                enter(room, member, name, None, ack=False, since=since)
         except MessageError as exc:
             room.error(member, exc.code, exc.message, room=name[:40])
 
