@@ -213,8 +213,8 @@ def test_history_command_for_plain_clients(make_server, make_client):
 
 
 def test_since_replay_is_capped_with_a_notice(make_server, make_client, monkeypatch):
-    from lanchat.server import journal as history
-    monkeypatch.setattr(history, "REPLAY_CAP", 5)
+    from lanchat.server import historyreads
+    monkeypatch.setattr(historyreads, "REPLAY_CAP", 5)
     srv = make_server(rate=0)
     alice = make_client(srv.address)
     start = alice.hello("alice")["seq"]
