@@ -38,10 +38,15 @@ def wait_until(condition, what, timeout=WAIT, interval=0.05):
 
 @pytest.fixture
 def xvfb():
-    """A private X display: yields its name (``:N``), kills the server after."""
+    """A private X display: yields its name (``:N``), kills the server after.
+
+    ``-noreset``: by default Xvfb resets when its last client disconnects, and
+    client.py's display check (``ui/displaycheck.py``) connects and disconnects just
+    before the window opens; on a busy machine the window's own connection then
+    landed in the reset and SDL fell back to its offscreen driver (no window)."""
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1100x720x24",
-                             "-nolisten", "tcp"], pass_fds=(write_fd,),
+                             "-nolisten", "tcp", "-noreset"], pass_fds=(write_fd,),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write_fd)
     number = b""

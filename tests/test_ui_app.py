@@ -168,6 +168,42 @@ def test_unread_count_in_title_while_unfocused(chat_server, make_client, make_ap
     run_until(app, lambda: not pygame.display.get_caption()[0].startswith("("), "the plain title")
 
 
+def test_the_title_hook_lists_rooms_and_unread(chat_server, make_client, make_app,
+                                              monkeypatch):
+    """LANCHAT_TITLE_ROOMS=1 (ui_app.TITLE_ROOMS): the room list in the title, for the
+    end-to-end tests; off, the title is as before."""
+    app = connected_app(make_app, chat_server)
+    app._update_title()
+    assert "[" not in pygame.display.get_caption()[0]
+    monkeypatch.setattr(ui_app, "TITLE_ROOMS", True)
+    raw = make_client(chat_server.address)
+    raw.hello("raw", rooms=["#games"])
+    app.chat.submit("/join #games")
+    run_until(app, lambda: pygame.display.get_caption()[0].endswith(" [#lobby *#games]"),
+              "#games current in the title")
+    app.log.rooms.switch("#lobby")
+    for n in range(2):
+        raw.send(type="say", text=f"line {n}", room="#games")
+    run_until(app, lambda: pygame.display.get_caption()[0].endswith(" [*#lobby #games:2]"),
+              "the unread count in the title")
+
+
+def test_no_window_if_sdl_falls_back_to_offscreen(monkeypatch, capsys):
+    """client.py's check passed, but the App's own init got SDL's offscreen driver (an
+    Xvfb resetting in between did that): no invisible window joins, the sentence shows."""
+    connections = []
+    monkeypatch.setattr(pygame.display, "get_driver", lambda: "offscreen")
+    monkeypatch.delenv("SDL_VIDEODRIVER")  # as a user's: no driver asked for
+    args = options.build_parser().parse_args(["--host", "127.0.0.1", "--name", "ghost"])
+    with pytest.raises(ui_app.NoWindow, match="no display"):
+        ui_app.App(args, connection_factory=lambda *a: connections.append(a))
+    monkeypatch.setattr(ui_app, "App", lambda args: (_ for _ in ()).throw(
+        ui_app.NoWindow("There is no display to open the chat window on.")))
+    assert ui_app.run_gui(args) == 1
+    assert "no display" in capsys.readouterr().err
+    assert connections == []
+
+
 def test_burst_is_drained_in_bounded_steps(chat_server, make_client, make_app):
     app = connected_app(make_app, chat_server)
     raw = make_client(chat_server.address)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import queue
 import sys
 import time
@@ -41,6 +42,7 @@ from ui import settings, windowtext
 from ui.chatlog import ChatLog
 from ui.chatscreen import ChatScreen
 from ui.connectscreen import PASSWORD_FIELD, ConnectScreen
+from ui.displaycheck import driver_problem
 from ui.quitdialog import QUIT, WAIT, QuitDialog
 from ui.roomsend import room_sender
 from ui.textfonts import Fonts
@@ -51,12 +53,28 @@ log = logging.getLogger("chat.ui.app")
 WINDOW_SIZE = (1000, 660)
 MIN_SIZE = (420, 360)
 TITLE = "LAN Chat"
+# A test hook (tests/test_gui_e2e_rooms.py, docs/gui.md "Testing hooks"): with
+# LANCHAT_TITLE_ROOMS=1 the title also lists the room list, the current room marked
+# with * and unread counts after a colon ("[*#lobby #games:3]"), so an end-to-end test
+# can read the list with `xdotool getwindowname` instead of comparing pixels.
+TITLE_ROOMS = os.environ.get("LANCHAT_TITLE_ROOMS") == "1"
 POLL_ACTIVE = 0.008        # sleep between looks at input/network just after activity
 POLL_IDLE = 0.04           # ... and after IDLE_AFTER seconds without any
 IDLE_AFTER = 2.0
 EVENTS_PER_FRAME = 100     # connection events applied per frame (bursts spread out)
 PING_EVERY = 15.0          # seconds between round-trip measurements
 KEY_REPEAT = (400, 35)     # ms before repeat, ms between repeats
+
+
+class NoWindow(Exception):
+    """SDL has no screen to open the window on (the message is the sentence to show)."""
+
+
+def rooms_summary(rooms) -> str:
+    """The room list as text for the ``LANCHAT_TITLE_ROOMS`` hook: ``*#lobby #games:3``."""
+    return " ".join(("*" if name == rooms.current else "") + name
+                    + (f":{rooms.unread[name]}" if rooms.unread.get(name) else "")
+                    for name in rooms.names())
 
 
 class App:
@@ -78,6 +96,13 @@ class App:
         self.connection_factory = connection_factory
         self.clipboard = clipboard
         pygame.display.init()
+        # Checked again here, not only in client.py: SDL picks its driver anew on each
+        # init, and may fall back to offscreen this time (an Xvfb resetting after the
+        # check's connection closed did), which would leave an invisible user in the room.
+        problem = driver_problem(pygame.display.get_driver(), os.environ)
+        if problem:
+            pygame.display.quit()
+            raise NoWindow(problem)
         pygame.font.init()
         self.surface = pygame.display.set_mode(size, pygame.RESIZABLE)
         pygame.display.set_caption(TITLE)
@@ -345,6 +370,8 @@ class App:
             title = f"{TITLE} \u2014 {self.log.me}"
         if self.log.unread and not self.focused:
             title = f"({self.log.unread}) {title}"
+        if TITLE_ROOMS and self.chat is not None:
+            title = f"{title} [{rooms_summary(self.log.rooms)}]"
         if title != self._title:
             self._title = title
             pygame.display.set_caption(title)
@@ -393,6 +420,9 @@ def run_gui(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     try:
         app = App(args)
+    except NoWindow as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except pygame.error as exc:
         print(f"error: cannot open a window ({exc}). Use --cli for the terminal client.",
               file=sys.stderr)
