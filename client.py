@@ -20,7 +20,7 @@ from typing import Optional
 
 from lanchat.client.options import build_parser
 from lanchat.client.terminal import run_cli
-from ui.app import run_gui
+from ui.launch import run_gui
 from ui.displaycheck import window_problem
 
 PORT_RANGE = (1, 65535)

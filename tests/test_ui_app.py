@@ -18,7 +18,8 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from lanchat.client import options  # noqa: E402
-from ui import app as ui_app  # noqa: E402
+from ui import app as ui_app, launch, windowtitle  # noqa: E402
+from ui.displaycheck import NoWindow  # noqa: E402
 from ui import settings  # noqa: E402
 from ui.chatlog import SENT  # noqa: E402
 
@@ -175,7 +176,7 @@ def test_the_title_hook_lists_rooms_and_unread(chat_server, make_client, make_ap
     app = connected_app(make_app, chat_server)
     app._update_title()
     assert "[" not in pygame.display.get_caption()[0]
-    monkeypatch.setattr(ui_app, "TITLE_ROOMS", True)
+    monkeypatch.setattr(windowtitle, "TITLE_ROOMS", True)
     raw = make_client(chat_server.address)
     raw.hello("raw", rooms=["#games"])
     app.chat.submit("/join #games")
@@ -195,11 +196,11 @@ def test_no_window_if_sdl_falls_back_to_offscreen(monkeypatch, capsys):
     monkeypatch.setattr(pygame.display, "get_driver", lambda: "offscreen")
     monkeypatch.delenv("SDL_VIDEODRIVER")  # as a user's: no driver asked for
     args = options.build_parser().parse_args(["--host", "127.0.0.1", "--name", "ghost"])
-    with pytest.raises(ui_app.NoWindow, match="no display"):
+    with pytest.raises(NoWindow, match="no display"):
         ui_app.App(args, connection_factory=lambda *a: connections.append(a))
-    monkeypatch.setattr(ui_app, "App", lambda args: (_ for _ in ()).throw(
-        ui_app.NoWindow("There is no display to open the chat window on.")))
-    assert ui_app.run_gui(args) == 1
+    monkeypatch.setattr(launch, "App", lambda args: (_ for _ in ()).throw(
+        NoWindow("There is no display to open the chat window on.")))
+    assert launch.run_gui(args) == 1
     assert "no display" in capsys.readouterr().err
     assert connections == []
 

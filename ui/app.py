@@ -28,7 +28,6 @@ import argparse
 import logging
 import os
 import queue
-import sys
 import time
 from typing import Callable, Optional, Tuple
 
@@ -38,43 +37,27 @@ import protocol
 from lanchat.client.options import make_connection
 from lanchat.errors import ConnectError
 
-from ui import settings, windowtext
+from ui import settings, windowtext, windowtitle
 from ui.chatlog import ChatLog
 from ui.chatscreen import ChatScreen
 from ui.connectscreen import PASSWORD_FIELD, ConnectScreen
-from ui.displaycheck import driver_problem
+from ui.displaycheck import NoWindow, driver_problem
 from ui.quitdialog import QUIT, WAIT, QuitDialog
 from ui.roomsend import room_sender
 from ui.textfonts import Fonts
 from ui.tlsbadge import fingerprint_of
+from ui.windowtitle import TITLE, title_text
 
 log = logging.getLogger("chat.ui.app")
 
 WINDOW_SIZE = (1000, 660)
 MIN_SIZE = (420, 360)
-TITLE = "LAN Chat"
-# A test hook (tests/test_gui_e2e_rooms.py, docs/gui.md "Testing hooks"): with
-# LANCHAT_TITLE_ROOMS=1 the title also lists the room list, the current room marked
-# with * and unread counts after a colon ("[*#lobby #games:3]"), so an end-to-end test
-# can read the list with `xdotool getwindowname` instead of comparing pixels.
-TITLE_ROOMS = os.environ.get("LANCHAT_TITLE_ROOMS") == "1"
 POLL_ACTIVE = 0.008        # sleep between looks at input/network just after activity
 POLL_IDLE = 0.04           # ... and after IDLE_AFTER seconds without any
 IDLE_AFTER = 2.0
 EVENTS_PER_FRAME = 100     # connection events applied per frame (bursts spread out)
 PING_EVERY = 15.0          # seconds between round-trip measurements
 KEY_REPEAT = (400, 35)     # ms before repeat, ms between repeats
-
-
-class NoWindow(Exception):
-    """SDL has no screen to open the window on (the message is the sentence to show)."""
-
-
-def rooms_summary(rooms) -> str:
-    """The room list as text for the ``LANCHAT_TITLE_ROOMS`` hook: ``*#lobby #games:3``."""
-    return " ".join(("*" if name == rooms.current else "") + name
-                    + (f":{rooms.unread[name]}" if rooms.unread.get(name) else "")
-                    for name in rooms.names())
 
 
 class App:
@@ -365,13 +348,7 @@ class App:
     def _update_title(self) -> None:
         if self.focused:
             self.log.reset_unread()
-        title = TITLE
-        if self.chat is not None and self.log.me:
-            title = f"{TITLE} \u2014 {self.log.me}"
-        if self.log.unread and not self.focused:
-            title = f"({self.log.unread}) {title}"
-        if TITLE_ROOMS and self.chat is not None:
-            title = f"{title} [{rooms_summary(self.log.rooms)}]"
+        title = title_text(self.log, self.chat is not None, self.focused, windowtitle.TITLE_ROOMS)
         if title != self._title:
             self._title = title
             pygame.display.set_caption(title)
@@ -413,18 +390,3 @@ class App:
             self._close_connection()
             pygame.quit()
         return 0
-
-
-def run_gui(args: argparse.Namespace) -> int:
-    """Entry point used by ``client.py``: open the window and run until closed."""
-    logging.basicConfig(level=logging.WARNING)
-    try:
-        app = App(args)
-    except NoWindow as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    except pygame.error as exc:
-        print(f"error: cannot open a window ({exc}). Use --cli for the terminal client.",
-              file=sys.stderr)
-        return 1
-    return app.run()

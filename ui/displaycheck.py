@@ -97,3 +97,8 @@ def window_problem() -> Optional[str]:
     finally:
         pygame.display.quit()
     return driver_problem(driver, os.environ)
+
+
+class NoWindow(Exception):
+    """SDL has no screen to open the window on (the message is the sentence to show)."""
+
