@@ -6,7 +6,8 @@ match and two or three compiled-regex searches over the raw bytes. Every frame i
 still cut by its 64-byte header (a header that is not ``digits`` plus spaces is a
 framing error that ends the client), and a body must look like a JSON object. Only
 the fields the checks need are pulled out: ``type``, ``seq`` and the ``text`` prefix
-``b<sender>:<n>:<monotonic ns>:`` that every benchmark message starts with.
+``b<sender>:<n>:<monotonic ns>:`` that every benchmark message starts with (and,
+for a member of a room other than ``#lobby``, the message's ``room``).
 
 Nothing here imports the project: the load generator must not change when the server
 code does, and it drives the baselines in ``bench/baselines`` the same way.
@@ -21,7 +22,7 @@ import re
 import select
 import socket
 import time
-from typing import Optional
+from typing import Iterable, Optional
 
 HEADER = 64
 RECV_BYTES = 1 << 16  # under glibc's mmap threshold: no mmap/munmap per recv
@@ -31,6 +32,11 @@ SEQ_RE = re.compile(rb'"seq" ?: ?([0-9]+)')
 TEXT_RE = re.compile(rb'"text" ?: ?"b([0-9]+):([0-9]+):([0-9]+):')
 NAME_RE = re.compile(rb'"name" ?: ?"([^"\\]*)"')
 CODE_RE = re.compile(rb'"code" ?: ?"([a-z_]+)"')
+ROOM_RE = re.compile(rb'"room" ?: ?"([^"\\]*)"')
+ID_RE = re.compile(rb'"id" ?: ?"([^"\\]*)"')
+REPLAY_RE = re.compile(rb'"replay" ?: ?true')
+LOBBY = b"#lobby"
+JOIN_ID = "join"  # the id of a member's ``/join #room`` say
 # Event types that carry the room's one seq order (PROTOCOL.md section 4).
 ORDERED_TYPES = frozenset({b"message", b"join", b"leave", b"nick"})
 # What an idle client counts in its raw stream: the servers write compact JSON.
@@ -49,10 +55,20 @@ def hello_frame(name: str) -> bytes:
     return frame(json.dumps({"type": "hello", "name": name}).encode())
 
 
-def say_frame(sender: int, n: int, text_len: int, marker: str = "") -> bytes:
-    """A ``say`` whose text is ``b<sender>:<n>:<now ns>:`` (+ marker), padded to text_len."""
+def say_frame(sender: int, n: int, text_len: int, marker: str = "",
+              room: Optional[str] = None) -> bytes:
+    """A ``say`` whose text is ``b<sender>:<n>:<now ns>:`` (+ marker), padded to text_len;
+    to ``room`` when one is given (PROTOCOL.md section 3), else to ``#lobby``."""
     text = f"b{sender}:{n}:{time.monotonic_ns()}:{marker}".ljust(text_len, "x")
-    return frame(b'{"type":"say","text":"%s","id":"%d"}' % (text.encode(), n))
+    if room is None:
+        return frame(b'{"type":"say","text":"%s","id":"%d"}' % (text.encode(), n))
+    return frame(b'{"type":"say","text":"%s","id":"%d","room":"%s"}'
+                 % (text.encode(), n, room.encode()))
+
+
+def join_room_frame(room: str) -> bytes:
+    """The ``say`` of ``/join <room>`` with the id ``JOIN_ID`` (PROTOCOL.md section 8)."""
+    return frame(json.dumps({"type": "say", "text": f"/join {room}", "id": JOIN_ID}).encode())
 
 
 class Client:
@@ -163,11 +179,21 @@ class Member(Client):
         strict: also ``json.loads`` every body (the slow reader: few frames).
         text_len: message text length.
         latency: record send -> receive nanoseconds for every delivery.
+        room: a room other than ``#lobby`` to join once welcomed (``/join``, id
+            ``JOIN_ID``) and to send to; ``room_size`` its members, this one included.
+        peers: the senders whose messages this one must get (default: every other
+            sender); a message from anyone else, or naming another room, is a
+            ``wrong_room`` problem.
 
-    Completeness: a bitmap per sender tells new from duplicate; a delivery whose n is
+    Completeness: a bitmap per peer tells new from duplicate; a delivery whose n is
     not above the last one from that sender is out of order; every ordered event's
     seq must be above the previous one. ``remaining`` counts deliveries and acks
     still owed to this client; ``expects`` says whether the workload waits for them.
+
+    With a room, the member counts as settled (``settled``) once it has its
+    ``joined``, the room's history (``replay: true`` events, counted as ``replayed``
+    and not checked), the ack of its ``/join`` (not counted in ``acks``) and a
+    ``join`` of the room from every member that came after it.
     """
 
     expects = True
@@ -175,7 +201,9 @@ class Member(Client):
     def __init__(self, name: str, index: int, senders: int, per_sender: int,
                  send_count: int = 0, interval_ns: int = 0, phase_ns: int = 0,
                  window: int = 0, strict: bool = False, text_len: int = 100,
-                 latency: bool = False, rcvbuf: Optional[int] = None):
+                 latency: bool = False, rcvbuf: Optional[int] = None,
+                 room: Optional[str] = None, room_size: int = 0,
+                 peers: Optional[Iterable[int]] = None):
         super().__init__(name, rcvbuf)
         self.index = index
         self.senders = senders
@@ -187,10 +215,19 @@ class Member(Client):
         self.strict = strict
         self.text_len = text_len
         self.buf = bytearray()
-        self.seen = [bytearray(per_sender) for _ in range(senders)]
+        self.peers = sorted(set(range(senders)) - {index} if peers is None else peers)
+        self.seen: list = [None] * senders
+        for peer in self.peers:
+            self.seen[peer] = bytearray(per_sender)
         self.last_n = [-1] * senders
-        from_others = senders - (1 if index < senders else 0)
-        self.remaining = from_others * per_sender + send_count
+        self.expected_deliveries = len(self.peers) * per_sender
+        self.remaining = self.expected_deliveries + send_count
+        self.room = room
+        self.room_key = room.encode() if room else None
+        self.room_size = room_size
+        self.room_users = 0          # from ``joined``
+        self.room_acked = False      # the /join's ack came
+        self.in_history = False      # between ``joined`` and the /join's ack
         self.latencies = array.array("q") if latency else None
         self.sent = 0
         self.sending = False
@@ -201,7 +238,8 @@ class Member(Client):
         self.counts = {"frames": 0, "delivered": 0, "duplicates": 0, "out_of_order": 0,
                        "seq_regressions": 0, "acks": 0, "errors": 0, "joins": 0,
                        "leaves": 0, "bad_bodies": 0, "framing_errors": 0,
-                       "other_messages": 0, "bytes": 0}
+                       "other_messages": 0, "bytes": 0, "room_joins": 0, "wrong_room": 0,
+                       "replayed": 0}
         self.left: list = []
         self.problems: list = []
 
@@ -209,6 +247,14 @@ class Member(Client):
     def members_seen(self) -> int:
         """Members this client knows of: welcome's users + joins - leaves."""
         return self.users + self.counts["joins"] - self.counts["leaves"]
+
+    def settled(self, total: int) -> bool:
+        """Whether every join has arrived: ``total`` in ``#lobby`` and, with a room,
+        the room entered (joined, history, ack) and all ``room_size`` members in it."""
+        if self.members_seen < total:
+            return False
+        return self.room is None or (self.room_acked and self.room_users
+                                     + self.counts["room_joins"] >= self.room_size)
 
     def start_sending(self, go_ns: int) -> None:
         """Queue the burst (or its first window), or schedule the first paced message."""
@@ -225,7 +271,7 @@ class Member(Client):
         allowed = (min(self.send_count, self.counts["acks"] + self.window) if self.window
                    else self.send_count)
         if allowed > self.sent:
-            self.out += b"".join(say_frame(self.index, n, self.text_len)
+            self.out += b"".join(say_frame(self.index, n, self.text_len, room=self.room)
                                  for n in range(self.sent, allowed))
             self.sent = allowed
             self.on_writable()
@@ -233,7 +279,7 @@ class Member(Client):
     def send_due(self, now_ns: int) -> None:
         """Paced sending: queue every message that is due by ``now_ns``."""
         while self.next_due_ns is not None and self.next_due_ns <= now_ns:
-            self.out += say_frame(self.index, self.sent, self.text_len)
+            self.out += say_frame(self.index, self.sent, self.text_len, room=self.room)
             self.sent += 1
             self.next_due_ns = (None if self.sent >= self.send_count
                                 else self.next_due_ns + self.interval_ns)
@@ -284,6 +330,9 @@ class Member(Client):
                 return
         m = TYPE_RE.search(buf, start, stop)
         kind = m.group(1) if m else b""
+        if self.in_history and REPLAY_RE.search(buf, start, stop):
+            counts["replayed"] += 1  # the room's history: older seqs, not deliveries
+            return
         if kind in ORDERED_TYPES:
             seq_m = SEQ_RE.search(buf, start, stop)
             seq = int(seq_m.group(1)) if seq_m else -1
@@ -293,12 +342,18 @@ class Member(Client):
         if kind == b"message":
             self.on_message(buf, start, stop, now_ns)
         elif kind == b"ack":
+            if self.room is not None and not self.room_acked:
+                id_m = ID_RE.search(buf, start, stop)
+                if id_m and id_m.group(1) == JOIN_ID.encode():
+                    self.room_acked = True
+                    self.in_history = False
+                    return
             counts["acks"] += 1
             if counts["acks"] <= self.send_count:
                 self.remaining -= 1
                 self.last_ns = now_ns
         elif kind == b"join":
-            counts["joins"] += 1
+            self.on_join(buf, start, stop)
         elif kind == b"leave":
             counts["leaves"] += 1
             name_m = NAME_RE.search(buf, start, stop)
@@ -309,9 +364,31 @@ class Member(Client):
             self.last_seq = max(self.last_seq, welcome.get("seq", -1))
             self.welcomed = True
             self.welcomed_ns = now_ns
+            if self.room is not None:
+                self.out += join_room_frame(self.room)
+                if self.sock is not None:  # (checker tests feed frames without one)
+                    self.on_writable()
+        elif kind == b"joined":
+            joined = json.loads(buf[start:stop])
+            self.room_users = len((joined.get("room") or {}).get("users") or ())
+            self.in_history = True
         elif kind == b"error":
             code_m = CODE_RE.search(buf, start, stop)
             self.problem("errors", code_m.group(1).decode() if code_m else "?")
+
+    def on_join(self, buf: bytearray, start: int, stop: int) -> None:
+        """A ``join``: of ``#lobby`` (or of the one room, without rooms) or of our room."""
+        if self.room is None:
+            self.counts["joins"] += 1
+            return
+        m = ROOM_RE.search(buf, start, stop)
+        room = m.group(1) if m else LOBBY
+        if room == LOBBY:
+            self.counts["joins"] += 1
+        elif room == self.room_key:
+            self.counts["room_joins"] += 1
+        else:
+            self.problem("wrong_room", f"join of {room.decode(errors='replace')}")
 
     def on_message(self, buf: bytearray, start: int, stop: int, now_ns: int) -> None:
         m = TEXT_RE.search(buf, start, stop)
@@ -322,7 +399,16 @@ class Member(Client):
         if sender >= self.senders or n >= self.per_sender or sender == self.index:
             self.problem("other_messages", f"b{sender}:{n}")
             return
+        if self.room_key is not None:
+            room_m = ROOM_RE.search(buf, start, stop)
+            if room_m is None or room_m.group(1) != self.room_key:
+                where = room_m.group(1).decode(errors="replace") if room_m else "no room"
+                self.problem("wrong_room", f"b{sender}:{n} in {where}")
+                return
         seen = self.seen[sender]
+        if seen is None:
+            self.problem("wrong_room", f"b{sender}:{n} from outside {self.room or 'the room'}")
+            return
         if seen[n]:
             self.problem("duplicates", f"b{sender}:{n}")
             return
@@ -338,8 +424,7 @@ class Member(Client):
 
     def missing(self) -> int:
         """Deliveries owed to this client that never came."""
-        return sum(self.per_sender - seen.count(1)
-                   for i, seen in enumerate(self.seen) if i != self.index)
+        return sum(self.per_sender - self.seen[peer].count(1) for peer in self.peers)
 
 
 class Staller(Member):
@@ -436,6 +521,10 @@ class IdleClient(Client):
     @property
     def members_seen(self) -> int:
         return self.users + self.joins - self.leaves
+
+    def settled(self, total: int) -> bool:
+        """Whether the join fan-out is over for this client: it knows of ``total``."""
+        return self.members_seen >= total
 
     def on_data(self, data: bytes, now_ns: int) -> None:
         if not self.welcomed:

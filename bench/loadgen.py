@@ -145,12 +145,13 @@ class Worker:
                 and not isinstance(c, (Staller, SlowReader))]
 
     def settle(self, total: int, timeout: float) -> dict:
-        """Wait until every watcher knows of ``total`` members (the join fan-out is over)."""
+        """Wait until every watcher knows of ``total`` members (the join fan-out is over)
+        and every member with a room is in it with all its members (``Member.settled``)."""
         watchers = self._watchers()
         complete = self._loop_until(
-            lambda: all(c.members_seen >= total or c.closed for c in watchers),
+            lambda: all(c.settled(total) or c.closed for c in watchers),
             time.monotonic() + timeout, self._tick)
-        return {"complete": complete, "settled": sum(c.members_seen >= total for c in watchers),
+        return {"complete": complete, "settled": sum(c.settled(total) for c in watchers),
                 "of": len(watchers), "last_ns": time.monotonic_ns()}
 
     def run(self, go_ns: int, timeout: float) -> dict:

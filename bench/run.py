@@ -3,11 +3,13 @@
     python bench/run.py                      # everything, about 3-4 minutes
     python bench/run.py --quick              # small sizes, a smoke run
     python bench/run.py --only burst steady --repeat 3
+    python bench/run.py --only rooms --servers ours-mem   # runs burst first, for the ratio
     python bench/run.py --markdown bench/out/results.md
 
-Workloads (``bench/README.md`` says what each measures): ``burst``, ``steady``,
-``stall``, ``slow`` (both run ``heavy`` first, the same load without the extra
-member, and compare with it), ``conns`` and ``render`` (the GUI client, via
+Workloads (``bench/README.md`` says what each measures): ``burst``, ``rooms`` (our
+server only; runs ``burst`` first and compares with it), ``steady``, ``stall``,
+``slow`` (both run ``heavy`` first, the same load without the extra member, and
+compare with it), ``conns`` and ``render`` (the GUI client, via
 ``bench_render.py --json``). Servers: ``ours-mem``, ``ours-file`` (history in
 SQLite on disk), ``tutorial`` and ``asyncio`` (``bench/baselines``). One server runs
 at a time, each workload on a fresh one.
@@ -37,11 +39,12 @@ import report  # noqa: E402
 from servers import KINDS, ROOT, raise_fd_limit  # noqa: E402
 from workloads import CONTROLLED, Params, run_workload  # noqa: E402
 
-WORKLOAD_NAMES = ("burst", "steady", "stall", "slow", "conns", "render")
+WORKLOAD_NAMES = ("burst", "rooms", "steady", "stall", "slow", "conns", "render")
 # Which servers each workload runs on by default: history on disk is compared on the
 # message workloads; the rest would mostly measure SQLite again and cost minutes.
 DEFAULT_SERVERS = {
     "burst": KINDS, "steady": KINDS,
+    "rooms": ("ours-mem",),  # the baselines have no rooms
     "heavy": ("ours-mem", "tutorial", "asyncio"), "stall": ("ours-mem", "tutorial", "asyncio"),
     "slow": ("ours-mem", "tutorial", "asyncio"), "conns": ("ours-mem", "tutorial", "asyncio"),
 }
@@ -76,14 +79,18 @@ def run_render(idle_seconds: float) -> dict:
 
 
 def plan(only: list, servers: list) -> list:
-    """(workload, [server kinds]) in run order; a compared workload's control goes first."""
+    """(workload, [server kinds]) in run order; a compared workload's control goes first.
+
+    A control that was not asked for runs only on the kinds its workload runs on.
+    """
     steps = []
     for name in WORKLOAD_NAMES:
         if name not in only:
             continue
         if name in CONTROLLED and CONTROLLED[name] not in [s for s, _ in steps]:
             control = CONTROLLED[name]
-            steps.append((control, [k for k in DEFAULT_SERVERS[control] if k in servers]))
+            steps.append((control, [k for k in DEFAULT_SERVERS[control] if k in servers
+                                    and k in DEFAULT_SERVERS.get(name, KINDS)]))
         if name == "render":
             steps.append((name, ["ours-mem"]))
         else:
@@ -146,7 +153,7 @@ def main(argv=None) -> int:
                     else:
                         control = None
                         if name in CONTROLLED:
-                            control = runs[CONTROLLED[name]].get(kind, [None])[-1]
+                            control = runs.get(CONTROLLED[name], {}).get(kind, [None])[-1]
                         result = run_workload(name, kind, workdir, params, control)
                     runs.setdefault(name, {}).setdefault(kind, []).append(result)
                     print(f" {result.get('wall_s', math.nan):5.1f} s"

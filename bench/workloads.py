@@ -6,8 +6,9 @@ each sender's messages in the order sent, every event's seq above the last, ever
 frame well framed, every sender's messages all acknowledged.
 
 Server CPU is read just before the clients start sending (after everyone has joined
-and every join event has arrived, so joins are not counted) and again as soon as
-every member has its last delivery and ack.
+and every join event has arrived, so joins are not counted; in ``rooms``, after every
+member has also entered its room) and again as soon as every member has its last
+delivery and ack.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class Params:
     burst_clients: int = 20
     burst_messages: int = 500       # per client, all pipelined
     burst_timeout: float = 60.0
+    rooms: int = 20                 # the rooms workload: this many rooms ...
+    room_members: int = 10          # ... of this many members each, all sending at once
+    rooms_messages: int = 0         # per member; 0: scaled to burst's deliveries (below)
     steady_clients: int = 50
     steady_rate: float = 10.0       # messages/s per client
     steady_seconds: float = 10.0
@@ -56,6 +60,16 @@ class Params:
     conns_parallel: int = 512       # joins in flight per worker: a crowd (backlog 4096)
     conns_timeout: float = 25.0     # each of: joining, the join fan-out, the broadcast
     ours_root: str = ROOT           # the checkout whose server.py is "ours"
+
+    def rooms_per_member(self) -> int:
+        """Lines each ``rooms`` member sends: ``rooms_messages``, or by default as many
+        as give the same number of deliveries as ``burst`` (so both take about as
+        long): 20 x 19 x 500 / (20 rooms x 10 x 9) = 106."""
+        if self.rooms_messages:
+            return self.rooms_messages
+        burst = self.burst_clients * (self.burst_clients - 1) * self.burst_messages
+        per_line = self.rooms * self.room_members * (self.room_members - 1)
+        return max(1, round(burst / per_line)) if per_line else 0
 
     @classmethod
     def quick(cls) -> "Params":
@@ -123,8 +137,8 @@ def message_run(kind: str, workdir: str, p: Params, members: list, extras: list,
     Returns the figures: deliveries/s, server CPU per delivery, completeness counts,
     latencies (nanoseconds, when the members record them) and the extras' fate.
     """
-    senders, per_sender = len(members), members[0].send_count
-    expected = senders * per_sender * (senders - 1)
+    expected = sum(m.expected_deliveries for m in members)
+    sent = sum(m.send_count for m in members)
     with Session(kind, workdir, members + extras, p.workers, p.ours_root) as s:
         joined = s.join(JOIN_TIMEOUT_S, 16)
         if joined["welcomed"] < len(s.clients):
@@ -150,9 +164,9 @@ def message_run(kind: str, workdir: str, p: Params, members: list, extras: list,
     delivered = totals["delivered"]
     problems = {k: totals[k] for k in ("missing", "duplicates", "out_of_order",
                                        "seq_regressions", "framing_errors", "bad_bodies",
-                                       "errors", "closed") if totals[k]}
-    if totals["acks"] != senders * per_sender:
-        problems["acks"] = f"{totals['acks']} of {senders * per_sender}"
+                                       "wrong_room", "errors", "closed") if totals[k]}
+    if totals["acks"] != sent:
+        problems["acks"] = f"{totals['acks']} of {sent}"
     latencies = array.array("q")
     for report in reports:
         latencies.frombytes(report["latencies"])
@@ -165,6 +179,7 @@ def message_run(kind: str, workdir: str, p: Params, members: list, extras: list,
         "deliveries_per_s": delivered / seconds if seconds > 0 else math.nan,
         "server_cpu_s": cpu1 - cpu0,
         "us_per_delivery": (cpu1 - cpu0) / delivered * 1e6 if delivered else math.nan,
+        "us_per_line": (cpu1 - cpu0) / sent * 1e6 if sent else math.nan,
         "loadgen_cpu_s": sum(r["cpu_s"] for r in runs),
         "problems": problems,
         "problem_samples": [p for r in reports for p in r["problems"]][:40],
@@ -180,6 +195,32 @@ def burst(kind: str, workdir: str, p: Params) -> dict:
     members = _members(p.burst_clients, p.burst_messages, text_len=p.text_len)
     result = message_run(kind, workdir, p, members, [], p.burst_timeout)
     result.pop("latencies_ns", None)
+    return result
+
+
+def rooms(kind: str, workdir: str, p: Params, control: Optional[dict] = None) -> dict:
+    """``rooms`` rooms of ``room_members`` each, every member pipelining its lines at once.
+
+    Every member is in ``#lobby`` (everyone is) and enters ``#r<k>`` once welcomed; its
+    lines go to that room only, and it must get every line of its room's other
+    members and nothing else. ``control`` is the same run's one-room ``burst`` result:
+    the CPU per delivery and the rate are also given as ratios to it.
+    """
+    size, per_member = p.room_members, p.rooms_per_member()
+    senders = p.rooms * size
+    members = []
+    for i in range(senders):
+        first = i - i % size
+        members.append(Member(f"b{i}", i, senders, per_member, send_count=per_member,
+                              text_len=p.text_len, room=f"#r{i // size}", room_size=size,
+                              peers=[j for j in range(first, first + size) if j != i]))
+    result = message_run(kind, workdir, p, members, [], p.burst_timeout)
+    result.pop("latencies_ns", None)
+    result.update(rooms=p.rooms, room_members=size, per_member=per_member)
+    if control and control.get("ok") and result.get("ok") and control["us_per_delivery"] > 0:
+        result["cost_vs_burst"] = result["us_per_delivery"] / control["us_per_delivery"]
+        result["rate_vs_burst"] = result["deliveries_per_s"] / control["deliveries_per_s"]
+        result["line_cost_vs_burst"] = result["us_per_line"] / control["us_per_line"]
     return result
 
 
@@ -300,16 +341,18 @@ def _percentile(values: list, q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-WORKLOADS = {"burst": burst, "steady": steady, "heavy": heavy, "stall": stall, "slow": slow,
-             "conns": conns}
-CONTROLLED = {"stall": "heavy", "slow": "heavy"}  # workload -> the one it is compared with
+WORKLOADS = {"burst": burst, "rooms": rooms, "steady": steady, "heavy": heavy, "stall": stall,
+             "slow": slow, "conns": conns}
+# workload -> the one it is compared with (run first, on the same server kinds)
+CONTROLLED = {"stall": "heavy", "slow": "heavy", "rooms": "burst"}
 
 
 def run_workload(name: str, kind: str, workdir: str, p: Params,
                  control: Optional[dict] = None) -> dict:
     """Run one workload on one server kind; a failure to run is a result, not a crash.
 
-    ``control`` is the same server's ``heavy`` result, for ``stall`` and ``slow``.
+    ``control`` is the same server's ``heavy`` result, for ``stall`` and ``slow``,
+    and its ``burst`` result for ``rooms``.
     """
     started = time.monotonic()
     try:
