@@ -48,8 +48,9 @@ def test_tiny_rooms_is_complete_per_room_and_compared_with_burst(tmp_path):
     assert TINY.rooms_per_member() == 60
     assert result["deliveries"] == result["expected_deliveries"] == 2 * 2 * 1 * 60
     assert not result["problems"]
-    if control["us_per_delivery"] > 0:  # clock ticks: a tiny run may read 0
-        assert result["cost_vs_burst"] > 0 and result["rate_vs_burst"] > 0
+    # Clock ticks: a tiny run may read 0 CPU (then no cost ratio is given); the rate not.
+    if control["us_per_delivery"] > 0:
+        assert result["cost_vs_burst"] >= 0 and result["rate_vs_burst"] > 0
 
 
 def _message(seq: int, sender: int, n: int, room: str = "") -> bytes:

@@ -311,3 +311,15 @@ def test_since_brings_back_every_event_of_each_room_missed(chat_server, make_cli
     history = [back.recv() for _ in range(3)]
     assert [(h["text"], h["room"], h["replay"]) for h in history] == \
         [(f"missed {n}", "#games", True) for n in range(3)]
+
+
+def test_joined_says_who_in_the_room_is_away(chat_server, make_client):
+    alice, bob = join(chat_server, make_client, "alice", "bob")
+    enter(alice, "#games")
+    alice.send(type="say", text="/away lunch", id="a")
+    next_frame(alice, type="presence")
+    next_frame(alice, type="ack", id="a")
+    next_frame(bob, type="presence", name="alice")
+    joined, _ = enter(bob, "#games")
+    assert joined["away"] == {"alice": "lunch"}
+

@@ -67,7 +67,10 @@ def enter(room: Room, member: Member, name: str, msg_id: Optional[str],
     _session_rooms(room, member)
     seq, now = room.next_seq()
     event = {"type": "join", "seq": seq, "ts": now, "name": member.name, "room": where.name}
-    joined = {"type": "joined", "seq": seq, "room": room.room_object(where, member)}
+    users = room.room_object(where, member)
+    away = {name: message for name, message in room.membership.away_names().items()
+            if name in users["users"]}
+    joined = {"type": "joined", "seq": seq, "room": users, "away": away}
     out = Outgoing(event)
 
     def history() -> list:  # after the commit, outside the room lock
