@@ -1,6 +1,6 @@
 """Presence (PROTOCOL.md section 9): typing relayed without a seq, never counted
 against the rate, at most 2 a second; /away and /back as presence events, and who is
-away in welcome and users. Everyone is in #lobby until rooms arrive."""
+away in welcome and users (in #lobby, where everyone is; rooms: test_rooms.py)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The admin and op commands (PROTOCOL.md section 8), in #lobby for now.
+"""The admin and op commands (PROTOCOL.md section 8), in the room a say names.
 
 ``/admin PASSWORD`` makes the session an admin (an op everywhere, whom no op can act
 on). Ops may ``/op`` and ``/deop``, ``/kick NAME [reason]``, ``/ban NAME [minutes]``
