@@ -15,7 +15,7 @@ import sqlite3
 from typing import Callable, Dict, Optional
 
 import protocol
-from lanchat.text import name_key, name_problem, room_problem
+from lanchat.text import name_key, name_problem
 from lanchat import eventtext
 from lanchat.errors import MessageError
 from lanchat.server.delivery import Delivery, Outgoing
@@ -142,10 +142,7 @@ def who(room: Room, member: Member, arg: str, msg_id: Optional[str],
         where: ChatRoom) -> None:
     """``/who [#room]``: a ``users`` reply for that room (default: the say's room)."""
     if arg:
-        problem = room_problem(arg)
-        if problem:
-            raise MessageError(protocol.BAD_ROOM, f"{arg[:40]!r} is not a room name: {problem}")
-        where = room.rooms.get(arg)
+        where = room.rooms.get(roomcommands.valid_room(arg))
         if where is None:
             raise MessageError(protocol.NO_SUCH_ROOM, f"there is no room {arg[:40]}")
     with room.lock:

@@ -27,14 +27,19 @@ from lanchat.text import one_line, room_problem
 log = logging.getLogger("chat.room")
 
 
-def _room_name(arg: str) -> str:
-    name = arg.strip().split(" ", 1)[0]
-    if not name:
-        raise MessageError(protocol.BAD_ARGUMENT, "say which room: /join #name")
+def valid_room(name: str) -> str:
+    """``name`` if it is a room name; else ``MessageError(bad_room)`` saying why."""
     problem = room_problem(name)
     if problem:
         raise MessageError(protocol.BAD_ROOM, f"{name[:40]!r} is not a room name: {problem}")
     return name
+
+
+def _room_name(arg: str) -> str:
+    name = arg.strip().split(" ", 1)[0]
+    if not name:
+        raise MessageError(protocol.BAD_ARGUMENT, "say which room: /join #name")
+    return valid_room(name)
 
 
 def enter(room: Room, member: Member, name: str, msg_id: Optional[str],
@@ -106,9 +111,7 @@ def enter_rooms(room: Room, member: Member, names: tuple, since: Optional[int] =
         if name.casefold() == protocol.LOBBY:
             continue
         try:
-            problem = room_problem(name)
-            if problem:
-                raise MessageError(protocol.BAD_ROOM, f"{name[:40]!r} is not a room name: {problem}")
+            valid_room(name)
             with room.lock:
                 if member.gone:
                     return
@@ -202,10 +205,7 @@ def find(room: Room, member: Member, name: str) -> ChatRoom:
     """
     where = room.rooms.get(name)
     if where is None:
-        problem = room_problem(name)
-        if problem:
-            raise MessageError(protocol.BAD_ROOM, f"{name[:40]!r} is not a room name: {problem}")
-        raise MessageError(protocol.NO_SUCH_ROOM, f"there is no room {name[:40]}")
+        raise MessageError(protocol.NO_SUCH_ROOM, f"there is no room {valid_room(name)}")
     if member not in where.members:
         raise MessageError(protocol.NOT_IN_ROOM, f"you are not in {where.name}; /join it first")
     return where
