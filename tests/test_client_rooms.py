@@ -6,8 +6,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import WAIT
-from test_connection import FakeServer, collect_until, next_event, next_frame
+from test_connection import FakeServer, collect_until, connected_to_fake as connected, next_event, next_frame
 
 import protocol
 from lanchat.client.connection import ChatConnection
@@ -64,14 +63,6 @@ def test_junk_room_objects_change_nothing():
 
 
 # ---------------------------------------------------------------- against a fake server
-
-def connected(**welcome):
-    fake = FakeServer()
-    conn = ChatConnection("127.0.0.1", fake.port, "me", reconnect=False).start()
-    fake.accept_and_welcome(**welcome)
-    next_event(conn, "connected")
-    return fake, conn
-
 
 def test_join_part_and_say_send_exactly_these_frames():
     fake, conn = connected(rooms=[room("#lobby")])
