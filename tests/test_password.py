@@ -234,7 +234,8 @@ def test_make_connection_announces_a_new_pin(tmp_path, monkeypatch, make_server)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     certfile, keyfile = tls.self_signed(str(tmp_path), addresses=[])
     running = make_server(rate=0, tls_context=tls.server_context(certfile, keyfile))
-    args = argparse.Namespace(tls=True, cafile=None, password=None, no_reconnect=True)
+    args = argparse.Namespace(tls=True, cafile=None, password=None, no_reconnect=True,
+                              fingerprint=None)
     conn = options.make_connection(args, running.host, running.port, "alice").start()
     try:
         note, _ = next_event(conn, ("system",))

@@ -41,6 +41,7 @@ from ui import settings, windowtext, windowtitle
 from ui.chatlog import ChatLog
 from ui.chatscreen import ChatScreen
 from ui.connectscreen import PASSWORD_FIELD, ConnectScreen
+from ui.connectstage import ConnectStage, default_browser
 from ui.displaycheck import NoWindow, driver_problem
 from ui.quitdialog import QUIT, WAIT, QuitDialog
 from ui.roomsend import room_sender
@@ -68,11 +69,13 @@ class App:
         connection_factory: ``(host, port, name) -> ChatConnection`` (not started).
         size: initial window size.
         clipboard: optional clipboard reader for the chat input (tests stub it).
+        browser_factory: ``(port, on_change) -> Browser`` for the connect screen's list, or None.
     """
 
     def __init__(self, args: argparse.Namespace,
                  connection_factory: Optional[Callable] = None,
-                 size: Tuple[int, int] = WINDOW_SIZE, clipboard=None):
+                 size: Tuple[int, int] = WINDOW_SIZE, clipboard=None,
+                 browser_factory: Optional[Callable] = default_browser):
         self.args = args
         if connection_factory is None:
             connection_factory = lambda h, p, n: make_connection(args, h, p, n)  # noqa: E731
@@ -100,6 +103,7 @@ class App:
         self.log = ChatLog()
         self.chat: Optional[ChatScreen] = None
         self.connect_screen: Optional[ConnectScreen] = None
+        self.stage = ConnectStage(browser_factory, args.port)  # opens it, with its search
         self.quit_dialog: Optional[QuitDialog] = None
         self._quit_reason = "bye"
         self.running = True
@@ -118,7 +122,7 @@ class App:
         if args.host and args.name:
             self.start_connection(host, port, name)
         else:
-            self.connect_screen = ConnectScreen(
+            self.connect_screen = self.stage.open(
                 self.size, self.fonts, host, port, name,
                 tls=args.tls or remembered.get("tls", False),
                 cafile=args.cafile or remembered.get("cafile", ""))
@@ -164,9 +168,9 @@ class App:
         self._close_connection()
         self.chat = None
         if self.connect_screen is None:
-            self.connect_screen = ConnectScreen(self.size, self.fonts, host, port, name,
-                                                password=getattr(self.args, "password", None) or "",
-                                                tls=self.args.tls, cafile=self.args.cafile or "")
+            self.connect_screen = self.stage.open(self.size, self.fonts, host, port, name,
+                                                  password=self.args.password or "",
+                                                  tls=self.args.tls, cafile=self.args.cafile or "")
         self.connect_screen.failed(reason, focus)
 
     def _close_connection(self, reason: str = "bye") -> None:
@@ -204,6 +208,7 @@ class App:
                 self._ever_connected = True
                 if self.connect_screen is not None:
                     self.connect_screen = None
+                    self.stage.close()
                     self.chat.dirty = True
                 self.chat.status.fingerprint = fingerprint_of(conn)
                 if self._remember:
@@ -257,6 +262,7 @@ class App:
             if password:
                 self.args.password = password  # make_connection reads it from args
             self.args.tls, self.args.cafile = request.tls, request.cafile or None
+            self.args.fingerprint = request.fingerprint  # a first use pins only that one
             self.start_connection(host, port, name)
         if self.chat is not None and self.chat.quit_reason:
             reason, self.chat.quit_reason = self.chat.quit_reason, None
@@ -377,6 +383,7 @@ class App:
     def quit(self, reason: str = "bye") -> None:
         """Send ``bye``, join the connection thread, stop the loop."""
         self.running = False
+        self.stage.close()
         self._close_connection(reason)
 
     def run(self) -> int:
@@ -387,6 +394,6 @@ class App:
         except KeyboardInterrupt:
             self.quit("interrupted")
         finally:
-            self._close_connection()
+            self.quit()  # stops the search and closes the connection, if not done yet
             pygame.quit()
         return 0

@@ -16,6 +16,15 @@ and the command that fixes it), so the message is wrapped inside the card, the c
 moves up to make room, and what still does not fit scrolls (mouse wheel over it,
 PageUp/PageDown) with a scrollbar showing there is more.
 
+Above the fields, when the app looks for chats on the network, the list of chats found
+(``ui.foundpanel`` draws ``ui.foundlist.FoundList``): a click on one, or Up/Down and
+Enter with the list focused (Up from the address field, or Tab), fills the address,
+port and TLS fields and connects, unless it still needs a name or a password (the
+focus goes there, with a sentence) or it advertises a certificate other than the
+pinned one (a loud warning instead; Connect then still checks the pin). A TLS server
+picked from the list passes its advertised fingerprint on, so the first connection
+pins only that certificate.
+
 It hands the request back through ``take_request()``: the app owns the connection.
 """
 
@@ -30,6 +39,9 @@ from lanchat.text import name_problem
 
 from ui import theme, windowtext
 from ui.checkbox import Checkbox
+from ui.foundchoice import LIST, PASSWORD_FIELD, FoundChoice
+from ui.foundlist import FoundList
+from ui.foundpanel import FoundPanel
 from ui.inputbox import InputBox
 from ui.textfonts import Fonts
 from ui.wrapping import wrap_text
@@ -44,8 +56,11 @@ PORT_WIDTH = 110
 TLS_WIDTH = 150       # the checkbox column beside the CA file field
 MARGIN = 16           # between the card and the window edge
 HINT = "Enter connects \u00b7 Tab moves between fields \u00b7 Space ticks \u201cUse TLS\u201d"
-PASSWORD_FIELD = 3    # focus index of the Password field (a password refusal goes there)
+LIST_HINT = ("Click a chat above (or Up/Down, Enter) \u00b7 or type its address and press "
+             "Enter \u00b7 Tab moves between fields")
+LIST_LABEL = "Chats on this network"
 CHECKBOX = 4          # focus index of the checkbox: fields 0-3, checkbox, CA field
+LIST_ROWS = 3         # rows the list shows when the window has room (it scrolls)
 
 
 class ConnectRequest(NamedTuple):
@@ -57,9 +72,10 @@ class ConnectRequest(NamedTuple):
     password: str
     tls: bool
     cafile: str
+    fingerprint: Optional[str] = None  # what the server picked from the list advertised
 
 
-class ConnectScreen:
+class ConnectScreen(FoundChoice):
     """Fields, checkbox, button and message; ``take_request()`` -> ``ConnectRequest``."""
 
     LABELS = ("Server address", "Port", "Your name", "Password (if it has one)",
@@ -67,7 +83,8 @@ class ConnectScreen:
 
     def __init__(self, size: Tuple[int, int], fonts: Fonts, host: str = "",
                  port: int = protocol.DEFAULT_PORT, name: str = "", error: str = "",
-                 password: str = "", tls: bool = False, cafile: str = ""):
+                 password: str = "", tls: bool = False, cafile: str = "",
+                 found: Optional[FoundList] = None):
         self.fonts = fonts
         self.fields: List[InputBox] = []
         placeholders = ("e.g. 192.168.1.20", str(protocol.DEFAULT_PORT), "e.g. alice", "",
@@ -81,9 +98,13 @@ class ConnectScreen:
             self.fields.append(field)
         self.tls = Checkbox(pygame.Rect(0, 0, TLS_WIDTH, FIELD_HEIGHT), fonts, "Use TLS",
                             checked=bool(tls or cafile))
-        self.focusable = self.fields[:4] + [self.tls, self.fields[4]]
+        self.found = FoundPanel(fonts, found) if found is not None else None
+        self.focusable = self.fields[:4] + [self.tls, self.fields[4]] + (
+            [self.found] if self.found else [])
         self.focus = 0
         self.error = error
+        self.note = ""                    # a prompt shown instead of the hint
+        self.picked = None                # the Found the fields were last filled from
         self.busy = False                 # a connection attempt is running
         self.button = pygame.Rect(0, 0, 10, 44)
         self.message_scroll = 0           # first message line shown
@@ -99,6 +120,11 @@ class ConnectScreen:
         self.size = size
         w, h = size
         fixed = HEADER + 3 * ROW + 44 + 18   # header, three rows, button and its gap
+        list_rows = 0
+        if self.found:  # as many rows as leave room for a two-line message
+            spare = h - 2 * MARGIN - fixed - 54 - 3 * self._line_h - 2 * 6
+            list_rows = max(1, min(LIST_ROWS, spare // 46))
+            fixed += LABEL + FoundPanel.height_for(list_rows) + 16
         room = h - 2 * MARGIN - fixed - 28
         for card_w in (min(CARD_WIDTH, w - 2 * MARGIN), min(WIDE_CARD, w - 2 * MARGIN)):
             inner = card_w - 64
@@ -110,6 +136,9 @@ class ConnectScreen:
         top = max(MARGIN, (h - card_h) // 2)
         self.card = pygame.Rect((w - card_w) // 2, top, card_w, card_h)
         x, y = self.card.x + 32, self.card.y + HEADER + LABEL
+        if self.found:
+            self.found.rect = pygame.Rect(x, y, inner, FoundPanel.height_for(list_rows))
+            y = self.found.rect.bottom + 16 + LABEL
         host, port, name, password, cafile = self.fields
         host.rect = pygame.Rect(x, y, inner - PORT_WIDTH - 12, FIELD_HEIGHT)
         port.rect = pygame.Rect(x + inner - PORT_WIDTH, y, PORT_WIDTH, FIELD_HEIGHT)
@@ -131,7 +160,7 @@ class ConnectScreen:
         return self.fonts.small.height + 3
 
     def _wrap(self, inner: int) -> List[str]:
-        text = self.error or HINT
+        text = self.error or self.note or (LIST_HINT if self.found else HINT)
         return wrap_text(text, inner - (32 if self.error else 0), self.fonts.small.width)
 
     def _message_height(self, lines: List[str], room: int) -> int:
@@ -163,11 +192,14 @@ class ConnectScreen:
     # ------------------------------------------------------------------ state
 
     def set_focus(self, index: int) -> None:
-        """Move the keyboard focus: 0-3 the fields, 4 the TLS checkbox, 5 the CA file."""
+        """Move the keyboard focus: 0-3 the fields, 4 the TLS checkbox, 5 the CA file,
+        6 the list of chats found (its first row gets the selection if none has it)."""
         for i, widget in enumerate(self.focusable):
             widget.focused = i == index
             widget.dirty = True
         self.focus = index
+        if index == LIST and self.found.model.selected is None:
+            self.found.model.move(1)
         self.dirty = True
 
     def values(self) -> Tuple[str, str, str]:
@@ -186,8 +218,10 @@ class ConnectScreen:
             self.error, focus = windowtext.name_error(name_problem(name)), 2
         else:
             cafile = self.fields[4].text.strip()
+            picked = self.picked
+            advertised = picked.fp if picked and picked.key == (host, int(port_text)) else None
             return ConnectRequest(host, int(port_text), name, self.fields[3].text,
-                                  self.tls.checked or bool(cafile), cafile)
+                                  self.tls.checked or bool(cafile), cafile, advertised)
         self.set_focus(focus)
         self.message_scroll = 0
         self.layout(self.size)
@@ -199,7 +233,7 @@ class ConnectScreen:
         request = self.validate()
         if request:
             self._request = request
-            self.error = ""
+            self.error = self.note = ""
             self.busy = True
             self.layout(self.size)
 
@@ -229,10 +263,18 @@ class ConnectScreen:
         """Tab, Enter, PageUp/PageDown, the wheel and clicks here; the rest to the focus."""
         if event.type == pygame.KEYDOWN and event.key == pygame.K_TAB:
             step = -1 if getattr(event, "mod", 0) & pygame.KMOD_SHIFT else 1
-            self.set_focus((self.focus + step) % len(self.focusable))
+            target = (self.focus + step) % len(self.focusable)
+            if target == LIST and not self.found.model.rows:  # an empty list: skip it
+                target = (target + step) % len(self.focusable)
+            self.set_focus(target)
             return True
         if event.type == pygame.KEYDOWN and event.key in (pygame.K_RETURN, pygame.K_KP_ENTER):
-            self._connect()
+            if self.focus == LIST and self.found.model.selected is not None:
+                self.pick(self.found.model.selected)
+            else:
+                self._connect()
+            return True
+        if self.found and self.list_event(event):
             return True
         if event.type == pygame.KEYDOWN and event.key in (pygame.K_PAGEUP, pygame.K_PAGEDOWN):
             page = max(1, self.visible_rows() - 1)
@@ -268,8 +310,9 @@ class ConnectScreen:
         return self.dirty or any(w.dirty for w in self.focusable)
 
     def next_wake_in(self) -> float:
-        """Seconds until the focused field's cursor blinks."""
-        return self.focusable[self.focus].next_blink_in()
+        """Seconds until the focused field's cursor blinks (or the list's sentence changes)."""
+        wake = self.focusable[self.focus].next_blink_in()
+        return min(wake, self.found.model.next_change_in()) if self.found else wake
 
     # ------------------------------------------------------------------ drawing
 
@@ -285,6 +328,10 @@ class ConnectScreen:
         surface.blit(title, (x, card.y + 28))
         sub = f.small.render("Join a chat server on your network", theme.TEXT_MUTED)
         surface.blit(sub, (x, card.y + 28 + title.get_height() + 4))
+        if self.found:
+            text = f.small_bold.render(LIST_LABEL.upper(), theme.TEXT_MUTED)
+            surface.blit(text, (self.found.rect.x, self.found.rect.y - LABEL))
+            self.found.draw(surface)
         for label, field in zip(self.LABELS, self.fields):
             faint = field is self.fields[4] and not self.tls.checked
             text = f.small_bold.render(label.upper(), theme.TEXT_FAINT if faint else theme.TEXT_MUTED)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Optional
 
 import protocol
+from lanchat.text import one_line
 
 # Refused at hello: the connect screen shows these instead of the server's words.
 REFUSALS = {
@@ -107,3 +108,14 @@ def chat_error(event: dict) -> str:
     if code in CHAT_ERRORS:
         return CHAT_ERRORS[code]
     return sentence(str(event.get("message") or code or "Something went wrong"))
+
+
+def not_pinned_warning(name: str, where: str, pinned: str, advertised: str) -> str:
+    """The loud warning for the chat ``name`` found at ``where`` advertising the
+    certificate ``advertised``, which is not the one ``pinned`` for that address."""
+    return (f"WARNING: \u201c{name}\u201d at {where} ADVERTISES A CERTIFICATE THAT IS "
+            f"NOT THE ONE PINNED FOR IT. Someone on this network may be pretending to be "
+            f"that server, or the server got a new certificate. Pinned fingerprint: "
+            f"{pinned}. Advertised: {one_line(advertised, 100)}. Connect checks the pinned certificate and "
+            f"refuses any other. Only if whoever runs the server confirms it has a new one, "
+            f"run: python -m lanchat.tls --forget {where}, then connect again.")

@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls", action="store_true", help="connect with TLS")
     p.add_argument("--cafile", help="CA or server certificate to verify TLS with "
                                     "(without it: trust on first use, pinned)")
+    p.add_argument("--fingerprint", metavar="FP",
+                   help="the server certificate's SHA-256 fingerprint as it printed at start "
+                        "(or as it advertised): the first TLS connection pins only that one")
     p.add_argument("--room", help="terminal mode: start in this room (joined at hello) "
                                   "and send typed lines there, e.g. --room games for #games")
     p.add_argument("--no-reconnect", action="store_true",
@@ -45,7 +48,7 @@ def make_connection(args: argparse.Namespace, host: str, port: int, name: str,
     asking to be in ``rooms`` besides ``#lobby``."""
     wrap = None
     if args.tls or args.cafile:  # --cafile alone means TLS too
-        wrap = tls.client_wrapper(cafile=args.cafile)
+        wrap = tls.client_wrapper(cafile=args.cafile, advertised=args.fingerprint)
     password = args.password or os.environ.get("CHAT_PASSWORD") or None
     conn = ChatConnection(host, port, name, password=password, wrap_socket=wrap,
                           reconnect=not args.no_reconnect, rooms=rooms)

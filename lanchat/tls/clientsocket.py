@@ -25,7 +25,7 @@ from typing import Callable, Optional, Tuple
 
 from lanchat.errors import ConnectError
 from lanchat.tls.certificates import fingerprint
-from lanchat.tls.pins import PinStore, server_key
+from lanchat.tls.pins import PinStore, same_fingerprint, server_key
 
 log = logging.getLogger("chat.tls")
 
@@ -258,6 +258,10 @@ class ClientWrapper:
 
     With ``cafile`` the server's chain and host name are verified. Without it the
     server certificate's fingerprint is pinned per ``host:port`` (trust on first use).
+    With ``advertised`` (the fingerprint the server announced on the LAN, PROTOCOL.md
+    section 10 ``fp``, or one the user was told) the first use pins only a certificate
+    that has that fingerprint; another is refused and nothing is pinned. Once a pin
+    exists, the pin alone decides.
 
     Attributes:
         last_fingerprint: the fingerprint seen on the latest handshake.
@@ -270,8 +274,10 @@ class ClientWrapper:
 
     def __init__(self, cafile: Optional[str] = None, pins_path: Optional[str] = None,
                  timeout: float = HANDSHAKE_TIMEOUT,
-                 on_new_pin: Optional[Callable[[str, str], None]] = None):
+                 on_new_pin: Optional[Callable[[str, str], None]] = None,
+                 advertised: Optional[str] = None):
         self.cafile = cafile
+        self.advertised = advertised
         self.context = client_context(cafile)
         self.pins = PinStore(pins_path)
         self.timeout = timeout
@@ -294,6 +300,10 @@ class ClientWrapper:
         except ValueError as exc:
             raise _connect_error(str(exc)) from None
         if pinned is None:
+            if self.advertised and not same_fingerprint(seen, self.advertised):
+                log.error("certificate of %s is not the advertised one: advertised %s, got %s",
+                          where, self.advertised, seen)
+                raise _connect_error(not_advertised_message(where, self.advertised, seen))
             try:
                 self.pins.pin(where, seen)
             except OSError as exc:
@@ -320,9 +330,20 @@ def mismatch_message(where: str, pinned: str, seen: str, pins_path: str) -> str:
             f"and connect again.")
 
 
+def not_advertised_message(where: str, advertised: str, seen: str) -> str:
+    """The loud refusal when a first connection's certificate is not the advertised one."""
+    return (f"WARNING: THE SERVER AT {where} SHOWED A CERTIFICATE THAT IS NOT THE ONE "
+            f"ADVERTISED ON THE NETWORK. Refusing to connect; nothing was pinned. Someone "
+            f"may be intercepting the connection (a man-in-the-middle attack), or another "
+            f"program answers at that address. Advertised fingerprint: {advertised}. "
+            f"Fingerprint shown: {seen}. Ask whoever runs the server which fingerprint it "
+            f"printed at start.")
+
+
 def client_wrapper(cafile: Optional[str] = None, pins_path: Optional[str] = None,
                    timeout: float = HANDSHAKE_TIMEOUT,
-                   on_new_pin: Optional[Callable[[str, str], None]] = None) -> ClientWrapper:
+                   on_new_pin: Optional[Callable[[str, str], None]] = None,
+                   advertised: Optional[str] = None) -> ClientWrapper:
     """A ``wrap_socket`` callable for ``ChatConnection`` (see ``ClientWrapper``).
 
     Args:
@@ -330,6 +351,7 @@ def client_wrapper(cafile: Optional[str] = None, pins_path: Optional[str] = None
         pins_path: the pin file (default ``default_pins_path()``); ignored with cafile.
         timeout: seconds the whole handshake may take.
         on_new_pin: called with (server, fingerprint) when a server is pinned first.
+        advertised: the fingerprint the server advertised; a first use pins only it.
     """
     return ClientWrapper(cafile=cafile, pins_path=pins_path, timeout=timeout,
-                         on_new_pin=on_new_pin)
+                         on_new_pin=on_new_pin, advertised=advertised)

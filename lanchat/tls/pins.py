@@ -18,7 +18,30 @@ from lanchat.tls.certificates import write_atomically
 
 PINS_DIR = "lanchat"             # subdirectory of the user's config directory
 PINS_FILE = "known_servers.json"
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
+
+def fingerprint_hex(fp: Optional[str]) -> Optional[str]:
+    """A SHA-256 fingerprint as 64 lowercase hex digits, however it is written.
+
+    Pins are ``SHA256:AB:CD:...`` (OpenSSH style); discovery advertises the bare hex
+    (PROTOCOL.md section 10 ``fp``). Both name one certificate, so they are compared in
+    this form. Returns None for None, an empty string or anything that is not a
+    SHA-256 fingerprint.
+    """
+    if not fp:
+        return None
+    text = fp.strip().lower()
+    if text.startswith("sha256:"):
+        text = text[len("sha256:"):]
+    text = text.replace(":", "")
+    return text if _SHA256_HEX.fullmatch(text) else None
+
+
+def same_fingerprint(a: Optional[str], b: Optional[str]) -> bool:
+    """Whether two fingerprints (``SHA256:AB:...`` or bare hex) name one certificate."""
+    ha = fingerprint_hex(a)
+    return ha is not None and ha == fingerprint_hex(b)
 
 
 def default_pins_path() -> str:

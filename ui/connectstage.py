@@ -1,0 +1,103 @@
+"""The connect screen and the search behind its list, opened and closed together.
+
+While the connect screen shows, a ``lanchat.discovery.browse.Browser`` looks for chats
+on the network (DNS-SD over multicast DNS, and the UDP probe for networks that drop
+multicast). It is started when the screen opens and stopped when the screen goes
+away (connected) or the window quits; a screen that comes back after a failed attempt
+gets a fresh one.
+
+The browser's threads never touch the screen: its ``on_change`` posts one
+``FOUND_CHANGED`` pygame event (none while one is still queued: a burst of changes
+wakes the loop once), and the connect screen, on the main thread, reads
+``servers()`` then and redraws only if the rows differ. An idle connect screen costs
+nothing beyond the browser's own threads.
+
+``LANCHAT_PROBE_HOSTS`` (comma-separated addresses, read when the search starts) adds
+unicast addresses to probe besides the broadcast ones: for a network whose routers
+drop broadcast as well as multicast, and for tests on loopback (docs/gui.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Callable, Optional, Tuple
+
+import pygame
+
+import protocol
+from lanchat.discovery.browse import Browser
+from lanchat.tls.pins import PinStore, server_key
+
+from ui.connectscreen import ConnectScreen
+from ui.foundchoice import FOUND_CHANGED
+from ui.foundlist import FoundList
+
+log = logging.getLogger("chat.ui.discovery")
+
+PROBE_HOSTS_ENV = "LANCHAT_PROBE_HOSTS"
+
+
+def probe_hosts_from_env(environ=os.environ) -> Tuple[str, ...]:
+    """The extra addresses ``LANCHAT_PROBE_HOSTS`` names (none without it)."""
+    return tuple(h.strip() for h in environ.get(PROBE_HOSTS_ENV, "").split(",") if h.strip())
+
+
+def default_browser(port: int, on_change: Callable[[], None]) -> Browser:
+    """The real search: probes ``port`` (and mDNS), calls ``on_change`` on changes."""
+    return Browser(port=port, probe_hosts=probe_hosts_from_env(), on_change=on_change)
+
+
+def post_found_changed() -> None:
+    """``on_change`` for the browser's threads: wake the loop with one event."""
+    try:
+        if not pygame.event.peek(FOUND_CHANGED, pump=False):  # pump is the main thread's
+            pygame.event.post(pygame.event.Event(FOUND_CHANGED))
+    except pygame.error:  # the window is closing: nobody left to tell
+        pass
+
+
+class ConnectStage:
+    """Opens connect screens with a running search behind their list.
+
+    Args:
+        browser_factory: ``(port, on_change) -> browser`` (``start``, ``stop``,
+            ``servers``), or None for a connect screen without the list.
+        port: the port to probe (the window's ``--port``, else the default).
+        pins: the pinned certificates, to warn about a server advertising another.
+    """
+
+    def __init__(self, browser_factory: Optional[Callable] = default_browser,
+                 port: Optional[int] = None, pins: Optional[PinStore] = None):
+        self.browser_factory = browser_factory
+        self.port = port or protocol.DEFAULT_PORT
+        self.pins = pins or PinStore()
+        self.browser = None
+
+    def open(self, *args, **kwargs) -> ConnectScreen:
+        """A ``ConnectScreen(*args, **kwargs)`` with the list of chats found, searching."""
+        if self.browser_factory is None:
+            return ConnectScreen(*args, **kwargs)
+        self.close()
+        problem = ""
+        try:
+            self.browser = self.browser_factory(self.port, post_found_changed)
+            self.browser.start()
+        except Exception as exc:  # noqa: BLE001  zeroconf's and the OS's errors alike
+            log.warning("cannot look for chats on the network: %s", exc)
+            problem = str(exc) or type(exc).__name__
+            self.close()
+        found = FoundList(self.browser, pinned=self._pinned, port=self.port, problem=problem)
+        return ConnectScreen(*args, found=found, **kwargs)
+
+    def _pinned(self, host: str, port: int) -> Optional[str]:
+        return self.pins.get(server_key(host, port))
+
+    def close(self) -> None:
+        """Stop the search (the screen is gone, or the window closes); idempotent."""
+        browser, self.browser = self.browser, None
+        if browser is not None:
+            try:
+                browser.stop()
+            except Exception as exc:  # noqa: BLE001  closing must not fail the window
+                log.warning("stopping the search failed: %s", exc)
