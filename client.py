@@ -3,6 +3,7 @@
     python client.py                                   # connect screen
     python client.py --host 192.168.1.20 --name alice  # window, connected
     python client.py --cli --host 127.0.0.1 --name bob # terminal: stdin lines are sent
+    python client.py --discover [--json]              # the chats on this network
 
 This file is the command line only: the flags (``lanchat/client/options.py``) pick the
 terminal mode (``lanchat/client/terminal.py``) or the window (``ui/app.py``); both use
@@ -20,6 +21,7 @@ from typing import Optional
 
 from lanchat.client.options import build_parser
 from lanchat.client.terminal import run_cli
+from lanchat.discovery.listing import run_discover
 from ui.launch import run_gui
 from ui.displaycheck import window_problem
 
@@ -33,12 +35,16 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     if args.port is not None and not PORT_RANGE[0] <= args.port <= PORT_RANGE[1]:
         parser.error(f"argument --port: {args.port} is not a port: use a number "
                      f"from {PORT_RANGE[0]} to {PORT_RANGE[1]}")
+    if args.json and not args.discover:
+        parser.error("--json goes with --discover (it prints the servers found as JSON)")
     return args
 
 
 def main(argv: Optional[list] = None) -> int:
     """Run the terminal client or the window; returns the exit status."""
     args = parse_args(argv)
+    if args.discover:
+        return run_discover(args.port, args.json, sys.stdout, sys.stderr)
     if args.cli:
         return run_cli(args)
     problem = window_problem()

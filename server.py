@@ -15,6 +15,9 @@ import threading
 from typing import Optional
 
 from lanchat import tls
+from lanchat.discovery.announce import ServerDiscovery
+from lanchat.discovery.found import Found
+from lanchat.discovery.wire import fp_of_fingerprint
 from lanchat.netaddr import lan_addresses
 from lanchat.errors import HistoryUnusable
 from lanchat.server.config import build_parser, config_from_args, warnings_for
@@ -60,6 +63,8 @@ def main(argv: Optional[list] = None) -> int:
         print(f"clients can connect with: python client.py --host {ip} --port {port}"
               + (" --tls" if config.tls_context else ""), flush=True)
 
+    discovery = start_discovery(server, tls_fingerprint)
+
     stop = threading.Event()
 
     def on_signal(signum, _frame):
@@ -73,9 +78,30 @@ def main(argv: Optional[list] = None) -> int:
     while not stop.wait(0.5):
         pass
     print("shutting down...", flush=True)
+    if discovery is not None:
+        discovery.stop()  # first: browsers drop the server at once
     server.close_gracefully()
     print("bye", flush=True)
     return 0
+
+
+def start_discovery(server: ChatServer, tls_fingerprint: Optional[str]
+                    ) -> Optional[ServerDiscovery]:
+    """Make the server findable on the LAN unless ``--no-advertise``; print which it does."""
+    config = server.config
+    if not config.advertise:
+        print("Not advertising (--no-advertise): clients need --host to connect", flush=True)
+        return None
+    host, port = server.server_address[:2]
+    found = Found(name=config.server_name, host=host, port=port,
+                  tls=config.tls_context is not None, pw=config.password is not None,
+                  fp=fp_of_fingerprint(tls_fingerprint) if tls_fingerprint else None)
+    discovery = ServerDiscovery(found, host, server.people)
+    sentence, warnings = discovery.start()
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+    print(sentence, flush=True)
+    return discovery
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from protocol import FrameError, MessageError, ProtocolError
 
 __all__ = ["ProtocolError", "FrameError", "MessageError", "ConnectError", "JournalClosed",
-           "HistoryUnusable"]
+           "HistoryUnusable", "BadAnnouncement"]
 
 
 class ConnectError(Exception):
@@ -25,3 +25,8 @@ class JournalClosed(RuntimeError):
 class HistoryUnusable(Exception):
     """The history database cannot be opened or is not one; ``str()`` says why, as a
     sentence for the person who gave ``--db``."""
+
+
+class BadAnnouncement(ValueError):
+    """A discovery announcement (a probe reply or a DNS-SD TXT record) that is not a
+    valid one; ``str()`` says what is wrong with it. It is dropped, never shown."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 
+import ifaddr  # python-zeroconf's dependency: interfaces with their netmasks, everywhere
+
 
 def is_loopback(ip: str) -> bool:
     """True for 127.0.0.0/8 and ::1 (also as text that does not parse: False)."""
@@ -43,3 +45,21 @@ def lan_addresses() -> list:
             found = []
     lan = sorted({ip for ip in found if not is_loopback(ip)})
     return lan or ["127.0.0.1"]
+
+
+def ipv4_interfaces() -> list:
+    """This machine's IPv4 interfaces other than loopback, as ``ipaddress.IPv4Interface``
+    (address and network: a discovery probe goes to each network's broadcast address)."""
+    found = set()
+    try:
+        adapters = ifaddr.get_adapters()
+    except OSError:
+        return []
+    for adapter in adapters:
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and not is_loopback(ip.ip):
+                try:
+                    found.add(ipaddress.IPv4Interface(f"{ip.ip}/{ip.network_prefix}"))
+                except ValueError:
+                    continue
+    return sorted(found)

@@ -9,19 +9,29 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import protocol
+from lanchat.discovery.wire import MAX_NAME_BYTES, valid_name
+from lanchat.errors import BadAnnouncement
 
 IDLE_MARGIN = 5.0  # seconds a ping may take to arrive beyond the clients' interval
+
+
+def default_server_name() -> str:
+    """``<hostname> chat``: this machine's short host name, cut to fit a DNS label."""
+    host = socket.gethostname().split(".")[0] or "LAN"
+    return f"{host[:MAX_NAME_BYTES - len(' chat')]} chat"
 
 
 @dataclass
 class ServerConfig:
     """Every knob of the server; the CLI flags map one to one."""
 
-    server_name: str = "pychat/1"  # what the welcome says the server is
+    # --name: what the welcome says the server is, and the name discovery shows
+    server_name: str = field(default_factory=default_server_name)
     host: str = "0.0.0.0"
     port: int = protocol.DEFAULT_PORT
     max_frame_bytes: int = protocol.DEFAULT_MAX_FRAME
@@ -40,6 +50,7 @@ class ServerConfig:
     password: Optional[str] = None
     admin_password: Optional[str] = None  # /admin PASSWORD makes a session an admin
     tls_context: object = None  # an ssl.SSLContext for the server side, or None
+    advertise: bool = True      # server.py makes itself findable (mDNS, UDP probe answer)
 
 
 def _whole(low: int, high: Optional[int] = None) -> Callable[[str], int]:
@@ -71,6 +82,15 @@ def _number(low: float, *, above: bool = False) -> Callable[[str], float]:
     return parse
 
 
+def _server_name(text: str) -> str:
+    """An argparse type: a name discovery can carry (1-63 bytes, no control characters)."""
+    try:
+        return valid_name(text)
+    except BadAnnouncement as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be a server name: {exc} "
+                                         f"(at most {MAX_NAME_BYTES} bytes)") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The server's flags, each defaulting to ``ServerConfig``'s value and checked for
     range here, so a bad one is one ``error:`` line and exit code 2."""
@@ -79,7 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--host", default=d.host, help="address to listen on (0.0.0.0 = every interface)")
     p.add_argument("--port", type=_whole(0, 65535), default=d.port,
-                   help="TCP port (0 picks a free one)")
+                   help="TCP port (0 picks a free one); discovery probes are answered "
+                        "on the same UDP port")
+    p.add_argument("--name", type=_server_name, default=d.server_name,
+                   help="the chat's name: shown in clients' window titles and in the "
+                        "list of chats found on the LAN")
+    p.add_argument("--no-advertise", action="store_true",
+                   help="do not make the server findable on the LAN (no mDNS record, "
+                        "no answer to discovery probes); clients then need --host")
     p.add_argument("--max-frame-bytes", type=_whole(64, protocol.HARD_MAX_FRAME),
                    default=d.max_frame_bytes,
                    help="largest frame body accepted (bigger ones get too_large)")
@@ -137,6 +164,7 @@ def warnings_for(config: ServerConfig) -> list:
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     """The ``ServerConfig`` of parsed flags (the password may come from CHAT_PASSWORD)."""
     return ServerConfig(
+        server_name=args.name, advertise=not args.no_advertise,
         host=args.host, port=args.port, max_frame_bytes=args.max_frame_bytes,
         max_text=args.max_text, db=args.db, history=args.history, rate=args.rate,
         burst=args.burst, max_clients=args.max_clients, max_per_ip=args.max_per_ip,

@@ -120,6 +120,11 @@ class ChatServer(socketserver.ThreadingTCPServer):
         with self._handlers_lock:
             return len(self._handlers)
 
+    def people(self) -> int:
+        """How many people are in the chat now (what discovery advertises as ``users``)."""
+        with self.room.lock:
+            return len(self.room.members)
+
     def handle_error(self, request, client_address) -> None:
         # One connection's bug must not reach the others: log it with the peer.
         log.exception("unexpected error on connection from %s:%s", *client_address[:2])

@@ -1,0 +1,266 @@
+"""Finding chat servers from the client: a live list (``Browser``) or one look (``discover``).
+
+Two ways run side by side and their sightings merge by ``Found.key`` (address and
+port), so a server seen both ways is one entry with ``via`` both:
+
+* multicast DNS: python-zeroconf's ``ServiceBrowser`` on ``_lanchat._tcp.local.``;
+  a service that says goodbye (its server stopped) or expires drops off at once;
+* the UDP probe ``LANCHAT? 2``, for networks that drop multicast: sent to the
+  limited broadcast, to each IPv4 interface's broadcast address and to any
+  ``probe_hosts``; sent a few times quickly at start (a datagram may be lost), then
+  every ``PROBE_INTERVAL``. A server found only this way drops off after
+  ``PROBE_FORGET`` seconds without a reply (a few rounds).
+
+If multicast DNS cannot start (no multicast route), the probe still runs; nothing
+here raises into the caller after ``start``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from dataclasses import replace
+from typing import Callable, Iterable, Optional
+
+from zeroconf import IPVersion, ServiceBrowser, ServiceStateChange, Zeroconf
+
+import protocol
+from lanchat.discovery.wire import (MAX_REPLY_BYTES, PROBE_REQUEST, SERVICE_TYPE,
+                                    found_from_txt, instance_of, parse_reply)
+from lanchat.errors import BadAnnouncement
+from lanchat.netaddr import ipv4_interfaces
+
+log = logging.getLogger("chat.discovery")
+
+PROBE_START = (0.0, 0.3, 0.8, 1.5)  # first probes (seconds after start): a lost one is retried
+PROBE_INTERVAL = 3.0                # then one round every this often
+PROBE_FORGET = 3 * PROBE_INTERVAL + 1.0  # a probe-only server silent this long is gone
+INFO_TIMEOUT_MS = 1500              # waiting for a service's SRV, TXT and A records
+STOP_TIMEOUT = 2.0                  # stop() waits at most this long for each thread
+LIMITED_BROADCAST = "255.255.255.255"
+
+
+def probe_targets(port: int, probe_hosts: Iterable[str] = ()) -> list:
+    """Where a round of probes goes: ``(address, port)`` for the limited broadcast,
+    each interface's broadcast address, and each of ``probe_hosts`` (``"HOST"`` or
+    ``"HOST:PORT"``, the port defaulting to ``port``)."""
+    targets = [(LIMITED_BROADCAST, port)]
+    for interface in ipv4_interfaces():
+        if interface.network.prefixlen < 31:  # /31 and /32 have no broadcast address
+            targets.append((str(interface.network.broadcast_address), port))
+    for entry in probe_hosts:
+        host, _, number = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        targets.append((host, int(number)) if number else (entry, port))
+    return list(dict.fromkeys(targets))
+
+
+def merge(sightings: Iterable[tuple]) -> list:
+    """One ``Found`` per key from ``(found, heard_at)`` sightings: the most recently
+    heard one's fields, ``via`` the union of all; sorted by name, then host, then port."""
+    newest: dict = {}
+    via: dict = {}
+    for found, heard in sightings:
+        if found.key not in newest or heard >= newest[found.key][1]:
+            newest[found.key] = (found, heard)
+        via[found.key] = via.get(found.key, frozenset()) | found.via
+    merged = [replace(found, via=via[key]) for key, (found, _) in newest.items()]
+    return sorted(merged, key=lambda f: (f.name.casefold(), f.name, _host_order(f.host), f.port))
+
+
+def _host_order(host: str) -> tuple:
+    try:
+        return (0, int(ipaddress.ip_address(host)))
+    except ValueError:
+        return (1, host)
+
+
+def _pick_address(addresses: list) -> Optional[str]:
+    """Of a service's IPv4 addresses, one on a network of this machine if there is one."""
+    networks = [interface.network for interface in ipv4_interfaces()]
+    for address in addresses:
+        if any(ipaddress.ip_address(address) in network for network in networks):
+            return address
+    return addresses[0] if addresses else None
+
+
+class Browser:
+    """A live list of the chat servers on the LAN, found both ways and merged.
+
+    Args:
+        port: the UDP port probes go to (the servers' chat port number).
+        probe_hosts: addresses to probe besides the broadcast ones, ``"HOST"`` or
+            ``"HOST:PORT"`` (tests on loopback give ``"127.0.0.1"``).
+        on_change: called (from a background thread, with no lock held) when the list
+            of ``servers()`` changes.
+    """
+
+    def __init__(self, *, port: int = protocol.DEFAULT_PORT, probe_hosts: Iterable[str] = (),
+                 on_change: Optional[Callable[[], None]] = None):
+        self.port = port
+        self.probe_hosts = tuple(probe_hosts)
+        self.on_change = on_change
+        self._lock = threading.Lock()
+        self._mdns: dict = {}     # service name -> (Found, heard_at)
+        self._probed: dict = {}   # key -> (Found, heard_at)
+        self._servers: list = []  # the merged list servers() returns
+        self._stopping = threading.Event()
+        self._started = False
+        self._zeroconf: Optional[Zeroconf] = None
+        self._browser: Optional[ServiceBrowser] = None
+        self._socket: Optional[socket.socket] = None
+        self._prober: Optional[threading.Thread] = None
+
+    # ------------------------------------------------------------ public
+
+    def start(self) -> None:
+        """Start browsing multicast DNS and probing; a way that cannot start is logged
+        and left out (the other still runs). Starting twice does nothing."""
+        if self._started:
+            return
+        self._started = True
+        try:
+            self._zeroconf = Zeroconf(ip_version=IPVersion.V4Only)
+            self._browser = ServiceBrowser(self._zeroconf, SERVICE_TYPE,
+                                           handlers=[self._on_service])
+        except (OSError, RuntimeError) as exc:  # no interface or no multicast route
+            log.warning("multicast DNS browsing is off: %s", exc)
+            self._close_zeroconf()
+        try:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            sock.bind(("", 0))
+        except OSError as exc:
+            log.warning("discovery probes are off: %s", exc)
+            return
+        self._socket = sock
+        self._prober = threading.Thread(target=self._probe_loop, args=(sock,),
+                                        name="discovery-probe", daemon=True)
+        self._prober.start()
+
+    def stop(self) -> None:
+        """Stop both ways and close their sockets; idempotent, waits a bounded time."""
+        self._stopping.set()
+        self._close_zeroconf()
+        if self._prober is not None:
+            self._prober.join(STOP_TIMEOUT)
+        if self._socket is not None:
+            self._socket.close()
+
+    def servers(self) -> list:
+        """The servers found now: ``[Found]``, one per key, sorted by name then host."""
+        with self._lock:
+            return list(self._servers)
+
+    # ------------------------------------------------------------ multicast DNS
+
+    def _close_zeroconf(self) -> None:
+        browser, zc = self._browser, self._zeroconf
+        self._browser = self._zeroconf = None
+        if browser is not None:
+            browser.cancel()
+        if zc is not None:
+            zc.close()
+
+    def _on_service(self, zeroconf: Zeroconf, service_type: str, name: str,
+                    state_change: ServiceStateChange) -> None:
+        """ServiceBrowser's handler (its thread): look the service up, or drop it."""
+        if state_change is ServiceStateChange.Removed:
+            self._update(lambda: self._mdns.pop(name, None))
+            return
+        if self._stopping.is_set():
+            return
+        try:
+            info = zeroconf.get_service_info(service_type, name, timeout=INFO_TIMEOUT_MS)
+        except Exception as exc:  # zeroconf closing under us; the next change retries
+            log.debug("looking up %s failed: %s", name, exc)
+            return
+        if info is None or info.port is None:
+            return
+        host = _pick_address(info.parsed_addresses(IPVersion.V4Only))
+        if host is None:
+            return
+        try:
+            found = found_from_txt(info.properties, instance_of(name), host, info.port)
+        except BadAnnouncement as exc:
+            log.debug("ignoring %s: %s", name, exc)
+            return
+        now = time.monotonic()
+        self._update(lambda: self._mdns.__setitem__(name, (found, now)))
+
+    # ------------------------------------------------------------ UDP probe
+
+    def _probe_loop(self, sock: socket.socket) -> None:
+        started = time.monotonic()
+        due = [started + offset for offset in PROBE_START]  # when the next rounds go
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            if now >= due[0]:
+                self._send_round(sock)
+                self._update(lambda: self._forget_silent(now))
+                due.pop(0)
+                if not due:
+                    due.append(now + PROBE_INTERVAL)
+            sock.settimeout(max(0.01, min(0.25, due[0] - time.monotonic())))
+            try:
+                datagram, sender = sock.recvfrom(MAX_REPLY_BYTES + 1)
+            except socket.timeout:
+                continue
+            except OSError:  # closed by stop(), or an ICMP error from a unicast probe
+                if self._stopping.is_set():
+                    return
+                continue
+            try:
+                found = parse_reply(datagram, sender[0])
+            except BadAnnouncement as exc:
+                log.debug("ignoring a reply from %s: %s", sender[0], exc)
+                continue
+            heard = time.monotonic()
+            self._update(lambda: self._probed.__setitem__(found.key, (found, heard)))
+
+    def _send_round(self, sock: socket.socket) -> None:
+        try:
+            targets = probe_targets(self.port, self.probe_hosts)
+        except (OSError, ValueError) as exc:
+            log.debug("no probe targets: %s", exc)
+            return
+        for target in targets:
+            try:
+                sock.sendto(PROBE_REQUEST, target)
+            except OSError as exc:  # e.g. no route for the limited broadcast
+                log.debug("probe to %s:%s not sent: %s", *target, exc)
+
+    def _forget_silent(self, now: float) -> None:
+        for key in [key for key, (_, heard) in self._probed.items()
+                    if now - heard > PROBE_FORGET]:
+            del self._probed[key]
+
+    # ------------------------------------------------------------ the list
+
+    def _update(self, change: Callable[[], object]) -> None:
+        """Apply ``change`` to the sightings under the lock; tell ``on_change`` if the
+        merged list is different afterwards."""
+        with self._lock:
+            change()
+            merged = merge(list(self._mdns.values()) + list(self._probed.values()))
+            changed = merged != self._servers
+            self._servers = merged
+        if changed and self.on_change is not None and not self._stopping.is_set():
+            try:
+                self.on_change()
+            except Exception:  # the caller's bug must not stop discovery
+                log.exception("discovery on_change failed")
+
+
+def discover(timeout: float = 2.0, *, port: int = protocol.DEFAULT_PORT,
+             probe_hosts: Iterable[str] = ()) -> list:
+    """Look for ``timeout`` seconds both ways; the servers found, as ``Browser.servers``."""
+    browser = Browser(port=port, probe_hosts=probe_hosts)
+    browser.start()
+    try:
+        time.sleep(timeout)  # the servers answer within it; the length is the caller's
+        return browser.servers()
+    finally:
+        browser.stop()
