@@ -37,9 +37,9 @@ def config_home(tmp_path, monkeypatch):
 def make_app():
     apps = []
 
-    def factory(*argv, size=(900, 600), clipboard=lambda: ""):
+    def factory(*argv, size=(900, 600), clipboard=lambda: "", browser_factory=None):
         args = options.build_parser().parse_args(list(argv))
-        app = ui_app.App(args, size=size, clipboard=clipboard)
+        app = ui_app.App(args, size=size, clipboard=clipboard, browser_factory=browser_factory)
         apps.append(app)
         return app
 

@@ -40,7 +40,8 @@ def make_app():
         def connect(host, port, name):
             conns.append(FakeConnection(host, port, name, **fake))
             return conns[-1]
-        app = ui_app.App(args, connection_factory=connect, size=size, clipboard=lambda: "")
+        app = ui_app.App(args, connection_factory=connect, size=size, clipboard=lambda: "",
+                         browser_factory=None)
         apps.append(app)
         return app, conns[0]
 

@@ -47,6 +47,7 @@ from ui.textfonts import Fonts
 from ui.wrapping import wrap_text
 
 CARD_WIDTH = 520
+LIST_CARD_WIDTH = 600  # ... wider with the list of chats found (a row says a lot)
 WIDE_CARD = 780       # the card widens up to this for an error that would not fit
 FIELD_HEIGHT = 42
 LABEL = 20            # label above a field
@@ -56,11 +57,11 @@ PORT_WIDTH = 110
 TLS_WIDTH = 150       # the checkbox column beside the CA file field
 MARGIN = 16           # between the card and the window edge
 HINT = "Enter connects \u00b7 Tab moves between fields \u00b7 Space ticks \u201cUse TLS\u201d"
-LIST_HINT = ("Click a chat above (or Up/Down, Enter) \u00b7 or type its address and press "
-             "Enter \u00b7 Tab moves between fields")
+LIST_HINT = ("Click a chat (or Up/Down, Enter), or type its address \u00b7 Tab moves "
+             "between fields")
 LIST_LABEL = "Chats on this network"
 CHECKBOX = 4          # focus index of the checkbox: fields 0-3, checkbox, CA field
-LIST_ROWS = 3         # rows the list shows when the window has room (it scrolls)
+LIST_ROWS = 4         # rows the list shows when the window has room (it scrolls)
 
 
 class ConnectRequest(NamedTuple):
@@ -121,12 +122,15 @@ class ConnectScreen(FoundChoice):
         w, h = size
         fixed = HEADER + 3 * ROW + 44 + 18   # header, three rows, button and its gap
         list_rows = 0
-        if self.found:  # as many rows as leave room for a two-line message
-            spare = h - 2 * MARGIN - fixed - 54 - 3 * self._line_h - 2 * 6
-            list_rows = max(1, min(LIST_ROWS, spare // 46))
+        if self.found:  # as many rows as leave room for the message (up to 5 lines)
+            lines = len(self._wrap(min(LIST_CARD_WIDTH, w - 2 * MARGIN) - 64))
+            message = max(2, min(5, lines)) * self._line_h + (20 if self.error else 0)
+            spare = h - 2 * MARGIN - fixed - 28 - message - LABEL - 16
+            list_rows = max(1, min(LIST_ROWS, FoundPanel.rows_for(spare)))
             fixed += LABEL + FoundPanel.height_for(list_rows) + 16
         room = h - 2 * MARGIN - fixed - 28
-        for card_w in (min(CARD_WIDTH, w - 2 * MARGIN), min(WIDE_CARD, w - 2 * MARGIN)):
+        narrow = LIST_CARD_WIDTH if self.found else CARD_WIDTH
+        for card_w in (min(narrow, w - 2 * MARGIN), min(WIDE_CARD, w - 2 * MARGIN)):
             inner = card_w - 64
             lines = self._wrap(inner)
             if self._message_height(lines, 1 << 20) <= room:

@@ -25,10 +25,10 @@ from ui.tlsbadge import LOCK_W, draw_lock
 from ui.userlist import fit_text
 from ui.wrapping import wrap_text
 
-ROW_H = 46            # one server: name line and address line
+ROW_H = 34            # one server: name, address, people and the lock and key
 PAD = 6               # inside the box, around the rows
 KEY_W = 16
-WARNING = "NOT THE PINNED CERTIFICATE: see below before connecting"
+WARNING = "CERTIFICATE CHANGED"  # advertised is not the pinned one; the message says more
 
 
 def draw_key(surface: pygame.Surface, colour, x: int, cy: int) -> None:
@@ -63,6 +63,11 @@ class FoundPanel:
     def height_for(rows: int) -> int:
         """The box's height for ``rows`` visible rows."""
         return rows * ROW_H + 2 * PAD
+
+    @staticmethod
+    def rows_for(height: int) -> int:
+        """How many rows a box of ``height`` pixels holds."""
+        return (height - 2 * PAD) // ROW_H
 
     @property
     def visible_rows(self) -> int:
@@ -180,22 +185,20 @@ class FoundPanel:
             bar = theme.ERROR if row.warning else theme.ACCENT
             pygame.draw.rect(surface, bar, pygame.Rect(rect.x, rect.y + 6, 3, rect.height - 12),
                              border_radius=2)
-        x, right = rect.x + 14, rect.right - 10
-        top = rect.y + 5
+        x, right, cy = rect.x + 14, rect.right - 10, rect.centery
         people = f.small.render(row.people, theme.TEXT_MUTED)
-        surface.blit(people, (right - people.get_width(), top + 2))
-        name_room = right - people.get_width() - 16 - x
-        name = f.bold.render(fit_text(row.name, name_room, f.bold.width),
-                             theme.ERROR if row.warning else theme.TEXT)
-        surface.blit(name, (x, top))
-        line_y = rect.bottom - 6 - f.small.height
-        icons_left = self._draw_icons(surface, row.found, right, line_y + f.small.height // 2)
-        room = icons_left - 12 - x
-        if row.warning:
-            text = f.small_bold.render(fit_text(WARNING, room, f.small_bold.width), theme.ERROR)
-        else:
-            text = f.small.render(fit_text(row.address, room, f.small.width), theme.TEXT_MUTED)
-        surface.blit(text, (x, line_y))
+        right -= people.get_width()
+        surface.blit(people, (right, cy - people.get_height() // 2))
+        right = self._draw_icons(surface, row.found, right - 16, cy)
+        name_text = fit_text(row.name, max(40, (right - x) * 3 // 5), f.bold.width)
+        name = f.bold.render(name_text, theme.ERROR if row.warning else theme.TEXT)
+        surface.blit(name, (x, cy - name.get_height() // 2))
+        x += name.get_width() + 12
+        font, text, colour = ((f.small_bold, WARNING, theme.ERROR) if row.warning
+                              else (f.small, row.address, theme.TEXT_MUTED))
+        if right - 12 - x > 20:
+            label = font.render(fit_text(text, right - 12 - x, font.width), colour)
+            surface.blit(label, (x, cy - label.get_height() // 2))
 
     def _draw_icons(self, surface: pygame.Surface, found, right: int, cy: int) -> int:
         """The key (password) and the lock (TLS) with their words, right-aligned at
@@ -211,8 +214,8 @@ class FoundPanel:
             surface.blit(label, (right, cy - label.get_height() // 2))
             right -= width + 5
             draw(surface, colour, right, cy)
-            right -= 12
-        return right
+            right -= 14
+        return right + 14
 
     def _draw_scrollbar(self, surface: pygame.Surface) -> None:
         rows, shown = len(self.model.rows), self.visible_rows

@@ -22,6 +22,7 @@ from typing import Optional
 
 import protocol
 from lanchat.text import one_line
+from lanchat.tls.pins import pin_form
 
 # Refused at hello: the connect screen shows these instead of the server's words.
 REFUSALS = {
@@ -116,6 +117,6 @@ def not_pinned_warning(name: str, where: str, pinned: str, advertised: str) -> s
     return (f"WARNING: \u201c{name}\u201d at {where} ADVERTISES A CERTIFICATE THAT IS "
             f"NOT THE ONE PINNED FOR IT. Someone on this network may be pretending to be "
             f"that server, or the server got a new certificate. Pinned fingerprint: "
-            f"{pinned}. Advertised: {one_line(advertised, 100)}. Connect checks the pinned certificate and "
+            f"{pinned}. Advertised: {one_line(pin_form(advertised), 100)}. Connect checks the pinned certificate and "
             f"refuses any other. Only if whoever runs the server confirms it has a new one, "
             f"run: python -m lanchat.tls --forget {where}, then connect again.")

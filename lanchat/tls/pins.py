@@ -38,6 +38,15 @@ def fingerprint_hex(fp: Optional[str]) -> Optional[str]:
     return text if _SHA256_HEX.fullmatch(text) else None
 
 
+def pin_form(fp: str) -> str:
+    """A fingerprint written as the pin file writes it (``SHA256:AB:CD:...``), for
+    showing two side by side; anything that is not one comes back as it was."""
+    digits = fingerprint_hex(fp)
+    if digits is None:
+        return fp
+    return "SHA256:" + ":".join(digits[i:i + 2] for i in range(0, 64, 2)).upper()
+
+
 def same_fingerprint(a: Optional[str], b: Optional[str]) -> bool:
     """Whether two fingerprints (``SHA256:AB:...`` or bare hex) name one certificate."""
     ha = fingerprint_hex(a)
