@@ -117,6 +117,6 @@ def not_pinned_warning(name: str, where: str, pinned: str, advertised: str) -> s
     return (f"WARNING: \u201c{name}\u201d at {where} ADVERTISES A CERTIFICATE THAT IS "
             f"NOT THE ONE PINNED FOR IT. Someone on this network may be pretending to be "
             f"that server, or the server got a new certificate. Pinned fingerprint: "
-            f"{pinned}. Advertised: {one_line(pin_form(advertised), 100)}. Connect checks the pinned certificate and "
+            f"{pinned}. Advertised: {one_line(pin_form(advertised), 120)}. Connect checks the pinned certificate and "
             f"refuses any other. Only if whoever runs the server confirms it has a new one, "
             f"run: python -m lanchat.tls --forget {where}, then connect again.")
