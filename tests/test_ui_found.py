@@ -89,7 +89,7 @@ def test_rows_follow_the_source_with_their_sentences():
     assert [row.name for row in model.rows] == ["Lab chat", "Library", "Staff", "Six"]
     assert [row.address for row in model.rows] == [
         "192.168.1.20:5050", "192.168.1.31:5050", "192.168.1.40:5051", "[fe80::1]:5050"]
-    assert [row.people for row in model.rows] == ["3 people", "1 person", "nobody yet",
+    assert [row.people for row in model.rows] == ["3 people", "1 person", "empty",
                                                   "12 people"]
     assert not any(row.warning for row in model.rows)
     assert model.empty_text() == ""
@@ -346,3 +346,21 @@ def test_a_small_window_still_shows_a_row_and_the_fields(fonts):
     screen = ConnectScreen((420, 360), fonts, "", 5050, "zoe", found=model)
     assert screen.found.visible_rows == 1
     screen.draw(pygame.Surface((420, 360)))
+
+
+# ---------------------------------------------------------------- the window title
+
+def test_the_title_names_the_server_cleaned_and_cut():
+    from ui.chatlog import ChatLog
+    from ui.windowtitle import SERVER_NAME_MAX, title_text
+    log = ChatLog(me="alice")
+    log.apply({"type": "connected", "name": "alice", "users": ["alice"], "seq": 1,
+               "server": "Lab\x1b[31m\x00 chat\n", "host": "h", "port": 1})
+    assert title_text(log, True, True, False) == "LAN Chat \u2014 alice on Lab[31m chat"
+    assert title_text(log, False, True, False) == "LAN Chat"   # on the connect screen
+    log.apply({"type": "connected", "name": "alice", "users": ["alice"], "seq": 2,
+               "server": "x" * 500, "host": "h", "port": 1})
+    assert title_text(log, True, True, False) == "LAN Chat \u2014 alice on " + "x" * SERVER_NAME_MAX
+    log.apply({"type": "connected", "name": "alice", "users": ["alice"], "seq": 3,
+               "host": "h", "port": 1})                    # a server that names nothing
+    assert title_text(log, True, True, False) == "LAN Chat \u2014 alice"

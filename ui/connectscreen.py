@@ -47,7 +47,7 @@ from ui.textfonts import Fonts
 from ui.wrapping import wrap_text
 
 CARD_WIDTH = 520
-LIST_CARD_WIDTH = 600  # ... wider with the list of chats found (a row says a lot)
+LIST_CARD_WIDTH = 640  # ... wider with the list of chats found (a row says a lot)
 WIDE_CARD = 780       # the card widens up to this for an error that would not fit
 FIELD_HEIGHT = 42
 LABEL = 20            # label above a field

@@ -39,7 +39,7 @@ class FoundRow(NamedTuple):
     found: Found
     name: str              # its name, cleaned for drawing (the server chooses it)
     address: str           # host:port, as the fields will hold it
-    people: str            # "nobody yet", "1 person", "12 people"
+    people: str            # "empty", "1 person", "12 people"
     warning: bool          # it advertises a certificate other than the pinned one
     pinned: Optional[str]  # the pinned fingerprint for its address, if any
 
@@ -47,7 +47,7 @@ class FoundRow(NamedTuple):
 def people_text(users: int) -> str:
     """How many are in the chat, in words."""
     if users <= 0:
-        return "nobody yet"
+        return "empty"
     return "1 person" if users == 1 else f"{users} people"
 
 

@@ -26,7 +26,7 @@ from ui.userlist import fit_text
 from ui.wrapping import wrap_text
 
 ROW_H = 34            # one server: name, address, people and the lock and key
-PAD = 6               # inside the box, around the rows
+PAD = 5               # inside the box, around the rows
 KEY_W = 16
 WARNING = "CERTIFICATE CHANGED"  # advertised is not the pinned one; the message says more
 
@@ -152,8 +152,9 @@ class FoundPanel:
         else:
             clip = surface.get_clip()
             surface.set_clip(box.inflate(-2, -2))
+            columns = self._columns()
             for index in range(self.scroll, min(len(rows), self.scroll + self.visible_rows)):
-                self._draw_row(surface, index)
+                self._draw_row(surface, index, columns)
             surface.set_clip(clip)
             if len(rows) > self.visible_rows:
                 self._draw_scrollbar(surface)
@@ -171,7 +172,7 @@ class FoundPanel:
             surface.blit(font.render(line, colour), (self.rect.x + PAD + 8, y))
             y += font.height + 2
 
-    def _draw_row(self, surface: pygame.Surface, index: int) -> None:
+    def _draw_row(self, surface: pygame.Surface, index: int, columns: tuple) -> None:
         f, row = self.fonts, self.model.rows[index]
         rect = self.row_rect(index)
         selected = index == self.model.selected
@@ -187,10 +188,11 @@ class FoundPanel:
                              border_radius=2)
         x, right, cy = rect.x + 14, rect.right - 10, rect.centery
         people = f.small.render(row.people, theme.TEXT_MUTED)
-        right -= people.get_width()
-        surface.blit(people, (right, cy - people.get_height() // 2))
-        right = self._draw_icons(surface, row.found, right - 16, cy)
-        name_text = fit_text(row.name, max(40, (right - x) * 3 // 5), f.bold.width)
+        surface.blit(people, (right - people.get_width(), cy - people.get_height() // 2))
+        right = self._draw_icons(surface, row.found, right - columns[0] - 14, cy, columns[1:])
+        room = right - x - 12 - f.small_bold.width(WARNING) if row.warning \
+            else (right - x) * 3 // 5  # the warning is shown whole; an address may be cut
+        name_text = fit_text(row.name, max(40, room), f.bold.width)
         name = f.bold.render(name_text, theme.ERROR if row.warning else theme.TEXT)
         surface.blit(name, (x, cy - name.get_height() // 2))
         x += name.get_width() + 12
@@ -200,22 +202,34 @@ class FoundPanel:
             label = font.render(fit_text(text, right - 12 - x, font.width), colour)
             surface.blit(label, (x, cy - label.get_height() // 2))
 
-    def _draw_icons(self, surface: pygame.Surface, found, right: int, cy: int) -> int:
-        """The key (password) and the lock (TLS) with their words, right-aligned at
-        ``right``; returns the left edge of what was drawn."""
+    ICONS = (("pw", "password", theme.WARN, KEY_W, draw_key),
+             ("tls", "TLS", theme.OK, LOCK_W, draw_lock))
+
+    def _columns(self) -> tuple:
+        """Widths of the people column and of the key and lock columns (0: no row has
+        one), so that the same things line up from row to row."""
+        font, rows = self.fonts.small, self.model.rows
+        widths = [max(font.width(row.people) for row in rows)]
+        for attribute, word, _, icon, _ in self.ICONS:
+            wanted = any(getattr(row.found, attribute) for row in rows)
+            widths.append(icon + 5 + font.width(word) if wanted else 0)
+        return tuple(widths)
+
+    def _draw_icons(self, surface: pygame.Surface, found, right: int, cy: int,
+                    columns: tuple) -> int:
+        """The key (password) and the lock (TLS) with their words, each in its column,
+        the columns ending at ``right``; returns the left edge of the columns."""
         font = self.fonts.small
-        for wanted, word, colour, width, draw in (
-                (found.pw, "password", theme.WARN, KEY_W, draw_key),
-                (found.tls, "TLS", theme.OK, LOCK_W, draw_lock)):
-            if not wanted:
+        for (attribute, word, colour, icon, draw), width in zip(self.ICONS, columns):
+            if not width:
                 continue
-            label = font.render(word, colour)
-            right -= label.get_width()
-            surface.blit(label, (right, cy - label.get_height() // 2))
-            right -= width + 5
-            draw(surface, colour, right, cy)
-            right -= 14
-        return right + 14
+            right -= width
+            if getattr(found, attribute):
+                draw(surface, colour, right, cy)
+                label = font.render(word, colour)
+                surface.blit(label, (right + icon + 5, cy - label.get_height() // 2))
+            right -= 12
+        return right
 
     def _draw_scrollbar(self, surface: pygame.Surface) -> None:
         rows, shown = len(self.model.rows), self.visible_rows
