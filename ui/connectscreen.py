@@ -164,7 +164,8 @@ class ConnectScreen(FoundChoice):
         return self.fonts.small.height + 3
 
     def _wrap(self, inner: int) -> List[str]:
-        text = self.error or self.note or (LIST_HINT if self.found else HINT)
+        text = self.error or self.note or (LIST_HINT if self.found and self.found.model.rows
+                                           else HINT)
         return wrap_text(text, inner - (32 if self.error else 0), self.fonts.small.width)
 
     def _message_height(self, lines: List[str], room: int) -> int:

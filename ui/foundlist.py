@@ -53,7 +53,7 @@ def people_text(users: int) -> str:
 
 def empty_sentence(port: int) -> str:
     """What to check when no chat was found (after the search had time)."""
-    return (f"No chats found on this network. Check that this computer is on the same "
+    return (f"No chats found on this network yet. Check that this computer is on the same "
             f"network as the server (not a guest Wi-Fi that keeps devices apart), and that "
             f"the server's firewall lets in TCP and UDP {port} and UDP 5353 (mDNS). "
             f"Or type its address below.")
