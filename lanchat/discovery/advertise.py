@@ -146,6 +146,7 @@ class Advertiser:
         with self._lock:
             self._found = replace(self._found, name=instance)
             self._registered.set()
+        log.info("advertised on the LAN (mDNS) as %r", instance)
         self._resend_if_changed(info)
 
     def _resend_if_changed(self, sent: ServiceInfo) -> None:

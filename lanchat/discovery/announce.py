@@ -101,10 +101,10 @@ class ServerDiscovery:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(USERS_EVERY + 1)
+        if self.responder is not None:  # first, so no reply undoes the goodbye
+            self.responder.stop()
         if self.advertiser is not None:
             self.advertiser.stop()
-        if self.responder is not None:
-            self.responder.stop()
 
     def _addresses(self) -> list:
         """The addresses to advertise: none for loopback (no other machine could

@@ -4,7 +4,8 @@ Two ways run side by side and their sightings merge by ``Found.key`` (address an
 port), so a server seen both ways is one entry with ``via`` both:
 
 * multicast DNS: python-zeroconf's ``ServiceBrowser`` on ``_lanchat._tcp.local.``;
-  a service that says goodbye (its server stopped) or expires drops off at once;
+  a service that says goodbye (its server stopped) drops off at once, its probe
+  sighting with it; one that dies silently, when its record expires;
 * the UDP probe ``LANCHAT? 2``, for networks that drop multicast: sent to the
   limited broadcast, to each IPv4 interface's broadcast address and to any
   ``probe_hosts``; sent a few times quickly at start (a datagram may be lost), then
@@ -25,7 +26,7 @@ import time
 from dataclasses import replace
 from typing import Callable, Iterable, Optional
 
-from zeroconf import IPVersion, ServiceBrowser, ServiceStateChange, Zeroconf
+from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
 
 import protocol
 from lanchat.discovery.wire import (MAX_REPLY_BYTES, PROBE_REQUEST, SERVICE_TYPE,
@@ -39,6 +40,7 @@ PROBE_START = (0.0, 0.3, 0.8, 1.5)  # first probes (seconds after start): a lost
 PROBE_INTERVAL = 3.0                # then one round every this often
 PROBE_FORGET = 3 * PROBE_INTERVAL + 1.0  # a probe-only server silent this long is gone
 INFO_TIMEOUT_MS = 1500              # waiting for a service's SRV, TXT and A records
+CACHE_REFRESH = 1.0                 # seconds between re-reads of the records zeroconf holds
 STOP_TIMEOUT = 2.0                  # stop() waits at most this long for each thread
 LIMITED_BROADCAST = "255.255.255.255"
 
@@ -112,6 +114,7 @@ class Browser:
         self._browser: Optional[ServiceBrowser] = None
         self._socket: Optional[socket.socket] = None
         self._prober: Optional[threading.Thread] = None
+        self._refresher: Optional[threading.Thread] = None
 
     # ------------------------------------------------------------ public
 
@@ -125,6 +128,10 @@ class Browser:
             self._zeroconf = Zeroconf(ip_version=IPVersion.V4Only)
             self._browser = ServiceBrowser(self._zeroconf, SERVICE_TYPE,
                                            handlers=[self._on_service])
+            self._refresher = threading.Thread(target=self._refresh_loop,
+                                               args=(self._zeroconf,),
+                                               name="discovery-refresh", daemon=True)
+            self._refresher.start()
         except (OSError, RuntimeError) as exc:  # no interface or no multicast route
             log.warning("multicast DNS browsing is off: %s", exc)
             self._close_zeroconf()
@@ -143,6 +150,8 @@ class Browser:
     def stop(self) -> None:
         """Stop both ways and close their sockets; idempotent, waits a bounded time."""
         self._stopping.set()
+        if self._refresher is not None:
+            self._refresher.join(STOP_TIMEOUT)
         self._close_zeroconf()
         if self._prober is not None:
             self._prober.join(STOP_TIMEOUT)
@@ -168,7 +177,7 @@ class Browser:
                     state_change: ServiceStateChange) -> None:
         """ServiceBrowser's handler (its thread): look the service up, or drop it."""
         if state_change is ServiceStateChange.Removed:
-            self._update(lambda: self._mdns.pop(name, None))
+            self._update(lambda: self._forget_service(name))
             return
         if self._stopping.is_set():
             return
@@ -177,6 +186,12 @@ class Browser:
         except Exception as exc:  # zeroconf closing under us; the next change retries
             log.debug("looking up %s failed: %s", name, exc)
             return
+        self._take_info(name, info)
+
+    def _take_info(self, name: str, info: Optional[ServiceInfo], known_only: bool = False) -> None:
+        """Record what a service's records say now (if they say something valid);
+        ``known_only``: only if the service is still listed (a refresh must not bring
+        back a service that said goodbye: its records linger a second in the cache)."""
         if info is None or info.port is None:
             return
         host = _pick_address(info.parsed_addresses(IPVersion.V4Only))
@@ -188,7 +203,32 @@ class Browser:
             log.debug("ignoring %s: %s", name, exc)
             return
         now = time.monotonic()
-        self._update(lambda: self._mdns.__setitem__(name, (found, now)))
+
+        def record() -> None:
+            known = self._mdns.get(name)
+            if known is None and known_only:
+                return
+            if known is None or known[0] != found:  # a new stamp only for news
+                self._mdns[name] = (found, now)
+        self._update(record)
+
+    def _refresh_loop(self, zc: Zeroconf) -> None:
+        """Re-read the known services' records from zeroconf's cache every
+        ``CACHE_REFRESH`` seconds: python-zeroconf does not always report a TXT change
+        as ``Updated`` (not when the new TXT equals one it saw before, e.g. users going
+        1 -> 0 -> 1), but its cache always holds the newest records."""
+        while not self._stopping.wait(CACHE_REFRESH):
+            with self._lock:
+                names = list(self._mdns)
+            for name in names:
+                info = ServiceInfo(SERVICE_TYPE, name)
+                try:
+                    if not info.load_from_cache(zc):
+                        continue
+                except Exception as exc:  # zeroconf closing under us
+                    log.debug("reading %s from the cache failed: %s", name, exc)
+                    return
+                self._take_info(name, info, known_only=True)
 
     # ------------------------------------------------------------ UDP probe
 
@@ -231,6 +271,13 @@ class Browser:
                 sock.sendto(PROBE_REQUEST, target)
             except OSError as exc:  # e.g. no route for the limited broadcast
                 log.debug("probe to %s:%s not sent: %s", *target, exc)
+
+    def _forget_service(self, name: str) -> None:
+        """A service said goodbye: its server stopped, so its probe sighting goes too
+        (a reply to a later probe brings it back if it is still there)."""
+        sighting = self._mdns.pop(name, None)
+        if sighting is not None:
+            self._probed.pop(sighting[0].key, None)
 
     def _forget_silent(self, now: float) -> None:
         for key in [key for key, (_, heard) in self._probed.items()
