@@ -93,3 +93,28 @@ def test_json_without_discover_is_a_usage_error():
     done = subprocess.run([sys.executable, "client.py", "--json"], cwd=ROOT,
                           capture_output=True, text=True, timeout=WAIT)
     assert done.returncode == 2 and "--json goes with --discover" in done.stderr
+
+
+def test_zeroconf_errors_are_logged_as_sentences_without_tracebacks():
+    import io
+    import logging
+
+    from lanchat.discovery.zclog import quiet_tracebacks
+
+    quiet_tracebacks()
+    quiet_tracebacks()  # twice is once
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    logger = logging.getLogger("zeroconf")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise OSError(101, "Network is unreachable")
+        except OSError:
+            logger.warning("Error with socket %d", 6, exc_info=True)
+    finally:
+        logger.removeHandler(handler)
+    text = out.getvalue()
+    assert "Error with socket 6" in text and "Network is unreachable" in text
+    assert "Traceback" not in text
+    assert len(logger.filters) == len(set(logger.filters))

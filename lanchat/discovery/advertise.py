@@ -27,6 +27,7 @@ from zeroconf import IPVersion, ServiceInfo, Zeroconf
 
 from lanchat.discovery.found import Found
 from lanchat.discovery.wire import SERVICE_TYPE, txt_properties
+from lanchat.discovery.zclog import quiet_tracebacks
 
 log = logging.getLogger("chat.discovery")
 
@@ -69,6 +70,7 @@ class Advertiser:
             OSError: multicast DNS cannot be used here (no multicast route, no
                 interface); nothing is left open.
         """
+        quiet_tracebacks()
         if self.interfaces is None:
             zc = Zeroconf(ip_version=IPVersion.V4Only)
         else:

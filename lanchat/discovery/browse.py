@@ -31,6 +31,7 @@ from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange,
 import protocol
 from lanchat.discovery.wire import (MAX_REPLY_BYTES, PROBE_REQUEST, SERVICE_TYPE,
                                     found_from_txt, instance_of, parse_reply)
+from lanchat.discovery.zclog import quiet_tracebacks
 from lanchat.errors import BadAnnouncement
 from lanchat.netaddr import ipv4_interfaces
 
@@ -124,6 +125,7 @@ class Browser:
         if self._started:
             return
         self._started = True
+        quiet_tracebacks()
         try:
             self._zeroconf = Zeroconf(ip_version=IPVersion.V4Only)
             self._browser = ServiceBrowser(self._zeroconf, SERVICE_TYPE,
