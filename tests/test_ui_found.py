@@ -364,3 +364,19 @@ def test_the_title_names_the_server_cleaned_and_cut():
     log.apply({"type": "connected", "name": "alice", "users": ["alice"], "seq": 3,
                "host": "h", "port": 1})                    # a server that names nothing
     assert title_text(log, True, True, False) == "LAN Chat \u2014 alice"
+
+
+# ---------------------------------------------------------------- the search's wake-ups
+
+def test_a_burst_of_changes_wakes_the_loop_once(fonts):
+    from ui.connectstage import Search
+    search = Search(lambda port, on_change: Listed(LAB), 5050)
+    pygame.event.clear()
+    for _ in range(5):
+        search.changed()                       # as the browser's thread would
+    assert len(pygame.event.get(FOUND_CHANGED)) == 1
+    search.changed()
+    assert pygame.event.get(FOUND_CHANGED) == []  # not read yet: no second event
+    assert search.servers() == [LAB]
+    search.changed()
+    assert len(pygame.event.get(FOUND_CHANGED)) == 1

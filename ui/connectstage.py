@@ -6,11 +6,12 @@ multicast). It is started when the screen opens and stopped when the screen goes
 away (connected) or the window quits; a screen that comes back after a failed attempt
 gets a fresh one.
 
-The browser's threads never touch the screen: its ``on_change`` posts one
-``FOUND_CHANGED`` pygame event (none while one is still queued: a burst of changes
-wakes the loop once), and the connect screen, on the main thread, reads
-``servers()`` then and redraws only if the rows differ. An idle connect screen costs
-nothing beyond the browser's own threads.
+The browser's threads never touch the screen: its ``on_change`` posts a
+``FOUND_CHANGED`` pygame event (``pygame.event.post`` is the one pygame call made for
+other threads), and the connect screen, on the main thread, reads ``servers()`` then
+and redraws only if the rows differ. A burst of changes posts one event: ``Search``
+posts only when the list was read since its last post (a flag the read clears). An
+idle connect screen costs nothing beyond the browser's own threads.
 
 ``LANCHAT_PROBE_HOSTS`` (comma-separated addresses, read when the search starts) adds
 unicast addresses to probe besides the broadcast ones: for a network whose routers
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Callable, Optional, Tuple
 
 import pygame
@@ -48,13 +50,28 @@ def default_browser(port: int, on_change: Callable[[], None]) -> Browser:
     return Browser(port=port, probe_hosts=probe_hosts_from_env(), on_change=on_change)
 
 
-def post_found_changed() -> None:
-    """``on_change`` for the browser's threads: wake the loop with one event."""
-    try:
-        if not pygame.event.peek(FOUND_CHANGED, pump=False):  # pump is the main thread's
+class Search:
+    """A browser and the one ``FOUND_CHANGED`` event its changes wake the loop with:
+    the source of a ``FoundList`` (``servers()``), and its ``on_change``."""
+
+    def __init__(self, browser_factory: Callable, port: int):
+        self._posted = threading.Event()   # an event is on its way, the list not read yet
+        self.browser = browser_factory(port, self.changed)
+
+    def changed(self) -> None:
+        """``on_change``, on the browser's threads: post the event, unless one waits."""
+        if self._posted.is_set():
+            return
+        self._posted.set()
+        try:
             pygame.event.post(pygame.event.Event(FOUND_CHANGED))
-    except pygame.error:  # the window is closing: nobody left to tell
-        pass
+        except pygame.error:  # the window is closing: nobody left to tell
+            pass
+
+    def servers(self) -> list:
+        """The browser's list (the main thread reads it: the next change posts again)."""
+        self._posted.clear()
+        return self.browser.servers()
 
 
 class ConnectStage:
@@ -79,15 +96,16 @@ class ConnectStage:
         if self.browser_factory is None:
             return ConnectScreen(*args, **kwargs)
         self.close()
-        problem = ""
+        problem, search = "", None
         try:
-            self.browser = self.browser_factory(self.port, post_found_changed)
+            search = Search(self.browser_factory, self.port)
+            self.browser = search.browser
             self.browser.start()
         except Exception as exc:  # noqa: BLE001  zeroconf's and the OS's errors alike
             log.warning("cannot look for chats on the network: %s", exc)
-            problem = str(exc) or type(exc).__name__
+            problem, search = str(exc) or type(exc).__name__, None
             self.close()
-        found = FoundList(self.browser, pinned=self._pinned, port=self.port, problem=problem)
+        found = FoundList(search, pinned=self._pinned, port=self.port, problem=problem)
         return ConnectScreen(*args, found=found, **kwargs)
 
     def _pinned(self, host: str, port: int) -> Optional[str]:
