@@ -75,3 +75,27 @@ def test_the_fingerprint_flag_is_the_same_check(tls_server, pair, pins):
         assert got["type"] == "connected", got
     finally:
         conn.close(timeout=2.0)
+
+
+def test_the_window_checks_the_fingerprint_flag_for_a_typed_address(tls_server, pins):
+    import pygame
+    import headless  # noqa: F401  (pygame without a screen)
+    from test_ui_app import post_key, post_text, run_until
+    from lanchat.client import options as client_options
+    from ui import app as ui_app
+    args = client_options.build_parser().parse_args(
+        ["--tls", "--fingerprint", OTHER, "--name", "gui", "--port", str(tls_server.port)])
+    app = ui_app.App(args, size=(900, 600), clipboard=lambda: "", browser_factory=None)
+    try:
+        post_text(tls_server.host)
+        post_key(pygame.K_RETURN)
+        run_until(app, lambda: app.connect_screen is not None
+                  and "NOT THE ONE ADVERTISED" in app.connect_screen.error, "the refusal")
+        assert tls.PinStore(pins).get(f"127.0.0.1:{tls_server.port}") is None
+        post_key(pygame.K_RETURN)                   # again: still the flag's fingerprint
+        run_until(app, lambda: app.connect_screen.busy, "the second attempt")
+        run_until(app, lambda: not app.connect_screen.busy, "the second refusal")
+        assert "NOT THE ONE ADVERTISED" in app.connect_screen.error
+    finally:
+        app.quit()
+        pygame.display.quit()

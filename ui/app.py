@@ -103,7 +103,7 @@ class App:
         self.log = ChatLog()
         self.chat: Optional[ChatScreen] = None
         self.connect_screen: Optional[ConnectScreen] = None
-        self.stage = ConnectStage(browser_factory, args.port)  # opens it, with its search
+        self.stage = ConnectStage(browser_factory, args.port, args.fingerprint)  # + search
         self.quit_dialog: Optional[QuitDialog] = None
         self._quit_reason = "bye"
         self.running = True

@@ -73,7 +73,7 @@ class ConnectRequest(NamedTuple):
     password: str
     tls: bool
     cafile: str
-    fingerprint: Optional[str] = None  # what the server picked from the list advertised
+    fingerprint: Optional[str] = None  # the fp the chat picked advertised, else --fingerprint
 
 
 class ConnectScreen(FoundChoice):
@@ -85,8 +85,9 @@ class ConnectScreen(FoundChoice):
     def __init__(self, size: Tuple[int, int], fonts: Fonts, host: str = "",
                  port: int = protocol.DEFAULT_PORT, name: str = "", error: str = "",
                  password: str = "", tls: bool = False, cafile: str = "",
-                 found: Optional[FoundList] = None):
+                 found: Optional[FoundList] = None, fingerprint: Optional[str] = None):
         self.fonts = fonts
+        self.fingerprint = fingerprint    # --fingerprint: for an address typed by hand
         self.fields: List[InputBox] = []
         placeholders = ("e.g. 192.168.1.20", str(protocol.DEFAULT_PORT), "e.g. alice", "",
                         "path to a .pem (else: pinned)")
@@ -224,7 +225,8 @@ class ConnectScreen(FoundChoice):
         else:
             cafile = self.fields[4].text.strip()
             picked = self.picked
-            advertised = picked.fp if picked and picked.key == (host, int(port_text)) else None
+            advertised = picked.fp if picked and picked.key == (host, int(port_text)) \
+                else self.fingerprint
             return ConnectRequest(host, int(port_text), name, self.fields[3].text,
                                   self.tls.checked or bool(cafile), cafile, advertised)
         self.set_focus(focus)

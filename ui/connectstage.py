@@ -81,18 +81,24 @@ class ConnectStage:
         browser_factory: ``(port, on_change) -> browser`` (``start``, ``stop``,
             ``servers``), or None for a connect screen without the list.
         port: the port to probe (the window's ``--port``, else the default).
+        fingerprint: ``--fingerprint``, for what the screens connect to by hand.
         pins: the pinned certificates, to warn about a server advertising another.
     """
 
     def __init__(self, browser_factory: Optional[Callable] = default_browser,
-                 port: Optional[int] = None, pins: Optional[PinStore] = None):
+                 port: Optional[int] = None, fingerprint: Optional[str] = None,
+                 pins: Optional[PinStore] = None):
         self.browser_factory = browser_factory
         self.port = port or protocol.DEFAULT_PORT
+        self.fingerprint = fingerprint
         self.pins = pins or PinStore()
         self.browser = None
 
     def open(self, *args, **kwargs) -> ConnectScreen:
-        """A ``ConnectScreen(*args, **kwargs)`` with the list of chats found, searching."""
+        """A ``ConnectScreen(*args, **kwargs)`` with the list of chats found, searching
+        (and ``--fingerprint``, which the screen's requests carry unless a chat picked
+        from the list brings its own)."""
+        kwargs["fingerprint"] = self.fingerprint
         if self.browser_factory is None:
             return ConnectScreen(*args, **kwargs)
         self.close()
