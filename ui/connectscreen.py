@@ -357,8 +357,9 @@ class ConnectScreen(FoundChoice):
         lines = self.message_lines()
         if not self.error:
             y = rect.y
+            colour = theme.WARN if self.note else theme.TEXT_FAINT  # a prompt, or the hint
             for line in lines[:self.visible_rows()]:
-                surface.blit(f.small.render(line, theme.TEXT_FAINT), (rect.x, y))
+                surface.blit(f.small.render(line, colour), (rect.x, y))
                 y += self._line_h
             return
         pygame.draw.rect(surface, theme.ERROR_BG, rect, border_radius=theme.RADIUS)
