@@ -51,6 +51,14 @@ def main(argv: Optional[list] = None) -> int:
               + (" Another server may be running there; stop it or pick another --port."
                  if exc.errno in (98, 48, 10048) else ""), file=sys.stderr)
         return 1
+    # Before anything is printed: a test (or a person) may signal as soon as it reads.
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     host, port = server.server_address[:2]
     print(f"chat server listening on {host}:{port} (history: {config.db}, "
           f"last seq {server.room.seq})", flush=True)
@@ -64,14 +72,6 @@ def main(argv: Optional[list] = None) -> int:
               + (" --tls" if config.tls_context else ""), flush=True)
 
     discovery = start_discovery(server, tls_fingerprint)
-
-    stop = threading.Event()
-
-    def on_signal(signum, _frame):
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                                name="accept", daemon=True)
     serving.start()

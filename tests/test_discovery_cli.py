@@ -118,3 +118,32 @@ def test_zeroconf_errors_are_logged_as_sentences_without_tracebacks():
     assert "Error with socket 6" in text and "Network is unreachable" in text
     assert "Traceback" not in text
     assert len(logger.filters) == len(set(logger.filters))
+
+
+@pytest.mark.live
+def test_the_probe_answer_carries_tls_the_fingerprint_and_the_password(tmp_path):
+    import hashlib
+    import json
+    import socket
+    import ssl
+
+    from lanchat import tls
+
+    proc = subprocess.Popen([sys.executable, "server.py", "--host", "127.0.0.1", "--port", "0",
+                             "--db", str(tmp_path / "h.db"), "--tls-self-signed",
+                             "--password", "secret", "--log-level", "WARNING"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        match, _ = read_until(lines, r"^Answering discovery probes for '.+' on UDP (\d+)")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(WAIT)
+            sock.sendto(b"LANCHAT? 2\n", ("127.0.0.1", int(match.group(1))))
+            answer = json.loads(sock.recvfrom(4096)[0])
+    finally:
+        stop(proc)
+    with open(tmp_path / tls.CERT_FILE) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    assert answer["tls"] is True and answer["pw"] is True
+    assert answer["fp"] == hashlib.sha256(der).hexdigest()

@@ -173,3 +173,17 @@ def test_client_discover_with_nothing_there_says_what_to_check():
     for needed in ("same network", f"TCP and UDP {port}", "UDP 5353", "isolate", "--host"):
         assert needed in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_stop_from_on_change_does_not_wait_for_itself(responder):
+    stopped = []
+
+    def on_change():
+        browser.stop()  # from the browser's own thread
+        stopped.append(True)
+
+    browser = Browser(port=responder.port, probe_hosts=["127.0.0.1"], on_change=on_change)
+    browser.start()
+    wait_for(lambda: stopped, what="on_change to run and stop() to return")
+    wait_for(lambda: not browser._prober.is_alive(), what="the probe thread to end")
+    browser.stop()  # and once more from here: nothing left to do

@@ -105,7 +105,8 @@ class Browser:
         self.port = port
         self.probe_hosts = tuple(probe_hosts)
         self.on_change = on_change
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()       # the sightings and the merged list
+        self._stop_lock = threading.Lock()  # one stop() closes at a time
         self._mdns: dict = {}     # service name -> (Found, heard_at)
         self._probed: dict = {}   # key -> (Found, heard_at)
         self._servers: list = []  # the merged list servers() returns
@@ -150,15 +151,21 @@ class Browser:
         self._prober.start()
 
     def stop(self) -> None:
-        """Stop both ways and close their sockets; idempotent, waits a bounded time."""
+        """Stop both ways and close their sockets; idempotent, waits a bounded time.
+        Called from ``on_change`` (a discovery thread, which cannot wait for itself),
+        it returns at once and the closing finishes on a thread of its own."""
         self._stopping.set()
-        if self._refresher is not None:
-            self._refresher.join(STOP_TIMEOUT)
-        self._close_zeroconf()
-        if self._prober is not None:
-            self._prober.join(STOP_TIMEOUT)
-        if self._socket is not None:
-            self._socket.close()
+        if threading.current_thread() in (self._browser, self._prober, self._refresher):
+            threading.Thread(target=self.stop, name="discovery-stop", daemon=True).start()
+            return
+        with self._stop_lock:
+            if self._refresher is not None:
+                self._refresher.join(STOP_TIMEOUT)
+            self._close_zeroconf()
+            if self._prober is not None:
+                self._prober.join(STOP_TIMEOUT)
+            if self._socket is not None:
+                self._socket.close()
 
     def servers(self) -> list:
         """The servers found now: ``[Found]``, one per key, sorted by name then host."""
