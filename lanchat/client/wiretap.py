@@ -22,6 +22,7 @@ Rules:
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import logging
 import threading
@@ -135,9 +136,10 @@ class WireTap:
     def since(self, index: int) -> List[WireFrame]:
         """The kept frames whose index is ``index`` or later, oldest first."""
         with self._lock:
-            first = self._count - len(self._ring)
-            skip = max(0, index - first)
-            return list(self._ring)[skip:] if skip < len(self._ring) else []
+            new = min(self._count - index, len(self._ring))
+            if new <= 0:  # the common case, checked every frame while shown: no copy
+                return []
+            return list(itertools.islice(reversed(self._ring), new))[::-1]
 
 
 # ------------------------------------------------------------------ one line a frame
