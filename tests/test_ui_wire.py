@@ -308,6 +308,10 @@ def test_the_window_records_while_closed_and_f12_shows_the_session(chat_server, 
     pygame.event.post(key(pygame.K_F12))
     run_until(app, lambda: app.frames_drawn > drawn, "a frame with the pane")
     assert app.inspector.open and app.chat.view.rect.right <= app.inspector.rect.x
+    assert app.inspector.focused and not app.chat.input.focused  # one cursor: the filter's
+    pygame.event.post(key(pygame.K_ESCAPE))
+    run_until(app, lambda: app.chat.input.focused, "the keyboard back in the chat")
+    assert app.inspector.open and not app.inspector.focused
     assert [app.inspector.view.message(f)["type"] for f in app.inspector.view.frames][:2] == \
         ["hello", "welcome"]
     assert has_colour(app.surface, FIELD_BG, app.inspector.rect)  # the header's length cells

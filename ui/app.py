@@ -326,8 +326,11 @@ class App(QuitFlow):
             return
         if self.quit_dialog is not None and self.quit_dialog.handle_event(event):
             return
-        was_open = self.inspector.open
-        if self.inspector.handle_event(event):
+        was_open, had_keys = self.inspector.open, self.inspector.focused
+        used = self.inspector.handle_event(event)
+        if self.inspector.focused != had_keys:  # the keyboard moved: one cursor, not two
+            self.set_focused(self.focused)
+        if used:
             if self.inspector.open != was_open:  # F12: the chat gets the rest of the width
                 self.resize(self.size)
             return
@@ -348,7 +351,7 @@ class App(QuitFlow):
         if focused:
             self.log.reset_unread()
         if self.chat is not None:
-            self.chat.input.focused = focused
+            self.chat.input.focused = focused and not self.inspector.focused
             self.chat.input.wake_cursor()
             if not focused:
                 self.chat.input.focus_lost()

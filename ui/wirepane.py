@@ -258,8 +258,9 @@ class WirePane:
             row = pygame.Rect(area.x, y, area.width, row_h)
             if frame.index == view.selected:
                 surface.fill(SELECTED_BG, row)
-            elif frame.index == target:
+            elif frame.index == target:  # the frame the selected one points at
                 surface.fill(LINK_BG, row)
+                surface.fill(theme.ACCENT, (row.x, row.y, 3, row.height))
             sent = frame.direction == SENT
             clock = time.strftime("%H:%M:%S", time.localtime(frame.time))
             x = area.x + 8
@@ -269,7 +270,9 @@ class WirePane:
             arrow = mono.render("\u2192" if sent else "\u2190", SENT_COLOUR if sent else RECEIVED_COLOUR)
             surface.blit(arrow, (x, y + 2))
             x += arrow.get_width() + 8
-            text = clean_text(view.summary(frame))[:200]
+            fits = max(4, (area.right - x - 6) // max(1, mono.width("0")))
+            text = clean_text(view.summary(frame))
+            text = text if len(text) <= fits else text[:fits - 1] + "\u2026"
             surface.blit(mono.render(text, theme.TEXT), (x, y + 2))
             self._rows.append((row, frame.index))
             y += row_h
