@@ -319,3 +319,21 @@ def test_the_window_records_while_closed_and_f12_shows_the_session(chat_server, 
     run_until(app, lambda: not app.inspector.open, "the pane to close")
     run_until(app, lambda: not app.screen.needs_draw, "the chat redrawn")
     assert app.chat.status.rect.width == app.size[0]
+
+
+def test_with_the_pane_open_the_narrowed_chat_still_goes_idle(chat_server, make_client, make_app):
+    """The pane leaves the chat too narrow for its sidebar; the hidden member list,
+    changed by a join, must not keep the loop drawing (and spinning) forever."""
+    app = make_app("--host", chat_server.host, "--port", str(chat_server.port), "--name", "ann")
+    run_until(app, lambda: app.log.status.state == "connected", "the app to connect")
+    pygame.event.post(key(pygame.K_F12))
+    run_until(app, lambda: app.inspector.open and app.chat.users.rect.width == 0, "the pane")
+    joiner = make_client(chat_server.address)
+    joiner.hello("zed")
+    run_until(app, lambda: "zed" in app.log.users, "zed to join")
+    run_until(app, lambda: not app.screen.needs_draw and not app.inspector.needs_draw,
+              "the loop to have nothing left to draw")
+    drawn = app.frames_drawn
+    for _ in range(5):
+        app.step(max_wait=0)
+    assert app.frames_drawn == drawn
