@@ -224,7 +224,8 @@ class WirePane:
                          self._pause_rect, 1, border_radius=5)
         surface.blit(text, text.get_rect(center=self._pause_rect.center))
         count = f"{len(view.shown())}/{len(view.frames)}" if view.query else f"{len(view.frames)}"
-        status = f"{count} frames" + (f" \u00b7 paused, {view.waiting} new" if view.paused else "")
+        status = f"{count} frames" + (f" \u00b7 paused, {view.waiting} new" if view.paused else "") \
+            + (f" \u00b7 {view.lost} not kept" if view.lost else "")
         info = f.small.render(status, theme.WARN if view.paused else theme.TEXT_MUTED)
         info_x = self._pause_rect.x - 10 - info.get_width()
         left = bar.x + 10 + title.get_width() + 10

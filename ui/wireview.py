@@ -90,6 +90,9 @@ class WireView:
                 self._messages.pop(frame.index, None)
             del self.frames[:excess]
             self.top = max(0, self.top - excess)
+            if len(self._ids) > 2 * self.tap.max_frames:  # forget the ids of frames gone
+                first = self.frames[0].index
+                self._ids = {key: at for key, at in self._ids.items() if at >= first}
         self._shown = None
         self.version += 1
         return True
