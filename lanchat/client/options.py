@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Optional
 
 import protocol
 from lanchat import tls
 from lanchat.client.connection import ChatConnection
+from lanchat.client.wiretap import WireTap
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "exit; --port is then the port they are probed on")
     p.add_argument("--json", action="store_true",
                    help="with --discover: print a JSON array instead of lines")
+    p.add_argument("--wire", action="store_true",
+                   help="show the wire: with --cli, every frame sent and received on "
+                        "stderr, one a line (direction, time, the 64-byte header, the "
+                        "body); in the window, the inspector pane (F12) open at start")
     return p
 
 
@@ -48,15 +54,15 @@ def start_room(args: argparse.Namespace) -> str:
 
 
 def make_connection(args: argparse.Namespace, host: str, port: int, name: str,
-                    rooms=()) -> ChatConnection:
+                    rooms=(), wiretap: Optional[WireTap] = None) -> ChatConnection:
     """A ``ChatConnection`` configured from the command line (password, TLS, reconnect),
-    asking to be in ``rooms`` besides ``#lobby``."""
+    asking to be in ``rooms`` besides ``#lobby``, its frames recorded by ``wiretap``."""
     wrap = None
     if args.tls or args.cafile:  # --cafile alone means TLS too
         wrap = tls.client_wrapper(cafile=args.cafile, advertised=args.fingerprint)
     password = args.password or os.environ.get("CHAT_PASSWORD") or None
     conn = ChatConnection(host, port, name, password=password, wrap_socket=wrap,
-                          reconnect=not args.no_reconnect, rooms=rooms)
+                          reconnect=not args.no_reconnect, rooms=rooms, wiretap=wiretap)
     if wrap is not None:  # first contact with a server: show what was pinned (TOFU)
         wrap.on_new_pin = lambda where, fp: conn.events.put({"type": "system", "text": (
             f"* new server certificate for {where}, fingerprint {fp}, pinned")})
