@@ -143,7 +143,8 @@ class Advertiser:
         return ServiceInfo(SERVICE_TYPE, f"{found.name}.{SERVICE_TYPE}",
                            addresses=[socket.inet_aton(ip) for ip in self.addresses],
                            port=found.port, properties=txt_properties(found),
-                           server=f"{host_label()}.local.")
+                           server=f"{host_label()}.local.", host_ttl=RECORD_TTL,
+                           other_ttl=RECORD_TTL)
 
     def _look_around(self) -> None:
         """Browse for ``LOOK_AROUND`` seconds with multicast questions, so zeroconf's
@@ -161,7 +162,7 @@ class Advertiser:
             self._look_around()
             if self._stopping.is_set():
                 return
-            self._zeroconf.register_service(info, ttl=RECORD_TTL, allow_name_change=True)
+            self._zeroconf.register_service(info, allow_name_change=True)
         except Exception as exc:  # e.g. the network went away meanwhile
             log.warning("advertising on the LAN (mDNS) failed: %s; clients can still find "
                         "this server by its UDP probe answer or connect with --host", exc)
