@@ -15,7 +15,7 @@ import json
 import json.scanner
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Tuple, Union
 
 HEADER_SIZE = 64
 # The largest body a peer may even declare; beyond it we cannot afford to read and
@@ -113,14 +113,14 @@ class FrameDecoder:
     ``feed(data)`` buffers bytes; iterating ``events()`` yields each complete body as
     ``bytes`` and, for a body over ``max_body`` (but at most ``HARD_MAX_FRAME``), one
     ``Oversized`` once that body has been skipped. Keepalives (``N = 0``) yield nothing.
-    A bad header or a declared size over ``HARD_MAX_FRAME`` raises ``FrameError``;
-    after that the decoder is unusable, as the stream is.
-    """
+    ``frames()`` adds each header as received (for a wire inspector). A bad header or a
+    size over ``HARD_MAX_FRAME`` raises ``FrameError``; the decoder is then unusable."""
 
     def __init__(self, max_body: int = DEFAULT_MAX_FRAME, hard_max: int = HARD_MAX_FRAME):
         self.max_body = max_body
         self.hard_max = max(hard_max, max_body)
         self._buf = bytearray()
+        self._header = b""                # the header of the frame being read
         self._need: Optional[int] = None  # body length once the header is read
         self._discard = 0                 # bytes of an oversized body still to skip
         self._discarding: Optional[int] = None
@@ -136,6 +136,10 @@ class FrameDecoder:
 
     def events(self) -> Iterator[Union[bytes, Oversized]]:
         """Yield every complete body (or ``Oversized``) the buffer now holds."""
+        return (body for _, body in self.frames() if body)
+
+    def frames(self) -> Iterator[Tuple[bytes, Union[bytes, Oversized]]]:
+        """``events()`` with each frame's 64 header bytes as received, keepalives too."""
         while True:
             if self._discarding is not None:
                 skip = min(self._discard, len(self._buf))
@@ -144,7 +148,7 @@ class FrameDecoder:
                 if self._discard:
                     return
                 declared, self._discarding = self._discarding, None
-                yield Oversized(declared)
+                yield self._header, Oversized(declared)
                 continue
             if self._need is None:
                 if len(self._buf) < HEADER_SIZE:
@@ -153,7 +157,8 @@ class FrameDecoder:
                     if not _HEADER_PREFIX_RE.fullmatch(self._buf):
                         self._parse_header(bytes(self._buf))  # raises bad_header
                     return
-                self._need = self._parse_header(bytes(self._buf[:HEADER_SIZE]))
+                self._header = bytes(self._buf[:HEADER_SIZE])
+                self._need = self._parse_header(self._header)
                 del self._buf[:HEADER_SIZE]
                 if self._need > self.max_body:
                     self._discarding, self._discard = self._need, self._need
@@ -164,8 +169,7 @@ class FrameDecoder:
             body = bytes(self._buf[:self._need])
             del self._buf[:self._need]
             self._need = None
-            if body:
-                yield body
+            yield self._header, body
 
     def _parse_header(self, header: bytes) -> int:
         digits = header.strip(b" ")
@@ -226,12 +230,9 @@ def welcome_frame(*, name: str, others: bytes, server: str, max_text: int, max_f
     """The framed ``welcome``: ``message_frame`` of it, with the other members' names
     (``others``: JSON strings joined by commas, tens of kilobytes in a big room)
     copied in as they are instead of encoded once per join; ``name`` follows them.
-
     ``rate`` and ``burst`` (an extension, docs/protocol.md) tell a client the rate
-    limit, so a script can pace its lines instead of being refused; ``away`` is
-    ``{name: message}`` of who is away; ``lobby`` the #lobby room object without its
-    ``users`` (the same list again, copied in too).
-    """
+    limit; ``away`` is ``{name: message}`` of who is away; ``lobby`` the #lobby room
+    object without its ``users`` (the same list again, copied in too)."""
     head = ('{"type":"welcome","name":%s,"users":[' % quote(name)).encode("utf-8")
     users = ("%s%s]" % ("," if others else "", quote(name))).encode("utf-8")
     room_head = (',"server":%s,"max_text":%d,"max_frame":%d,"seq":%d,"session":%s,'
@@ -269,8 +270,7 @@ def decode_message(body: bytes) -> dict:
         raise MessageError(BAD_JSON, "body is not valid JSON") from None
     if not isinstance(obj, dict):
         raise MessageError(BAD_JSON, "body must be a JSON object")
-    # JSON may escape a lone surrogate ("\ud800"): not text, and it cannot be encoded
-    # back to UTF-8 (storing or broadcasting it would fail far from here).
+    # JSON may escape a lone surrogate ("\ud800"): not text, and not encodable to UTF-8.
     if _SURROGATE_ESCAPE_RE.search(text):
         try:
             encode_message(obj)

@@ -182,11 +182,22 @@ def burst(app, port: int, count: int = 1000):
     return elapsed, app.frames_drawn - frames_before, longest_step
 
 
-def measure(idle_seconds: float = 10.0) -> dict:
+def pane_draw_ms(app, frames: int = 50) -> float:
+    """Median ms to draw the open wire inspector in full (the list and the detail)."""
+    times = []
+    for _ in range(frames):
+        start = time.perf_counter()
+        app.inspector.draw(app.surface)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def measure(idle_seconds: float = 10.0, wire_pane: bool = False) -> dict:
     """Run the three measurements (display already set up); every figure in a dict.
 
     The second idle figure starts once the cursor has stopped blinking
-    (``BLINK_TIMEOUT`` after focus), however short ``idle_seconds`` is.
+    (``BLINK_TIMEOUT`` after focus), however short ``idle_seconds`` is. With
+    ``wire_pane`` the wire inspector (F12) is open throughout, the keyboard in the chat.
     """
     import pygame
     from ui.inputbox import BLINK_TIMEOUT
@@ -203,6 +214,10 @@ def measure(idle_seconds: float = 10.0) -> dict:
     server = start_server(port)
     try:
         app = connected_app(port)
+        if wire_pane:
+            app.inspector.toggle()
+            app.inspector.focused = False
+            app.resize(app.size)
         app.set_focused(True)  # the cursor blinks for 10 s after focus or input
         focused_at = time.monotonic()
         blinking = idle_cpu(app, idle_seconds)
@@ -212,7 +227,9 @@ def measure(idle_seconds: float = 10.0) -> dict:
         figures["idle_cpu_pct"], figures["idle_frames"] = idle_cpu(app, idle_seconds)
         elapsed, frames, longest = burst(app, port)
         figures.update(burst_ms=elapsed * 1000, burst_frames=frames,
-                       burst_longest_ms=longest * 1000)
+                       burst_longest_ms=longest * 1000, wire_frames=app.wiretap.count)
+        if wire_pane:
+            figures["pane_draw_ms"] = pane_draw_ms(app)
         app.quit()
         pygame.quit()
     finally:
@@ -227,11 +244,13 @@ def main() -> int:
     parser.add_argument("--real-window", action="store_true",
                         help="use the real video driver (needs DISPLAY) instead of dummy")
     parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument("--wire-pane", action="store_true",
+                        help="measure with the wire inspector (F12) open")
     parser.add_argument("--json", action="store_true",
                         help="print the figures as one JSON object (for bench/run.py)")
     args = parser.parse_args()
     _setup_display(args.real_window)
-    f = measure(args.idle_seconds)
+    f = measure(args.idle_seconds, args.wire_pane)
     if args.json:
         print(json.dumps(f))
         return 0
@@ -250,6 +269,9 @@ def main() -> int:
           f"{f['idle_cpu_pct']:.2f} % of one core ({f['idle_frames']} frames drawn)")
     print(f"1,000-message burst: all shown in {f['burst_ms']:.0f} ms over "
           f"{f['burst_frames']} frames (longest frame {f['burst_longest_ms']:.1f} ms)")
+    print(f"wire tap: {f['wire_frames']} frames recorded")
+    if "pane_draw_ms" in f:
+        print(f"wire inspector drawn in full (a full ring): median {f['pane_draw_ms']:.2f} ms")
     return 0
 
 

@@ -35,6 +35,7 @@ import pygame
 
 import protocol
 from lanchat.client.options import make_connection
+from lanchat.client.wiretap import WireTap
 from lanchat.errors import ConnectError
 
 from ui import settings, windowtext, windowtitle
@@ -42,11 +43,13 @@ from ui.chatlog import ChatLog
 from ui.chatscreen import ChatScreen
 from ui.connectscreen import PASSWORD_FIELD, ConnectScreen
 from ui.displaycheck import NoWindow, driver_problem
-from ui.quitdialog import QUIT, WAIT, QuitDialog
+from ui.appquit import QuitFlow
 from ui.roomsend import room_sender
 from ui.textfonts import Fonts
 from ui.tlsbadge import fingerprint_of
 from ui.windowtitle import TITLE, title_text
+from ui.wirepane import WirePane
+from ui.wireview import WireView
 
 log = logging.getLogger("chat.ui.app")
 
@@ -60,8 +63,8 @@ PING_EVERY = 15.0          # seconds between round-trip measurements
 KEY_REPEAT = (400, 35)     # ms before repeat, ms between repeats
 
 
-class App:
-    """The window: screens, the connection, and the loop.
+class App(QuitFlow):
+    """The window: screens, the connection, the wire inspector (F12), and the loop.
 
     Args:
         args: parsed command line (``host``, ``port``, ``name``, ...).
@@ -74,8 +77,10 @@ class App:
                  connection_factory: Optional[Callable] = None,
                  size: Tuple[int, int] = WINDOW_SIZE, clipboard=None):
         self.args = args
+        self.wiretap = WireTap()  # records always (cheap); the pane reads it only when open
         if connection_factory is None:
-            connection_factory = lambda h, p, n: make_connection(args, h, p, n)  # noqa: E731
+            connection_factory = lambda h, p, n: make_connection(  # noqa: E731
+                args, h, p, n, wiretap=self.wiretap)
         self.connection_factory = connection_factory
         self.clipboard = clipboard
         pygame.display.init()
@@ -96,6 +101,10 @@ class App:
             pass
         self.fonts = Fonts()
         self.size = self.surface.get_size()
+        self.inspector = WirePane(self.fonts, WireView(self.wiretap))
+        if getattr(args, "wire", False):  # --wire: open at start, the keyboard in the chat
+            self.inspector.toggle()
+            self.inspector.focused = False
         self.conn = None
         self.log = ChatLog()
         self.chat: Optional[ChatScreen] = None
@@ -119,7 +128,7 @@ class App:
             self.start_connection(host, port, name)
         else:
             self.connect_screen = ConnectScreen(
-                self.size, self.fonts, host, port, name,
+                self.inspector.split(self.size), self.fonts, host, port, name,
                 tls=args.tls or remembered.get("tls", False),
                 cafile=args.cafile or remembered.get("cafile", ""))
 
@@ -140,7 +149,8 @@ class App:
             self._connection_failed(str(exc))
             return
         can_retry = callable(getattr(self.conn, "reconnect_now", None))
-        self.chat = ChatScreen(self.size, self.fonts, self.log, room_sender(self.conn.say),
+        self.chat = ChatScreen(self.inspector.split(self.size), self.fonts, self.log,
+                               room_sender(self.conn.say),
                                clipboard=self.clipboard,
                                reconnect=self.reconnect_now if can_retry else None,
                                typing=getattr(self.conn, "typing", None))
@@ -164,7 +174,8 @@ class App:
         self._close_connection()
         self.chat = None
         if self.connect_screen is None:
-            self.connect_screen = ConnectScreen(self.size, self.fonts, host, port, name,
+            self.connect_screen = ConnectScreen(self.inspector.split(self.size), self.fonts,
+                                                host, port, name,
                                                 password=getattr(self.args, "password", None) or "",
                                                 tls=self.args.tls, cafile=self.args.cafile or "")
         self.connect_screen.failed(reason, focus)
@@ -268,9 +279,11 @@ class App:
         self._maybe_ping()
         now = time.monotonic()
         self.screen.update(now - self._last_step)
+        self.inspector.update(now - self._last_step)
         self._last_step = now
         self._update_title()
-        if self.screen.needs_draw or (self.quit_dialog is not None and self.quit_dialog.dirty):
+        if self.screen.needs_draw or self.inspector.needs_draw or \
+                (self.quit_dialog is not None and self.quit_dialog.dirty):
             self.draw()
         return self.running
 
@@ -278,13 +291,18 @@ class App:
         """Draw what changed on the current screen and show it."""
         if self.quit_dialog is not None:  # the whole window, dimmed, under the question
             self.chat.draw(self.surface)
-            self.quit_dialog.draw(self.surface)
             rects = None
         elif self.chat is not None:
             rects = self.chat.draw_changed(self.surface)
         else:
             self.screen.draw(self.surface)
             rects = None
+        if self.inspector.open and (rects is None or self.inspector.needs_draw):
+            self.inspector.draw(self.surface)
+            if rects is not None:
+                rects.append(self.inspector.rect)
+        if self.quit_dialog is not None:
+            self.quit_dialog.draw(self.surface)
         if rects is None:
             pygame.display.flip()
         elif rects:
@@ -308,6 +326,14 @@ class App:
             return
         if self.quit_dialog is not None and self.quit_dialog.handle_event(event):
             return
+        was_open, had_keys = self.inspector.open, self.inspector.focused
+        used = self.inspector.handle_event(event)
+        if self.inspector.focused != had_keys:  # the keyboard moved: one cursor, not two
+            self.set_focused(self.focused)
+        if used:
+            if self.inspector.open != was_open:  # F12: the chat gets the rest of the width
+                self.resize(self.size)
+            return
         if event.type == pygame.WINDOWFOCUSGAINED:
             self.set_focused(True)
         elif event.type == pygame.WINDOWFOCUSLOST:
@@ -325,7 +351,7 @@ class App:
         if focused:
             self.log.reset_unread()
         if self.chat is not None:
-            self.chat.input.focused = focused
+            self.chat.input.focused = focused and not self.inspector.focused
             self.chat.input.wake_cursor()
             if not focused:
                 self.chat.input.focus_lost()
@@ -338,12 +364,13 @@ class App:
             except pygame.error as exc:
                 log.debug("resize failed: %s", exc)
         self.size = self.surface.get_size()
+        rest = self.inspector.split(self.size)
         if self.chat:
-            self.chat.layout(self.size)
+            self.chat.layout(rest)
         if self.quit_dialog:
             self.quit_dialog.layout(self.size)
         if self.connect_screen:
-            self.connect_screen.layout(self.size)
+            self.connect_screen.layout(rest)
 
     def _update_title(self) -> None:
         if self.focused:
@@ -352,32 +379,6 @@ class App:
         if title != self._title:
             self._title = title
             pygame.display.set_caption(title)
-
-    def request_quit(self, reason: str = "bye") -> None:
-        """Quit, but first ask if some of your lines are still waiting for the server."""
-        pending = self.log.pending_count if self.chat is not None else 0
-        if not pending:
-            self.quit(reason)
-            return
-        self._quit_reason = reason
-        online = self.log.status.state == "connected"
-        self.quit_dialog = QuitDialog(self.size, self.fonts, pending, online=online)
-
-    def _settle_quit(self) -> None:
-        """The dialog's answer, or the acks that make it moot."""
-        dialog = self.quit_dialog
-        choice = dialog.take_choice()
-        dialog.set_pending(self.log.pending_count, online=self.log.status.state == "connected")
-        if choice == QUIT or self.log.pending_count == 0:
-            self.quit(self._quit_reason)
-        elif choice == WAIT:
-            self.quit_dialog = None
-            self.chat.dirty = True
-
-    def quit(self, reason: str = "bye") -> None:
-        """Send ``bye``, join the connection thread, stop the loop."""
-        self.running = False
-        self._close_connection(reason)
 
     def run(self) -> int:
         """Loop until the window closes; returns the exit code."""

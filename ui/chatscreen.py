@@ -245,7 +245,9 @@ class ChatScreen:
     @property
     def needs_draw(self) -> bool:
         """Whether anything changed since the last draw."""
-        return self.dirty or any(w.dirty for w in self.widgets) \
+        # A hidden widget (the sidebar in a narrow window) is not drawn, so its dirty
+        # flag never clears: counting it kept the loop from ever going idle.
+        return self.dirty or any(w.dirty and w.rect.width and w.rect.height for w in self.widgets) \
             or (self.prompt is not None and self.prompt.dirty) \
             or self._header_state() != self._header_drawn
 

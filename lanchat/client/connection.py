@@ -27,6 +27,7 @@ after it gives the same reason).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import queue
@@ -45,6 +46,7 @@ from lanchat.client.presence import PresenceRequests
 from lanchat.client.reasons import explain_error
 from lanchat.client.rooms import LOBBY, RoomRequests, RoomTracker, is_lobby
 from lanchat.client.seen import SeenSeqs
+from lanchat.client.wiretap import RECEIVED, WireTap
 from lanchat.errors import ConnectError
 
 log = logging.getLogger("chat.connection")
@@ -67,12 +69,14 @@ class ChatConnection(InboundDispatch, PresenceRequests, RoomRequests):
         ping_interval: seconds of quiet before a ``ping``; twice that without any
             frame from the server counts as a dead link.
         rooms: rooms to be in besides ``#lobby`` (every ``hello`` asks for them).
+        wiretap: optional ``WireTap`` that records every frame sent and received.
     """
 
     def __init__(self, host: str, port: int, name: str, *, password: Optional[str] = None,
                  wrap_socket: Optional[Callable] = None, reconnect: bool = True,
                  ping_interval: float = PING_INTERVAL, client: str = "chat-client/1",
-                 connect_timeout: float = CONNECT_TIMEOUT, rooms=()):
+                 connect_timeout: float = CONNECT_TIMEOUT, rooms=(),
+                 wiretap: Optional[WireTap] = None):
         self.host, self.port, self.name = host, port, name
         self.password = password
         self.wrap_socket = wrap_socket
@@ -80,6 +84,7 @@ class ChatConnection(InboundDispatch, PresenceRequests, RoomRequests):
         self.ping_interval = ping_interval
         self.client = client
         self.connect_timeout = connect_timeout
+        self.wiretap = wiretap
         self.events: "queue.Queue[dict]" = queue.Queue()
         # Written by the connection's thread only; others read them (atomic rebinds).
         self.welcome: Optional[dict] = None
@@ -177,10 +182,8 @@ class ChatConnection(InboundDispatch, PresenceRequests, RoomRequests):
             self._thread.join(timeout)
             sock = self._sock  # read once: the thread may drop it meanwhile
             if self._thread.is_alive() and sock is not None:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 self._thread.join(timeout)
 
     # ------------------------------------------------------------------ sending
@@ -258,16 +261,12 @@ class ChatConnection(InboundDispatch, PresenceRequests, RoomRequests):
                 attempt = 0
             self.welcome = None
             self._sock = None
-            try:
-                # shutdown first: a sender thread blocked in sendall on a dead link
-                # wakes up now, instead of when TCP gives up.
+            # shutdown first: a sender thread blocked in sendall on a dead link
+            # wakes up now, instead of when TCP gives up.
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
             if self._stop.is_set():
                 break
             will_retry = retry and self.reconnect and ever_connected
@@ -332,7 +331,7 @@ class ChatConnection(InboundDispatch, PresenceRequests, RoomRequests):
         """Run one connection until it ends; return (reason, worth retrying)."""
         sock.settimeout(None)  # blocking: the sender's sendall must not time out
         self._sock = sock
-        sender = Sender(sock)
+        sender = Sender(sock, self.wiretap)
         with self._lock:
             self._sender = sender
         try:
@@ -386,8 +385,10 @@ class ChatConnection(InboundDispatch, PresenceRequests, RoomRequests):
             ping_sent = False
             decoder.feed(data)
             try:
-                for body in decoder.events():
-                    if isinstance(body, protocol.Oversized):
+                for header, body in decoder.frames():
+                    if self.wiretap is not None:
+                        self.wiretap.record(RECEIVED, header, body)
+                    if isinstance(body, protocol.Oversized) or not body:  # or a keepalive
                         continue
                     outcome = self._handle(protocol.decode_message(body))
                     if outcome is not None:

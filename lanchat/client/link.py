@@ -14,7 +14,9 @@ import queue
 import select
 import socket
 import threading
-from typing import Union
+from typing import Optional, Union
+
+from lanchat.client.wiretap import WireTap
 
 log = logging.getLogger("chat.connection")
 
@@ -23,10 +25,12 @@ _STOP = object()      # queue marker: end the thread, sending nothing more
 
 
 class Sender:
-    """Writes queued frames to one socket, in order, on its own thread."""
+    """Writes queued frames to one socket, in order, on its own thread; a ``WireTap``,
+    if given, records each frame just before it is written (so before its answer)."""
 
-    def __init__(self, sock: socket.socket):
+    def __init__(self, sock: socket.socket, wiretap: Optional[WireTap] = None):
         self._sock = sock
+        self._wiretap = wiretap
         self._queue: "queue.Queue[Union[bytes, object]]" = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="chat-sender", daemon=True)
         self._thread.start()
@@ -55,6 +59,8 @@ class Sender:
                 if item is _SHUT_WR:
                     self._sock.shutdown(socket.SHUT_WR)
                     return
+                if self._wiretap is not None:
+                    self._wiretap.record_sent(item)
                 self._sock.sendall(item)
             except OSError as exc:
                 log.debug("send failed: %s", exc)

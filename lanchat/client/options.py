@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Optional
 
 import protocol
 from lanchat import tls
 from lanchat.client.connection import ChatConnection
+from lanchat.client.wiretap import WireTap
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
                                   "and send typed lines there, e.g. --room games for #games")
     p.add_argument("--no-reconnect", action="store_true",
                    help="do not reconnect automatically after a drop")
+    p.add_argument("--wire", action="store_true",
+                   help="show the wire: with --cli, every frame sent and received on "
+                        "stderr, one a line (direction, time, the 64-byte header, the "
+                        "body); in the window, the inspector pane (F12) open at start")
     p.add_argument("--discover", action="store_true",
                    help="list the chat servers on this network (found within 2 s) and "
                         "exit; --port is then the port they are probed on")
@@ -45,15 +51,15 @@ def start_room(args: argparse.Namespace) -> str:
 
 
 def make_connection(args: argparse.Namespace, host: str, port: int, name: str,
-                    rooms=()) -> ChatConnection:
+                    rooms=(), wiretap: Optional[WireTap] = None) -> ChatConnection:
     """A ``ChatConnection`` configured from the command line (password, TLS, reconnect),
-    asking to be in ``rooms`` besides ``#lobby``."""
+    asking to be in ``rooms`` besides ``#lobby``, its frames recorded by ``wiretap``."""
     wrap = None
     if args.tls or args.cafile:  # --cafile alone means TLS too
         wrap = tls.client_wrapper(cafile=args.cafile)
     password = args.password or os.environ.get("CHAT_PASSWORD") or None
     conn = ChatConnection(host, port, name, password=password, wrap_socket=wrap,
-                          reconnect=not args.no_reconnect, rooms=rooms)
+                          reconnect=not args.no_reconnect, rooms=rooms, wiretap=wiretap)
     if wrap is not None:  # first contact with a server: show what was pinned (TOFU)
         wrap.on_new_pin = lambda where, fp: conn.events.put({"type": "system", "text": (
             f"* new server certificate for {where}, fingerprint {fp}, pinned")})

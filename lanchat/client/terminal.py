@@ -28,6 +28,7 @@ from lanchat import eventtext
 from lanchat.client.connection import ChatConnection
 from lanchat.client.options import make_connection, start_room
 from lanchat.client.rooms import LOBBY, is_lobby
+from lanchat.client.wiretap import WireFrame, WireTap, wire_line
 from lanchat.errors import ConnectError
 from lanchat.text import is_unprintable
 
@@ -192,9 +193,10 @@ def run_cli(args: argparse.Namespace) -> int:
         print("error: --cli needs --host and --name", file=sys.stderr)
         return 2
     room = start_room(args)
+    tap = WireTap(on_frame=print_frame) if getattr(args, "wire", False) else None
     try:
         conn = make_connection(args, args.host, args.port or protocol.DEFAULT_PORT, args.name,
-                               rooms=[room])
+                               rooms=[room], wiretap=tap)
     except ConnectError as exc:  # a CA file that cannot be used
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -264,6 +266,13 @@ def run_cli(args: argparse.Namespace) -> int:
     conn.close(reason)
     finished.wait(3.0)
     return 1 if printer.failed or printer.undelivered else 0
+
+
+def print_frame(frame: WireFrame) -> None:
+    """``--wire``: one line on stderr per frame, in one write (the printer's complaints
+    go there too, from another thread), so lines never mix."""
+    sys.stderr.write(wire_line(frame) + "\n")
+    sys.stderr.flush()
 
 
 def send_line(conn: ChatConnection, printer: TerminalPrinter, line: str,
