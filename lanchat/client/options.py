@@ -34,15 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
                                   "and send typed lines there, e.g. --room games for #games")
     p.add_argument("--no-reconnect", action="store_true",
                    help="do not reconnect automatically after a drop")
+    p.add_argument("--wire", action="store_true",
+                   help="show the wire: with --cli, every frame sent and received on "
+                        "stderr, one a line (direction, time, the 64-byte header, the "
+                        "body); in the window, the inspector pane (F12) open at start")
     p.add_argument("--discover", action="store_true",
                    help="list the chat servers on this network (found within 2 s) and "
                         "exit; --port is then the port they are probed on")
     p.add_argument("--json", action="store_true",
                    help="with --discover: print a JSON array instead of lines")
-    p.add_argument("--wire", action="store_true",
-                   help="show the wire: with --cli, every frame sent and received on "
-                        "stderr, one a line (direction, time, the 64-byte header, the "
-                        "body); in the window, the inspector pane (F12) open at start")
     return p
 
 

@@ -6,8 +6,9 @@
 ``stop`` withdraws the record: zeroconf sends goodbye packets (TTL 0), so browsers drop
 the server at once instead of when the record would expire.
 
-Registering takes about 1.7 s (zeroconf probes the name three times before announcing
-it), so ``start`` does it on a thread and returns at once: the chat serves meanwhile.
+Registering takes about 2.7 s (a second looking at the names in use, then zeroconf
+probes the name three times before announcing it), so ``start`` does it on a thread
+and returns at once: the chat serves meanwhile.
 Two servers with one name on the LAN do not fail: zeroconf renames the later one
 (``name-2``); ``name()`` says the name in use. The record's TTL is ``RECORD_TTL``
 (zeroconf's default for the service records is 75 minutes): a server that dies
@@ -23,7 +24,7 @@ import threading
 from dataclasses import replace
 from typing import Optional
 
-from zeroconf import IPVersion, ServiceInfo, Zeroconf
+from zeroconf import DNSQuestionType, IPVersion, ServiceBrowser, ServiceInfo, Zeroconf
 
 from lanchat.discovery.found import Found
 from lanchat.discovery.wire import SERVICE_TYPE, txt_properties
@@ -33,6 +34,11 @@ log = logging.getLogger("chat.discovery")
 
 RECORD_TTL = 120         # seconds browsers keep the record of a server gone silently
 REGISTER_TIMEOUT = 10.0  # stop() waits at most this long for a registration under way
+# Seconds of browsing before registering. zeroconf's own probes ask for unicast
+# answers, and two servers on one host share UDP 5353 (SO_REUSEPORT), so the answer
+# often reaches the wrong process and a duplicate name went unnoticed (2 runs in 5);
+# answers to a multicast question reach every process.
+LOOK_AROUND = 1.0
 _HOST_LABEL = re.compile(r"[^A-Za-z0-9-]+")
 
 
@@ -40,6 +46,10 @@ def host_label() -> str:
     """A DNS label for this machine's own A record (``<hostname>-lanchat``)."""
     label = _HOST_LABEL.sub("-", socket.gethostname().split(".")[0]).strip("-") or "host"
     return f"{label[:40]}-lanchat"
+
+
+def _ignore(**_change) -> None:
+    """The look-around's handler: only zeroconf's cache matters then."""
 
 
 class Advertiser:
@@ -60,6 +70,7 @@ class Advertiser:
         self._zeroconf: Optional[Zeroconf] = None
         self._info: Optional[ServiceInfo] = None
         self._registered = threading.Event()
+        self._stopping = threading.Event()  # cuts the look-around short
         self._stopped = False
         self._thread: Optional[threading.Thread] = None
 
@@ -112,6 +123,7 @@ class Advertiser:
             if self._stopped:
                 return
             self._stopped = True
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(REGISTER_TIMEOUT)
         zc = self._zeroconf
@@ -131,12 +143,26 @@ class Advertiser:
         return ServiceInfo(SERVICE_TYPE, f"{found.name}.{SERVICE_TYPE}",
                            addresses=[socket.inet_aton(ip) for ip in self.addresses],
                            port=found.port, properties=txt_properties(found),
-                           server=f"{host_label()}.local.")
+                           server=f"{host_label()}.local.", host_ttl=RECORD_TTL,
+                           other_ttl=RECORD_TTL)
+
+    def _look_around(self) -> None:
+        """Browse for ``LOOK_AROUND`` seconds with multicast questions, so zeroconf's
+        cache holds the names already in use before it probes ours."""
+        browser = ServiceBrowser(self._zeroconf, SERVICE_TYPE, handlers=[_ignore],
+                                 question_type=DNSQuestionType.QM)
+        try:
+            self._stopping.wait(LOOK_AROUND)
+        finally:
+            browser.cancel()
 
     def _register(self) -> None:
         info = self._info
         try:
-            self._zeroconf.register_service(info, ttl=RECORD_TTL, allow_name_change=True)
+            self._look_around()
+            if self._stopping.is_set():
+                return
+            self._zeroconf.register_service(info, allow_name_change=True)
         except Exception as exc:  # e.g. the network went away meanwhile
             log.warning("advertising on the LAN (mDNS) failed: %s; clients can still find "
                         "this server by its UDP probe answer or connect with --host", exc)
