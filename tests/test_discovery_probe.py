@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from conftest import ROOT, WAIT, wait_for
+from lanchat.discovery.advertise import numbered_instance
 from lanchat.discovery.announce import ServerDiscovery
 from lanchat.discovery.browse import Browser, discover
 from lanchat.discovery.found import PROBE, Found
@@ -187,3 +188,11 @@ def test_stop_from_on_change_does_not_wait_for_itself(responder):
     wait_for(lambda: stopped, what="on_change to run and stop() to return")
     wait_for(lambda: not browser._prober.is_alive(), what="the probe thread to end")
     browser.stop()  # and once more from here: nothing left to do
+
+
+def test_a_renamed_instance_is_numbered_and_stays_one_dns_label():
+    assert numbered_instance("lab chat", 2) == "lab chat (2)"
+    long = "é" * 40  # 80 bytes: cut on a character, never inside one
+    renamed = numbered_instance(long, 12)
+    assert renamed.endswith(" (12)") and len(renamed.encode("utf-8")) <= 63
+    assert renamed.startswith("é" * 29) and renamed.encode("utf-8").decode("utf-8") == renamed

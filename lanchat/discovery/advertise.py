@@ -6,11 +6,13 @@
 ``stop`` withdraws the record: zeroconf sends goodbye packets (TTL 0), so browsers drop
 the server at once instead of when the record would expire.
 
-Registering takes about 2.7 s (a second looking at the names in use, then zeroconf
-probes the name three times before announcing it), so ``start`` does it on a thread
+Registering takes about 2.7 s (two seconds asking whether the name is in use, then
+zeroconf probes it three times before announcing it), so ``start`` does it on a thread
 and returns at once: the chat serves meanwhile.
-Two servers with one name on the LAN do not fail: zeroconf renames the later one
-(``name-2``); ``name()`` says the name in use. The record's TTL is ``RECORD_TTL``
+Two servers with one name on the LAN do not fail: the later one asks for its name
+first and takes ``name (2)`` (``name (3)``, ...) when another server answers;
+zeroconf's own check renames it (``name-2``) should the ask have missed an answer.
+``name()`` says the name in use. The record's TTL is ``RECORD_TTL``
 (zeroconf's default for the service records is 75 minutes): a server that dies
 without a goodbye leaves browsers' lists within that.
 """
@@ -24,21 +26,23 @@ import threading
 from dataclasses import replace
 from typing import Optional
 
-from zeroconf import DNSQuestionType, IPVersion, ServiceBrowser, ServiceInfo, Zeroconf
+from zeroconf import DNSQuestionType, IPVersion, ServiceInfo, Zeroconf
 
 from lanchat.discovery.found import Found
-from lanchat.discovery.wire import SERVICE_TYPE, txt_properties
+from lanchat.discovery.wire import MAX_NAME_BYTES, SERVICE_TYPE, txt_properties
 from lanchat.discovery.zclog import quiet_tracebacks
 
 log = logging.getLogger("chat.discovery")
 
 RECORD_TTL = 120         # seconds browsers keep the record of a server gone silently
 REGISTER_TIMEOUT = 10.0  # stop() waits at most this long for a registration under way
-# Seconds of browsing before registering. zeroconf's own probes ask for unicast
-# answers, and two servers on one host share UDP 5353 (SO_REUSEPORT), so the answer
-# often reaches the wrong process and a duplicate name went unnoticed (2 runs in 5);
-# answers to a multicast question reach every process.
-LOOK_AROUND = 1.0
+# Milliseconds to wait for an answer when asking whether a name is in use, with a
+# multicast question: zeroconf's own probes ask for unicast answers, and two servers
+# on one host share UDP 5353 (SO_REUSEPORT), so the answer often reached the wrong
+# process and a duplicate went unnoticed (2 runs in 5); a multicast answer reaches
+# every process. A free name costs the whole wait; a loaded machine's answer took
+# over a second (a one-second look-around missed it in 2 runs of 4).
+NAME_QUERY_MS = 2000
 _HOST_LABEL = re.compile(r"[^A-Za-z0-9-]+")
 
 
@@ -48,8 +52,12 @@ def host_label() -> str:
     return f"{label[:40]}-lanchat"
 
 
-def _ignore(**_change) -> None:
-    """The look-around's handler: only zeroconf's cache matters then."""
+def numbered_instance(name: str, number: int) -> str:
+    """``name (number)``, the name cut so the whole stays one DNS label (63 bytes)."""
+    suffix = f" ({number})"
+    room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    cut = name.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip()
+    return cut + suffix
 
 
 class Advertiser:
@@ -64,6 +72,7 @@ class Advertiser:
 
     def __init__(self, found: Found, addresses: list, interfaces: Optional[list] = None):
         self._found = found
+        self._wanted = found.name  # the --name asked for, before any renaming
         self.addresses = list(addresses)
         self.interfaces = interfaces
         self._lock = threading.Lock()  # the record and zeroconf, between start/update/stop
@@ -146,31 +155,40 @@ class Advertiser:
                            server=f"{host_label()}.local.", host_ttl=RECORD_TTL,
                            other_ttl=RECORD_TTL)
 
-    def _look_around(self) -> None:
-        """Browse for ``LOOK_AROUND`` seconds with multicast questions, so zeroconf's
-        cache holds the names already in use before it probes ours."""
-        browser = ServiceBrowser(self._zeroconf, SERVICE_TYPE, handlers=[_ignore],
-                                 question_type=DNSQuestionType.QM)
-        try:
-            self._stopping.wait(LOOK_AROUND)
-        finally:
-            browser.cancel()
+    def _free_name(self, wanted: str) -> Optional[str]:
+        """``wanted``, or ``wanted (2)``, ``(3)``, ... if another server answers for it;
+        None if stopping meanwhile."""
+        number = 1
+        candidate = wanted
+        while not self._stopping.is_set():
+            taken = self._zeroconf.get_service_info(
+                SERVICE_TYPE, f"{candidate}.{SERVICE_TYPE}", timeout=NAME_QUERY_MS,
+                question_type=DNSQuestionType.QM)
+            if taken is None:
+                return candidate
+            number += 1
+            candidate = numbered_instance(wanted, number)
+        return None
 
     def _register(self) -> None:
         info = self._info
         try:
-            self._look_around()
-            if self._stopping.is_set():
-                return
+            name = self._free_name(self._found.name)
+            if name is None:
+                return  # stopping
+            if name != self._found.name:
+                with self._lock:
+                    self._found = replace(self._found, name=name)
+                    self._info = info = self._record(self._found)
             self._zeroconf.register_service(info, allow_name_change=True)
         except Exception as exc:  # e.g. the network went away meanwhile
             log.warning("advertising on the LAN (mDNS) failed: %s; clients can still find "
                         "this server by its UDP probe answer or connect with --host", exc)
             return
         instance = info.name[:-len(SERVICE_TYPE) - 1]
-        if instance != self._found.name:
+        if instance != self._wanted:
             log.warning("another server on the LAN is called %r; advertising this one as %r",
-                        self._found.name, instance)
+                        self._wanted, instance)
         with self._lock:
             self._found = replace(self._found, name=instance)
             self._registered.set()
