@@ -176,7 +176,7 @@ def test_a_stopping_server_drops_off_a_running_list(lan):
 def test_two_servers_on_one_host_are_two_entries(lan):
     server_machine, client_machine, _ = lan.machines
     start_server(lan, server_machine, "--port", str(PORT))
-    # The same default name: zeroconf renames the second instead of failing.
+    # The same default name: the second takes "NAME (2)" instead of failing.
     second = start_server(lan, server_machine, "--port", str(PORT + 1))
     assert any("another server on the LAN is called" in line for line in second.seen)
     status, found, _ = discover(client_machine)

@@ -79,7 +79,7 @@ class Advertiser:
         self._zeroconf: Optional[Zeroconf] = None
         self._info: Optional[ServiceInfo] = None
         self._registered = threading.Event()
-        self._stopping = threading.Event()  # cuts the look-around short
+        self._stopping = threading.Event()  # no more names asked about once set
         self._stopped = False
         self._thread: Optional[threading.Thread] = None
 
