@@ -5,8 +5,7 @@ The server and the client feed received bytes into a ``FrameDecoder`` and write 
 bytes that ``encode_frame`` returns. That keeps the parsing pure enough to fuzz: any
 input either decodes or raises a ``ProtocolError``; any other exception is a bug.
 Every byte of the format is written here too, the server's fast encoders included.
-
-The contract itself is ``docs/protocol.md`` (from ``shared/PROTOCOL.md``).
+The contract itself is ``docs/protocol.md``; the tutorial dialects: ``lanchat/dialects``.
 """
 
 from __future__ import annotations
@@ -114,8 +113,9 @@ class FrameDecoder:
     ``bytes`` and, for a body over ``max_body`` (but at most ``HARD_MAX_FRAME``), one
     ``Oversized`` once that body has been skipped. Keepalives (``N = 0``) yield nothing.
     A bad header or a declared size over ``HARD_MAX_FRAME`` raises ``FrameError``;
-    after that the decoder is unusable, as the stream is.
+    after that the decoder is unusable, as the stream is. (``header_size``: a subclass's.)
     """
+    header_size = HEADER_SIZE
 
     def __init__(self, max_body: int = DEFAULT_MAX_FRAME, hard_max: int = HARD_MAX_FRAME):
         self.max_body = max_body
@@ -147,14 +147,14 @@ class FrameDecoder:
                 yield Oversized(declared)
                 continue
             if self._need is None:
-                if len(self._buf) < HEADER_SIZE:
+                if len(self._buf) < self.header_size:
                     # Refuse a header as soon as no completion could be valid (someone
                     # typing into telnet gets the error now, not at the frame timeout).
                     if not _HEADER_PREFIX_RE.fullmatch(self._buf):
                         self._parse_header(bytes(self._buf))  # raises bad_header
                     return
-                self._need = self._parse_header(bytes(self._buf[:HEADER_SIZE]))
-                del self._buf[:HEADER_SIZE]
+                self._need = self._parse_header(bytes(self._buf[:self.header_size]))
+                del self._buf[:self.header_size]
                 if self._need > self.max_body:
                     self._discarding, self._discard = self._need, self._need
                     self._need = None
@@ -170,8 +170,8 @@ class FrameDecoder:
     def _parse_header(self, header: bytes) -> int:
         digits = header.strip(b" ")
         if not _HEADER_RE.fullmatch(digits):
-            raise FrameError(BAD_HEADER, f"bad frame header {header[:16]!r}...: "
-                             "expected ASCII digits padded with spaces to 64 bytes")
+            raise FrameError(BAD_HEADER, f"bad frame header {header[:16]!r}...: expected "
+                             f"ASCII digits padded with spaces to {self.header_size} bytes")
         size = int(digits)
         if size > self.hard_max:
             raise FrameError(TOO_LARGE, f"frame of {size} bytes is over the hard limit "
