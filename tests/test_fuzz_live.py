@@ -38,6 +38,8 @@ from hypothesis import strategies as st
 
 import protocol
 from conftest import RawClient, wait_for
+from lanchat.dialects import detect
+from lanchat.dialects.readers import LineDecoder, TenByteDecoder
 from lanchat import tls
 from lanchat.client.connection import ChatConnection
 
@@ -221,14 +223,27 @@ def run_fuzz_connection(address, script: dict, tally: Tally) -> None:
         chunks = [stream[a:b] for a, b in zip(points, points[1:])]
     chunks = [c for c in chunks if c]
 
-    decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
+    # The server answers in the dialect the first bytes make (PROTOCOL.md section 2):
+    # read its answers the same way. No bytes at all: a listener, read framed
+    # (conftest's plain_replies="framed"); bytes that decide nothing: a last line.
+    kind = detect.decide(stream) or (detect.LINE if stream else detect.FRAMED)
+    decoder = {detect.TEN_BYTE: lambda: TenByteDecoder(protocol.HARD_MAX_FRAME),
+               detect.LINE: lambda: LineDecoder(protocol.HARD_MAX_FRAME)}.get(
+        kind, lambda: protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME))()
     answers = collections.Counter()
+    http = bytearray()
     server_closed = False
     deadline = time.monotonic() + CONNECTION_BOUND
     sock = socket.create_connection(address, timeout=5)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def take(data: bytes):
+        if kind == detect.HTTP:
+            http.extend(data)
+            if not http.startswith(b"HTTP/1.0 400 "[:len(http)]):
+                tally.problem(f"the answer to an HTTP request is not a 400: {bytes(http[:40])!r}")
+            answers["http_400"] += 1
+            return
         decoder.feed(data)
         try:
             for body in decoder.events():
