@@ -308,7 +308,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             except MessageError as exc:
                 return self._refuse(exc.code, exc.message)
         if self.dialect is writers.TEN_BYTE:
-            return speakers.join(self, speakers.ten_byte_name(body))
+            return speakers.join_ten_byte(self, body)
         refusal = speakers.join(self, None)
         return refusal if refusal is not None else self._on_body(body)
 

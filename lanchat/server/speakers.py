@@ -41,9 +41,15 @@ def ten_byte_name(body: bytes) -> Optional[str]:
     return name if name and name_problem(name) is None else None
 
 
-def join(conn, name: Optional[str]) -> Optional[str]:
+def join_ten_byte(conn, body: bytes) -> Optional[str]:
+    """A ten-byte client joins with the name its first frame ``body`` asks for."""
+    return join(conn, ten_byte_name(body), asked=body.decode("utf-8", errors="replace"))
+
+
+def join(conn, name: Optional[str], asked: Optional[str] = None) -> Optional[str]:
     """A tutorial dialect's connection joins as ``name`` (None: ``guest-<n>``) in its
-    ``conn.dialect``; returns a leave reason if it is refused."""
+    ``conn.dialect``; returns a leave reason if it is refused. A name other than the
+    one ``asked`` for is told to it."""
     server = conn.server
     if server.config.password is not None:
         conn.error(protocol.AUTH_FAILED, "this server needs a password: connect with "
@@ -56,7 +62,7 @@ def join(conn, name: Optional[str]) -> Optional[str]:
     except MessageError as exc:  # shutting down; a name made valid is never bad
         conn.error(exc.code, exc.message, closing=True)
         return "refused"
-    if refusal is None and name is not None and conn.member.name != name:
+    if refusal is None and asked is not None and conn.member.name != asked:
         server.room.reply(conn.member, {"type": "system", "text": f"you are {conn.member.name}"})
     return refusal
 
