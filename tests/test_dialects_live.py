@@ -390,3 +390,27 @@ def test_every_dialect_in_one_room(bare_server, make_client, clients):
     nc.send_raw(b"again in games\n")
     message = alice.expect("message", text="again in games")
     assert message["room"] == "#games" and message["from"] == "nc"
+
+
+def test_a_listener_that_never_reads_is_dropped_at_the_send_queue_limit(make_server, make_client):
+    srv = make_server(rate=0, max_text=8000, max_send_queue=256 * 1024, plain_replies="bare")
+    (alice,) = join(srv, make_client, "alice")
+    deaf = RawClient(srv.address, bare=True)  # connects, listens, never reads
+    try:
+        guest = alice.expect("join", timeout=3 * handler_module.LISTEN_AFTER + WAIT)["name"]
+        text = "s" * 7000
+        for sent in range(5000):  # flood until the server gives up on it
+            alice.send(type="say", text=text, id=f"s{sent}")
+            message = alice.recv()
+            while message["type"] not in ("ack", "leave"):
+                message = alice.recv()
+            if message["type"] == "leave":
+                break
+        assert (message["name"], message["reason"]) == (guest, "send queue full")
+        assert deaf.wait_closed()  # it reads now: the lines, then why, as bare text
+        assert bytes(deaf.received).endswith(
+            b"error: you were not reading fast enough; the server dropped you")
+    finally:
+        deaf.close()
+    alice.send(type="say", text="still fine", id="a-last")
+    alice.expect("ack", id="a-last")
