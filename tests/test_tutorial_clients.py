@@ -290,3 +290,23 @@ def test_the_chatroom_ten_byte_clients(room, make_client, scripts):
     window.proc.kill()
     next_frame(alice, type="leave", name="msg_screen")
     assert not [line for line in window.output if "error" in line], window.output
+
+
+# ------------------------------------------------------------- the README's snippet
+
+def test_the_readme_snippet_is_the_tutorial_s_own_code_and_works(room, make_client, scripts):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    [snippet] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "def send(msg)" in b]
+    tutorial_send = client_code("001_68907b1b07bd5373.txt", "def send(msg):")
+    assert tutorial_send.strip() in snippet  # the tutorial's send(), not a variant of it
+    assert "[HEADER:]" not in snippet
+    code = replace_line(snippet, r"SERVER = ", 'SERVER = "127.0.0.1"')
+    code = replace_line(code, r"PORT = ", f"PORT = {room.port}")
+    (alice,) = join(room, make_client, "alice")
+    run = scripts("readme.py", code)
+    assert run.expect(r"\S") == "Msg received"
+    assert run.expect(r"\S") == "Goodbye"
+    assert run.close() == 0
+    guest = next_frame(alice, type="join")["name"]
+    next_frame(alice, type="message", text="Hello World!", **{"from": guest})

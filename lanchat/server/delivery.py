@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Optional, Union
 
 import protocol
-from lanchat import eventtext
 
 class NameList:
     """Members' names as the inside of a JSON array, kept encoded for welcomes.

@@ -85,7 +85,6 @@ class ChatHandler(socketserver.BaseRequestHandler):
         refusal = self.server.admit(self)
         # Answered once the dialect is known (server_full in its form), within a bound.
         self.refusal = None if refusal is None else (protocol.SERVER_FULL, refusal)
-        self.refused = refusal is not None  # not counted in: release has nothing to undo
 
     def handle(self) -> None:
         self.ending = self._serve()
@@ -282,7 +281,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             return self._first_body(body)
         try:
             if self.member.plain:
-                if body or not isinstance(self.decoder, LineDecoder):  # blank lines: nothing
+                if body:  # a line client's blank line is nothing (frames are never empty)
                     self.says.append((protocol.decode_text(body), None, None))
                 return None
             return self._on_structured(protocol.decode_message(body))
@@ -291,8 +290,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def _first_body(self, body: bytes) -> Optional[str]:
         """The first body of a 64-byte or ten-byte connection, or a listener's first."""
-        hello = isinstance(self.decoder, protocol.FrameDecoder) and \
-            not isinstance(self.decoder, TenByteDecoder) and protocol.looks_like_hello(body)
+        hello = self.detector.kind == detect.FRAMED and protocol.looks_like_hello(body)
         if self.dialect is None or self.listening:
             if self.listening and (hello or self.dialect is not self.plain_dialect):
                 self._stop_listening("spoke up")
