@@ -414,3 +414,24 @@ def test_a_listener_that_never_reads_is_dropped_at_the_send_queue_limit(make_ser
         deaf.close()
     alice.send(type="say", text="still fine", id="a-last")
     alice.expect("ack", id="a-last")
+
+
+@pytest.mark.parametrize("line, error", [
+    (b"too fast\n", b"error: you are sending too fast"),
+    (tb("too fast"), b"error: you are sending too fast"),
+])
+def test_rate_limits_hold_in_the_line_and_ten_byte_dialects(make_server, make_client, line, error):
+    srv = make_server(rate=0.5, burst=2, plain_replies="bare")
+    (alice,) = join(srv, make_client, "alice")
+    client = RawClient(srv.address, bare=True)
+    try:
+        client.send_raw((tb("speedy") if line.startswith(b"8") else b"") + line * 4)
+        client.expect_text(error)
+        texts = []
+        while len(texts) < 2:
+            event = alice.recv()
+            if event["type"] == "message":
+                texts.append(event["text"])
+        assert texts == ["too fast"] * 2  # the burst, then the limit
+    finally:
+        client.close()

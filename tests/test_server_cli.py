@@ -182,6 +182,11 @@ def test_server_cli_options():
     defaults = server_config.config_from_args(server_config.build_parser().parse_args([]))
     assert (defaults.host, defaults.port, defaults.max_frame_bytes, defaults.max_text) == \
         ("0.0.0.0", 5050, 65536, 4000)
+    assert defaults.plain_replies == "bare"
+    framed = server_config.build_parser().parse_args(["--plain-replies", "framed"])
+    assert server_config.config_from_args(framed).plain_replies == "framed"
+    with pytest.raises(SystemExit):
+        server_config.build_parser().parse_args(["--plain-replies", "json"])
 
 
 def test_lan_addresses_are_ipv4_and_not_loopback_unless_alone():
