@@ -14,7 +14,8 @@ replies, errors) into the bytes one kind of connection reads:
 
 A dialect's output for an event depends on the event alone (``event``), so a
 broadcast encodes each event once per dialect (``delivery.Outgoing``); replies meant
-for one member may name it (``reply(message, me)``).
+for one member may name it (``reply(message, me)``), errors included (an ``error``
+message reads ``error: ...``, ``*`` + ``error: ...`` in ten-byte frames).
 """
 
 from __future__ import annotations
@@ -54,10 +55,6 @@ class Dialect:
         text = eventtext.describe(message, me)
         return None if text is None else self.line(text)
 
-    def error(self, code: str, message: str) -> bytes:
-        """An error sentence (``code`` from PROTOCOL.md section 6)."""
-        return self.line(f"error: {message}")
-
     def join(self, parts: list) -> bytes:
         """The pieces (from ``event``, ``reply``, ``ack``) of one send, in order."""
         return b"".join(parts)
@@ -81,8 +78,6 @@ class Structured(Dialect):
     def reply(self, message: dict, me: Optional[str] = None) -> Optional[bytes]:
         return protocol.message_frame(message)
 
-    def error(self, code: str, message: str) -> bytes:
-        return protocol.message_frame(protocol.error_message(code, message))
 
 
 class Plain(Dialect):
