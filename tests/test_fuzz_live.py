@@ -156,11 +156,37 @@ fatal_frames = st.one_of(
 good_names = st.sampled_from(["fuzz", "f1", "f2", "f3", "Fuzz", "alice", "z" * 24, "\u00e9t\u00e9"])
 
 
+def ten_byte(label: str, body: bytes) -> tuple:
+    return (label, f"{len(body):<10}".encode() + body)
+
+
+# The tutorial dialects (PROTOCOL.md section 2): ten-byte frames after a name, lines.
+ten_byte_frames = st.one_of(
+    texts.map(lambda t: ten_byte("ten_byte_line", t.encode("utf-8", "surrogatepass"))),
+    st.binary(min_size=1, max_size=300).map(lambda b: ten_byte("ten_byte_random", b)),
+    st.integers(MAX_FRAME + 1, 40000).map(lambda n: ("ten_byte_oversized", f"{n:<10}".encode() + b"o" * n)),
+    st.sampled_from([b"5x        hello", b"-1        ", b"1_0       x" * 10]).map(
+        lambda b: ("ten_byte_bad_header", b)),
+)
+lines = st.one_of(
+    texts.map(lambda t: ("line", t.replace("\n", " ").encode("utf-8", "surrogatepass") + b"\n")),
+    st.binary(max_size=200).map(lambda b: ("line_random", b.replace(b"\n", b"") + b"\r\n")),
+    st.integers(MAX_FRAME + 1, 20000).map(lambda n: ("line_overlong", b"l" * n + b"\n")),
+    st.sampled_from([b"/who\n", b"/nick fuzzline\n", b"/join #fuzz\n", b"!DISCONNECT\n", b"\n"]).map(
+        lambda b: ("line_command", b)),
+)
+
+
 @st.composite
 def connection_script(draw) -> dict:
     # Chosen by number, not one_of, so most connections really are structured ones.
-    opener = draw(st.integers(0, 9))
-    if opener <= 5:
+    opener = draw(st.integers(0, 11))
+    if opener == 10:  # a ten-byte client: its name, then frames
+        items = [draw(good_names.map(lambda n: ten_byte("ten_byte_name", n.encode())))]
+        items += draw(st.lists(ten_byte_frames, max_size=10))
+    elif opener == 11:  # a line client (nc)
+        items = [("line", b"fuzz line\n")] + draw(st.lists(lines, max_size=10))
+    elif opener <= 5:
         items = [draw(good_names.map(lambda n: frame("json:hello", _encode_json(
             {"type": "hello", "name": n}, True))))]
     elif opener <= 7:
@@ -169,8 +195,9 @@ def connection_script(draw) -> dict:
         items = [draw(texts.map(lambda t: frame("plain_line", t.encode("utf-8", "surrogatepass"))))]
     else:
         items = []
-    items += draw(st.lists(frames, max_size=12))
-    if draw(st.integers(0, 3)) == 3:
+    if opener < 10:
+        items += draw(st.lists(frames, max_size=12))
+    if opener < 10 and draw(st.integers(0, 3)) == 3:
         items.append(draw(fatal_frames))
         items.extend(draw(st.lists(frames, max_size=2)))  # bytes after it are never read
     stream = b"".join(data for _, data in items)

@@ -170,8 +170,10 @@ class ChatHandler(socketserver.BaseRequestHandler):
             except OSError as exc:
                 return Ending("connection reset" if isinstance(exc, ConnectionResetError)
                               else f"connection error: {exc.strerror or exc}")
-            if data is None:
-                continue  # TLS handshake progress, nothing decrypted yet
+            if data is None:  # TLS handshake progress, or part of a record
+                if frame_started is None and self.transport.partial:
+                    frame_started = time.monotonic()
+                continue
             if self.transport.plaintext and self.refusal is None:
                 self.refusal = (protocol.BAD_HEADER, TLS_REQUIRED)
             last_heard = time.monotonic()
@@ -182,7 +184,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 return Ending("connection closed", graceful=True)
             # The frame timeout runs from the first byte of the frame now unfinished.
             reader = self.decoder or self.detector
-            if not reader.in_frame:
+            if not reader.in_frame and not self.transport.partial:
                 frame_started = None
             elif completed or frame_started is None:
                 frame_started = last_heard
@@ -201,9 +203,11 @@ class ChatHandler(socketserver.BaseRequestHandler):
         return None
 
     def _may_listen(self) -> bool:
-        # No listeners with --password (they would read the room without it), nor
-        # before a TLS handshake (they would read it in plaintext).
-        return self.server.config.password is None and self.transport.secure
+        # No listeners with --password (they would read the room without it), nor on
+        # a TLS port (no tutorial client speaks TLS; a plaintext one would read the
+        # room in the clear, and a silent TLS session is closed at the idle timeout).
+        config = self.server.config
+        return config.password is None and config.tls_context is None
 
     def _on_data(self, data: bytes) -> tuple:
         """Handle the bytes of a read (``b""``: the peer closed):

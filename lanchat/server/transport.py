@@ -25,7 +25,7 @@ class PlainTransport:
     # A client that spoke plaintext to a TLS port (``TLSTransport``): its bytes pass
     # as they are, so the handler can tell its dialect and refuse it in that form.
     plaintext = False
-    secure = True  # what is sent is as private as the connection can be (for listeners)
+    partial = False  # bytes of an unfinished record wait below the reader (TLS)
 
     def __init__(self, send_queue: SendQueue):
         self.send_queue = send_queue
@@ -67,9 +67,10 @@ class TLSTransport(PlainTransport):
         self._heard = False     # any bytes yet? a first chunk that is not TLS gets a readable no
 
     @property
-    def secure(self) -> bool:
-        """The handshake is done: what is sent now is encrypted."""
-        return self._ready
+    def partial(self) -> bool:
+        """Part of a TLS record has come and waits for the rest: a started frame, for
+        the frame timeout (the reader above sees nothing of it yet)."""
+        return self._incoming.pending > 0
 
     def send(self, data: bytes) -> bool:
         with self._lock:
