@@ -338,11 +338,14 @@ class ChatHandler(socketserver.BaseRequestHandler):
         return None if leave is None else Ending(leave, graceful=True)
 
     def error(self, code: str, message: str, msg_id: Optional[str] = None,
-               closing: bool = False) -> None:
+              closing: bool = False) -> None:
+        """Send an ``error`` in the connection's dialect: a member's in order with what
+        is queued for it; otherwise, or when ``closing``, straight out (JSON while the
+        kind is not known yet, PROTOCOL.md section 6)."""
         error = protocol.error_message(code, message, msg_id)
-        if self.member is not None and not closing:  # in order with what is queued for it
+        if self.member is not None and not closing:
             self.server.room.reply(self.member, error)
-        else:  # before the kind is known: JSON (PROTOCOL.md section 6)
+        else:
             self.transport.send((self.dialect or writers.STRUCTURED).reply(error))
 
     def _refuse(self, code: str, message: str) -> Optional[str]:
