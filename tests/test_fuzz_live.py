@@ -274,12 +274,16 @@ def run_fuzz_connection(address, script: dict, tally: Tally) -> None:
         decoder.feed(data)
         try:
             for body in decoder.events():
+                if kind != detect.FRAMED:  # the tutorial dialects' answers are text
+                    line = body.decode("utf-8")  # and must still be UTF-8
+                    answers["plain_error_line" if line.startswith(("error:", "*")) else "plain_line"] += 1
+                    continue
                 try:
                     message = json.loads(body)
                     if isinstance(message, dict) and message.get("type") == "error":
                         answers[f"error:{message.get('code')}"] += 1
                     elif isinstance(message, dict):
-                        answers[message.get("type")] += 1
+                        answers[str(message.get("type"))] += 1
                     else:
                         answers["plain_line"] += 1
                 except ValueError:
@@ -325,7 +329,8 @@ def run_fuzz_connection(address, script: dict, tally: Tally) -> None:
                 tally.problem("the server did not close after the client's FIN")
         elif ending == "stall":
             if not drain(time.monotonic() + FRAME_TIMEOUT + 4):
-                tally.problem("the server did not close a stalled half frame")
+                tally.problem(f"the server did not close a stalled half frame ({kind}: "
+                              f"{script['labels']}, {stream[-40:]!r})")
         elif ending in ("close", "truncate_close"):
             drain()
         if ending in ("reset", "truncate_reset"):
