@@ -593,6 +593,16 @@ def _handshake(sock: socket.socket, deadline: float):
     return None
 
 
+def _inside_a_record(data: bytes, cut: int) -> int:
+    """``cut``, moved one byte back if it falls between two TLS records: a stall must
+    leave a record unfinished (a cut between records is a client that is merely idle,
+    and a tutorial dialect's member may stay idle)."""
+    boundary = 0
+    while boundary < cut:
+        boundary += 5 + int.from_bytes(data[boundary + 3:boundary + 5], "big")
+    return cut - 1 if boundary == cut and cut > 0 else cut
+
+
 def client_hello() -> bytes:
     """The first flight of a TLS client: a ClientHello, to be cut short."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -633,7 +643,7 @@ def run_tls_fuzz_connection(address, script: dict, tally: Tally) -> None:
             tls_obj.write(script["stream"] or protocol.KEEPALIVE)
             data = outgoing.read()
             if ending in ("truncate_close", "truncate_reset", "stall"):
-                data = data[:int(len(data) * script["truncate_at"])]
+                data = data[:_inside_a_record(data, int(len(data) * script["truncate_at"]))]
         if script["garbage"] is not None and mode != "hello_prefix":
             data += script["garbage"]
         points = [0] + [int(f * len(data)) for f in script["cuts"]] + [len(data)]
