@@ -5,8 +5,7 @@ The server and the client feed received bytes into a ``FrameDecoder`` and write 
 bytes that ``encode_frame`` returns. That keeps the parsing pure enough to fuzz: any
 input either decodes or raises a ``ProtocolError``; any other exception is a bug.
 Every byte of the format is written here too, the server's fast encoders included.
-
-The contract itself is ``docs/protocol.md`` (from ``shared/PROTOCOL.md``).
+The contract itself is ``docs/protocol.md``; the tutorial dialects: ``lanchat/dialects``.
 """
 
 from __future__ import annotations
@@ -115,6 +114,7 @@ class FrameDecoder:
     ``Oversized`` once that body has been skipped. Keepalives (``N = 0``) yield nothing.
     ``frames()`` adds each header as received (for a wire inspector). A bad header or a
     size over ``HARD_MAX_FRAME`` raises ``FrameError``; the decoder is then unusable."""
+    header_size = HEADER_SIZE  # a subclass's own (the ten-byte dialect's reader)
 
     def __init__(self, max_body: int = DEFAULT_MAX_FRAME, hard_max: int = HARD_MAX_FRAME):
         self.max_body = max_body
@@ -151,15 +151,15 @@ class FrameDecoder:
                 yield self._header, Oversized(declared)
                 continue
             if self._need is None:
-                if len(self._buf) < HEADER_SIZE:
+                if len(self._buf) < self.header_size:
                     # Refuse a header as soon as no completion could be valid (someone
                     # typing into telnet gets the error now, not at the frame timeout).
                     if not _HEADER_PREFIX_RE.fullmatch(self._buf):
                         self._parse_header(bytes(self._buf))  # raises bad_header
                     return
-                self._header = bytes(self._buf[:HEADER_SIZE])
+                self._header = bytes(self._buf[:self.header_size])
                 self._need = self._parse_header(self._header)
-                del self._buf[:HEADER_SIZE]
+                del self._buf[:self.header_size]
                 if self._need > self.max_body:
                     self._discarding, self._discard = self._need, self._need
                     self._need = None
@@ -174,8 +174,8 @@ class FrameDecoder:
     def _parse_header(self, header: bytes) -> int:
         digits = header.strip(b" ")
         if not _HEADER_RE.fullmatch(digits):
-            raise FrameError(BAD_HEADER, f"bad frame header {header[:16]!r}...: "
-                             "expected ASCII digits padded with spaces to 64 bytes")
+            raise FrameError(BAD_HEADER, f"bad frame header {header[:16]!r}...: expected "
+                             f"ASCII digits padded with spaces to {self.header_size} bytes")
         size = int(digits)
         if size > self.hard_max:
             raise FrameError(TOO_LARGE, f"frame of {size} bytes is over the hard limit "

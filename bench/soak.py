@@ -56,6 +56,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import protocol  # noqa: E402
+from lanchat.dialects import detect  # noqa: E402
 
 CHECKERS = 4
 CHECKER_SAY_INTERVAL = 1.0  # mean seconds between a checker's lines
@@ -173,6 +174,7 @@ class Client:
         world.stats[f"sessions:{self.role}"] += 1
         self.out = bytearray()
         self.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
+        self.raw_answers = False  # a bad input that made a dialect answering in text
         self.connected = False
         self.welcomed = False
         self.reading = True
@@ -284,6 +286,9 @@ class Client:
                 self.on_closed(now, "closed by server")
                 return
             self.world.stats["bytes_in"] += len(data)
+            if self.raw_answers:
+                self.answers.append("text " + repr(data[:24].decode("utf-8", "replace")))
+                return
             self.decoder.feed(data)
             try:
                 for body in self.decoder.events():
@@ -310,6 +315,10 @@ class Client:
             world.stats["bad inputs sent"] += 1
             if hello_first:
                 self.send(protocol.message_frame({"type": "hello", "name": f"bad{self.index}"}))
+            elif detect.decide(data) in (detect.LINE, detect.HTTP):
+                # First bytes that make the line dialect or an HTTP request (PROTOCOL.md
+                # section 2): the answers are lines or an HTTP 400, not frames.
+                self.raw_answers = True
             self.send(data)
             wait = world.args.frame_timeout + 5 if "slowloris" in name else 3.0
             self.bad_deadline = now + wait
@@ -659,7 +668,8 @@ def main(argv=None) -> int:
                "--max-per-ip", "100000", "--max-clients", str(max(1000, args.clients * 2)),
                "--max-frame-bytes", str(args.max_frame), "--frame-timeout", str(args.frame_timeout),
                "--idle-timeout", "60", "--max-send-queue", str(args.max_send_queue),
-               "--log-level", "WARNING"]
+               # Its plain clients count replies one frame each (v1's framing).
+               "--plain-replies", "framed", "--log-level", "WARNING"]
     with open(log_path, "w") as log_file:
         server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
     try:

@@ -53,6 +53,11 @@ class RunningServer:
     def __init__(self, **overrides):
         overrides.setdefault("db", ":memory:")
         overrides.setdefault("port", 0)
+        # Tests of commands, rooms and moderation read a plain client's replies one
+        # frame each (v1's --plain-replies framed): bare text has no boundaries to
+        # tell two replies apart by. The bare default has its own tests
+        # (test_plain_clients.py, test_dialects_live.py) that pass plain_replies="bare".
+        overrides.setdefault("plain_replies", "framed")
         config = ServerConfig(host="127.0.0.1", **overrides)
         self.server = ChatServer(config)
         self.host, self.port = self.server.server_address[:2]
@@ -73,11 +78,15 @@ class RunningServer:
 class RawClient:
     """A wire-level client: send frames, receive bodies, with bounded waits."""
 
-    def __init__(self, address, timeout: float = WAIT, source_address=None):
+    def __init__(self, address, timeout: float = WAIT, source_address=None, bare: bool = False):
         self.sock = socket.create_connection(address, timeout=timeout,
                                              source_address=source_address)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
+        # bare: the server's replies are unframed text (a v2 plain client, a line or
+        # ten-byte client): the bytes are kept as they come, for expect_text.
+        self.bare = bare
+        self.received = bytearray()
         self.bodies = []
         self.timeout = timeout
         self.closed = False
@@ -112,6 +121,9 @@ class RawClient:
         if not data:
             self.closed = True
             return False
+        if self.bare:
+            self.received += data
+            return True
         self.decoder.feed(data)
         for body in self.decoder.events():
             self.bodies.append(body)
@@ -145,6 +157,20 @@ class RawClient:
             if message.get("type") == kind and all(message.get(k) == v for k, v in fields.items()):
                 return message
             seen.append(message)
+
+    def expect_text(self, text, timeout: float = None) -> bytes:
+        """(bare) Read until ``text`` (str or bytes) has arrived; consume and return
+        everything up to its end. Fails if it does not come in time."""
+        wanted = text.encode("utf-8") if isinstance(text, str) else text
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while wanted not in self.received:
+            if not self._fill(deadline):
+                raise AssertionError(f"{wanted!r} did not arrive; got {bytes(self.received)!r}"
+                                     + (" (connection closed)" if self.closed else ""))
+        end = self.received.index(wanted) + len(wanted)
+        got = bytes(self.received[:end])
+        del self.received[:end]
+        return got
 
     def wait_closed(self, timeout: float = None) -> bool:
         """Read (and keep) frames until the server closes; True if it did in time."""

@@ -86,6 +86,7 @@ def stalled_client(srv, request, others):
     stalled.sock.connect(srv.address)
     stalled.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
     stalled.bodies, stalled.timeout, stalled.closed = [], WAIT, False
+    stalled.bare, stalled.received = False, bytearray()
     stalled.hello("stalled")
     for client in others:
         client.expect("join", name="stalled")

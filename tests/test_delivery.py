@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import protocol
+from lanchat.dialects import writers
 from lanchat.server.delivery import Delivery, NameList, Outgoing
 
 texts = st.text(max_size=60)  # any code point, lone surrogates and controls included
@@ -35,15 +36,20 @@ def test_the_name_list_follows_adds_and_removes(operations):
 ROOMS = ("#a", "#b")
 
 
+DIALECTS = (writers.STRUCTURED, writers.PLAIN, writers.PLAIN_FRAMED, writers.TEN_BYTE,
+            writers.LINE)
+
+
 @dataclass(eq=False)
 class FakeMember:
     name: str
-    plain: bool
+    dialect: writers.Dialect
     welcomed: bool
     gone: bool = False
     reading: set = None
 
     def __post_init__(self):
+        self.plain = not self.dialect.structured
         if self.reading is None:
             self.reading = {ROOMS[0]}
 
@@ -63,23 +69,24 @@ def naive(members: list, ops: list) -> dict:
             room, out, exclude = args
             for m in receiving:
                 if m is not exclude and room in reading[m]:
-                    got[m].append(out.frame(m.plain))
+                    got[m].append(out.frame(m.dialect))
         elif op == "one":
             member, item = args
             if member in receiving:
-                got[member].append(item if isinstance(item, bytes) else item.frame(member.plain))
+                got[member].append(item if isinstance(item, bytes) else item.frame(member.dialect))
         elif op == "starting":
             receiving.add(args[0])
         elif op == "reads":
             member, rooms = args
             reading[member] = set(rooms)
-    return {m: b"".join(frames) for m, frames in got.items()
-            if frames and not m.gone and m in receiving}
+    joined = {m: m.dialect.join(frames) for m, frames in got.items()
+              if frames and not m.gone and m in receiving}
+    return {m: data for m, data in joined.items() if data}
 
 
 @st.composite
 def batches(draw):
-    members = [FakeMember(f"m{i}", plain=draw(st.booleans()), welcomed=draw(st.booleans()),
+    members = [FakeMember(f"m{i}", draw(st.sampled_from(DIALECTS)), welcomed=draw(st.booleans()),
                           reading=set(draw(st.sampled_from([ROOMS[:1], ROOMS, ROOMS[1:]]))))
                for i in range(draw(st.integers(1, 5)))]
     ops, started, seq = [], set(), 0
@@ -158,36 +165,48 @@ def flush_pending(delivery: Delivery, pending: list, as_run: bool) -> None:
 
 
 def test_members_who_take_the_common_frames_share_one_bytes_object():
-    members = [FakeMember(f"m{i}", plain=False, welcomed=True) for i in range(3)]
+    members = [FakeMember(f"m{i}", writers.STRUCTURED, welcomed=True) for i in range(3)]
     delivery = Delivery()
     delivery.to_room("#a", event(1))
     delivery.to_room("#a", event(2))
     sends = delivery.collect(readers(members))
     assert len({id(data) for _, data in sends}) == 1
-    assert sends[0][1] == event(1).frame(False) + event(2).frame(False)
+    assert sends[0][1] == event(1).frame(writers.STRUCTURED) + event(2).frame(writers.STRUCTURED)
 
 
 def test_two_rooms_members_of_one_share_their_room_s_bytes():
-    a, b = FakeMember("a", False, True), FakeMember("b", False, True, reading={"#b"})
-    both = FakeMember("both", False, True, reading={"#a", "#b"})
+    a = FakeMember("a", writers.STRUCTURED, True)
+    b = FakeMember("b", writers.STRUCTURED, True, reading={"#b"})
+    both = FakeMember("both", writers.STRUCTURED, True, reading={"#a", "#b"})
     delivery = Delivery()
     delivery.to_room("#a", event(1))
     delivery.to_room("#b", event(2))
     delivery.to_room("#a", event(3))
     got = dict(delivery.collect(readers([a, b, both])))
-    assert got[a] == event(1).frame(False) + event(3).frame(False)
-    assert got[b] == event(2).frame(False)
-    assert got[both] == event(1).frame(False) + event(2).frame(False) + event(3).frame(False)
+    assert got[a] == event(1).frame(writers.STRUCTURED) + event(3).frame(writers.STRUCTURED)
+    assert got[b] == event(2).frame(writers.STRUCTURED)
+    assert got[both] == event(1).frame(writers.STRUCTURED) + event(2).frame(writers.STRUCTURED) + event(3).frame(writers.STRUCTURED)
 
 
-def test_a_plain_member_gets_the_text_frames():
-    plain = FakeMember("p", plain=True, welcomed=True)
+def test_each_dialect_gets_the_event_in_its_form():
+    members = [FakeMember(d.name, d, welcomed=True) for d in DIALECTS[1:]]
     delivery = Delivery()
     delivery.to_room("#a", event(1))
-    [(member, data)] = delivery.collect(readers([plain]))
-    assert data == protocol.encode_frame("x: t1")
+    delivery.to_room("#a", event(2))
+    got = {m.dialect: data for m, data in delivery.collect(readers(members))}
+    assert got == {
+        writers.PLAIN: b"x: t1\nx: t2",  # bare text; lines sent together split by \n
+        writers.PLAIN_FRAMED: protocol.encode_frame("x: t1") + protocol.encode_frame("x: t2"),
+        writers.TEN_BYTE: b"1         x2         t11         x2         t2",
+        writers.LINE: b"x: t1\nx: t2\n"}
+
+
+def test_an_event_is_encoded_once_per_dialect():
+    out = event(1)
+    assert out.frame(writers.LINE) is out.frame(writers.LINE)
+    assert out.frame(writers.STRUCTURED) is out.json_frame()
 
 
 def test_an_empty_batch_sends_nothing():
-    assert Delivery().collect(readers([FakeMember("m", plain=False, welcomed=True)])) == []
+    assert Delivery().collect(readers([FakeMember("m", writers.STRUCTURED, welcomed=True)])) == []
     assert not Delivery()

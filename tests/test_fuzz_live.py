@@ -38,6 +38,8 @@ from hypothesis import strategies as st
 
 import protocol
 from conftest import RawClient, wait_for
+from lanchat.dialects import detect
+from lanchat.dialects.readers import LineDecoder, TenByteDecoder
 from lanchat import tls
 from lanchat.client.connection import ChatConnection
 
@@ -154,11 +156,37 @@ fatal_frames = st.one_of(
 good_names = st.sampled_from(["fuzz", "f1", "f2", "f3", "Fuzz", "alice", "z" * 24, "\u00e9t\u00e9"])
 
 
+def ten_byte(label: str, body: bytes) -> tuple:
+    return (label, f"{len(body):<10}".encode() + body)
+
+
+# The tutorial dialects (PROTOCOL.md section 2): ten-byte frames after a name, lines.
+ten_byte_frames = st.one_of(
+    texts.map(lambda t: ten_byte("ten_byte_line", t.encode("utf-8", "surrogatepass"))),
+    st.binary(min_size=1, max_size=300).map(lambda b: ten_byte("ten_byte_random", b)),
+    st.integers(MAX_FRAME + 1, 40000).map(lambda n: ("ten_byte_oversized", f"{n:<10}".encode() + b"o" * n)),
+    st.sampled_from([b"5x        hello", b"-1        ", b"1_0       x" * 10]).map(
+        lambda b: ("ten_byte_bad_header", b)),
+)
+lines = st.one_of(
+    texts.map(lambda t: ("line", t.replace("\n", " ").encode("utf-8", "surrogatepass") + b"\n")),
+    st.binary(max_size=200).map(lambda b: ("line_random", b.replace(b"\n", b"") + b"\r\n")),
+    st.integers(MAX_FRAME + 1, 20000).map(lambda n: ("line_overlong", b"l" * n + b"\n")),
+    st.sampled_from([b"/who\n", b"/nick fuzzline\n", b"/join #fuzz\n", b"!DISCONNECT\n", b"\n"]).map(
+        lambda b: ("line_command", b)),
+)
+
+
 @st.composite
 def connection_script(draw) -> dict:
     # Chosen by number, not one_of, so most connections really are structured ones.
-    opener = draw(st.integers(0, 9))
-    if opener <= 5:
+    opener = draw(st.integers(0, 11))
+    if opener == 10:  # a ten-byte client: its name, then frames
+        items = [draw(good_names.map(lambda n: ten_byte("ten_byte_name", n.encode())))]
+        items += draw(st.lists(ten_byte_frames, max_size=10))
+    elif opener == 11:  # a line client (nc)
+        items = [("line", b"fuzz line\n")] + draw(st.lists(lines, max_size=10))
+    elif opener <= 5:
         items = [draw(good_names.map(lambda n: frame("json:hello", _encode_json(
             {"type": "hello", "name": n}, True))))]
     elif opener <= 7:
@@ -167,8 +195,9 @@ def connection_script(draw) -> dict:
         items = [draw(texts.map(lambda t: frame("plain_line", t.encode("utf-8", "surrogatepass"))))]
     else:
         items = []
-    items += draw(st.lists(frames, max_size=12))
-    if draw(st.integers(0, 3)) == 3:
+    if opener < 10:
+        items += draw(st.lists(frames, max_size=12))
+    if opener < 10 and draw(st.integers(0, 3)) == 3:
         items.append(draw(fatal_frames))
         items.extend(draw(st.lists(frames, max_size=2)))  # bytes after it are never read
     stream = b"".join(data for _, data in items)
@@ -221,23 +250,40 @@ def run_fuzz_connection(address, script: dict, tally: Tally) -> None:
         chunks = [stream[a:b] for a, b in zip(points, points[1:])]
     chunks = [c for c in chunks if c]
 
-    decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
+    # The server answers in the dialect the first bytes make (PROTOCOL.md section 2):
+    # read its answers the same way. No bytes at all: a listener, read framed
+    # (conftest's plain_replies="framed"); bytes that decide nothing: a last line.
+    kind = detect.decide(stream) or (detect.LINE if stream else detect.FRAMED)
+    decoder = {detect.TEN_BYTE: lambda: TenByteDecoder(protocol.HARD_MAX_FRAME),
+               detect.LINE: lambda: LineDecoder(protocol.HARD_MAX_FRAME)}.get(
+        kind, lambda: protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME))()
     answers = collections.Counter()
+    http = bytearray()
     server_closed = False
     deadline = time.monotonic() + CONNECTION_BOUND
     sock = socket.create_connection(address, timeout=5)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def take(data: bytes):
+        if kind == detect.HTTP:
+            http.extend(data)
+            if not http.startswith(b"HTTP/1.0 400 "[:len(http)]):
+                tally.problem(f"the answer to an HTTP request is not a 400: {bytes(http[:40])!r}")
+            answers["http_400"] += 1
+            return
         decoder.feed(data)
         try:
             for body in decoder.events():
+                if kind != detect.FRAMED:  # the tutorial dialects' answers are text
+                    line = body.decode("utf-8")  # and must still be UTF-8
+                    answers["plain_error_line" if line.startswith(("error:", "*")) else "plain_line"] += 1
+                    continue
                 try:
                     message = json.loads(body)
                     if isinstance(message, dict) and message.get("type") == "error":
                         answers[f"error:{message.get('code')}"] += 1
                     elif isinstance(message, dict):
-                        answers[message.get("type")] += 1
+                        answers[str(message.get("type"))] += 1
                     else:
                         answers["plain_line"] += 1
                 except ValueError:
@@ -283,7 +329,8 @@ def run_fuzz_connection(address, script: dict, tally: Tally) -> None:
                 tally.problem("the server did not close after the client's FIN")
         elif ending == "stall":
             if not drain(time.monotonic() + FRAME_TIMEOUT + 4):
-                tally.problem("the server did not close a stalled half frame")
+                tally.problem(f"the server did not close a stalled half frame ({kind}: "
+                              f"{script['labels']}, {stream[-40:]!r})")
         elif ending in ("close", "truncate_close"):
             drain()
         if ending in ("reset", "truncate_reset"):
@@ -546,6 +593,16 @@ def _handshake(sock: socket.socket, deadline: float):
     return None
 
 
+def _inside_a_record(data: bytes, cut: int) -> int:
+    """``cut``, moved one byte back if it falls between two TLS records: a stall must
+    leave a record unfinished (a cut between records is a client that is merely idle,
+    and a tutorial dialect's member may stay idle)."""
+    boundary = 0
+    while boundary < cut:
+        boundary += 5 + int.from_bytes(data[boundary + 3:boundary + 5], "big")
+    return cut - 1 if boundary == cut and cut > 0 else cut
+
+
 def client_hello() -> bytes:
     """The first flight of a TLS client: a ClientHello, to be cut short."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -586,7 +643,7 @@ def run_tls_fuzz_connection(address, script: dict, tally: Tally) -> None:
             tls_obj.write(script["stream"] or protocol.KEEPALIVE)
             data = outgoing.read()
             if ending in ("truncate_close", "truncate_reset", "stall"):
-                data = data[:int(len(data) * script["truncate_at"])]
+                data = data[:_inside_a_record(data, int(len(data) * script["truncate_at"]))]
         if script["garbage"] is not None and mode != "hello_prefix":
             data += script["garbage"]
         points = [0] + [int(f * len(data)) for f in script["cuts"]] + [len(data)]

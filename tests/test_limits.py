@@ -60,6 +60,7 @@ def test_max_clients_refuses_the_next_connection(make_server, make_client):
     srv = make_server(rate=0, max_clients=2)
     alice, bob = pair(srv, make_client)
     third = make_client(srv.address)
+    third.send(type="hello", name="carl")  # a structured client: the refusal is JSON
     refusal = third.recv()
     assert refusal["type"] == "error" and refusal["code"] == "server_full"
     assert third.wait_closed()
@@ -84,6 +85,7 @@ def test_max_per_ip_counts_non_loopback_addresses(make_server, make_client, monk
     assert first.hello("lan1")["name"] == "lan1"
     assert second.hello("lan2")["name"] == "lan2"
     third = from_lan()
+    third.send(type="hello", name="lan3")
     refusal = third.recv()
     assert refusal["code"] == "server_full" and "127.0.0.2" in refusal["message"]
     assert third.wait_closed()

@@ -23,26 +23,17 @@ def tutorial_send(sock, msg: str) -> bytes:
     return sock.recv(2048)
 
 
-def test_tutorial_client_works_unchanged(chat_server, make_client):
-    (alice,) = join(chat_server, make_client, "alice")
-    sock = socket.create_connection(chat_server.address, timeout=WAIT)
+def test_tutorial_client_works_unchanged(make_server, make_client):
+    srv = make_server(rate=0, plain_replies="bare")  # the default: the replies are bare text
+    (alice,) = join(srv, make_client, "alice")
+    sock = socket.create_connection(srv.address, timeout=WAIT)
     try:
-        received = b""
-        received += tutorial_send(sock, "Hello World!")
-        received += tutorial_send(sock, "Hello Everyone!")
-        received += tutorial_send(sock, "Hello Tim!")
-        received += tutorial_send(sock, "!DISCONNECT")
-        while True:   # whatever is left until the server closes (bounded by the timeout)
-            data = sock.recv(2048)
-            if not data:
-                break
-            received += data
+        printed = [tutorial_send(sock, text) for text in
+                   ("Hello World!", "Hello Everyone!", "Hello Tim!", "!DISCONNECT")]
+        assert sock.recv(2048) == b""  # then the server closes
     finally:
         sock.close()
-    decoder = protocol.FrameDecoder()
-    decoder.feed(received)
-    lines = [body.decode() for body in decoder.events()]
-    assert lines == ["Msg received"] * 3 + ["Goodbye"]
+    assert printed == [b"Msg received"] * 3 + [b"Goodbye"]
     join_event = next_frame(alice, type="join")
     guest = join_event["name"]
     assert re.fullmatch(r"guest-\d+", guest)
@@ -50,6 +41,18 @@ def test_tutorial_client_works_unchanged(chat_server, make_client):
         message = next_frame(alice, type="message", text=text)
         assert (message["from"], message["kind"]) == (guest, "chat")
     next_frame(alice, type="leave", name=guest, reason="quit")
+
+
+def test_plain_replies_framed_is_version_1(make_server, make_client):
+    srv = make_server(rate=0, plain_replies="framed")
+    sock = socket.create_connection(srv.address, timeout=WAIT)
+    try:
+        received = tutorial_send(sock, "Hello World!")
+        while len(received) < 64 + len("Msg received"):
+            received += sock.recv(2048)
+    finally:
+        sock.close()
+    assert received == protocol.encode_frame("Msg received")
 
 
 def test_plain_guests_get_distinct_numbers(chat_server, make_client):

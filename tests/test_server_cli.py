@@ -148,15 +148,16 @@ def test_server_cli_prints_how_to_connect_and_stops_cleanly(server_process, sig)
     assert match.group(1) == "127.0.0.1"
     address = ("127.0.0.1", int(match.group(2)))
     alice = RawClient(address)
-    tut = RawClient(address)
+    tut = RawClient(address, bare=True)  # the default: bare text replies
     try:
         assert alice.hello("alice")["name"] == "alice"
         tut.send_text("hello from the tutorial")
-        assert tut.recv_line() == "Msg received"
+        assert tut.expect_text("Msg received") == b"Msg received"
         srv.proc.send_signal(sig)
         alice.expect("error", code="shutting_down")
         assert alice.wait_closed()
-        assert tut.recv_line() == "error: the server is shutting down"
+        assert tut.expect_text("error: the server is shutting down").strip(b"\n") == \
+            b"error: the server is shutting down"
         assert srv.proc.wait(WAIT + 5) == 0
     finally:
         alice.close()
@@ -181,6 +182,11 @@ def test_server_cli_options():
     defaults = server_config.config_from_args(server_config.build_parser().parse_args([]))
     assert (defaults.host, defaults.port, defaults.max_frame_bytes, defaults.max_text) == \
         ("0.0.0.0", 5050, 65536, 4000)
+    assert defaults.plain_replies == "bare"
+    framed = server_config.build_parser().parse_args(["--plain-replies", "framed"])
+    assert server_config.config_from_args(framed).plain_replies == "framed"
+    with pytest.raises(SystemExit):
+        server_config.build_parser().parse_args(["--plain-replies", "json"])
 
 
 def test_lan_addresses_are_ipv4_and_not_loopback_unless_alone():

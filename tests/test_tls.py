@@ -266,8 +266,8 @@ def test_plaintext_client_on_tls_port_fails_alone_and_server_logs_one_line(
     tutorial = make_client(tls_server.address)
     port = tutorial.sock.getsockname()[1]
     tutorial.send_text("hello, is this thing on?")
-    refusal = tutorial.recv()
-    assert refusal["code"] == protocol.BAD_HEADER and "--tls" in refusal["message"]
+    refusal = tutorial.recv_line()  # in the tutorial client's own form, not JSON
+    assert refusal.startswith("error: this server uses TLS") and "--tls" in refusal
     assert tutorial.wait_closed()
     chat_works(alice, bob, "served meanwhile")
     wait_for(lambda: any(f":{port}" in r.getMessage() and r.levelno == logging.DEBUG
@@ -281,6 +281,28 @@ def test_plaintext_client_on_tls_port_fails_alone_and_server_logs_one_line(
     plain, got = connect(tls_server.address, "plain")
     assert got["type"] == "connect_failed" and "--tls" in got["reason"]
     chat_works(bob, alice, "still served")
+
+
+@pytest.mark.parametrize("first, answer", [
+    (b"hi there\n", b"error: this server uses TLS: connect with TLS (python client.py --tls)\n"),
+    (b"5         alice", b"1         *"),  # ten-byte: "*", then the error
+])
+def test_plaintext_dialects_on_the_tls_port_are_told_in_their_form(tls_server, make_client,
+                                                                   first, answer):
+    client = make_client(tls_server.address, bare=True)
+    client.send_raw(first)
+    assert client.wait_closed()
+    assert bytes(client.received).startswith(answer)
+    assert b"--tls" in bytes(client.received)
+    assert tls_server.room.members == {}
+
+
+def test_a_silent_plaintext_connection_on_the_tls_port_does_not_listen(tls_server, make_client):
+    client = make_client(tls_server.address, bare=True)
+    wait_for(lambda: tls_server.server.connection_count() == 1, what="the connection")
+    with pytest.raises(AssertionError):  # no room lines in plaintext, however long it waits
+        client.expect_text("joined", timeout=2.5)
+    assert tls_server.room.members == {}
 
 
 def test_tls_client_on_plain_port_gets_a_readable_error(chat_server, connect, pins):

@@ -212,7 +212,7 @@ def quit_(room: Room, member: Member, reason: str, msg_id: Optional[str],
           where: ChatRoom) -> str:
     """``/quit [reason]``: leave (the handler closes the connection)."""
     if member.plain:
-        room.reply(member, protocol.encode_frame(GOODBYE))
+        room.reply(member, member.dialect.line(GOODBYE))
     else:
         room.ack(member, msg_id)
     return reason or "quit"

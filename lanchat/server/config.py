@@ -51,6 +51,9 @@ class ServerConfig:
     admin_password: Optional[str] = None  # /admin PASSWORD makes a session an admin
     tls_context: object = None  # an ssl.SSLContext for the server side, or None
     advertise: bool = True      # server.py makes itself findable (mDNS, UDP probe answer)
+    # How 64-byte plain (tutorial) clients get their replies: "bare" text as the
+    # tutorial servers send it (v2), or "framed" with the 64-byte header (v1).
+    plain_replies: str = "bare"
 
 
 def _whole(low: int, high: Optional[int] = None) -> Callable[[str], int]:
@@ -144,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="private key of --tls-cert (PEM), if not in that file")
     p.add_argument("--tls-self-signed", action="store_true",
                    help="TLS with a self-signed certificate made once beside --db and reused")
+    p.add_argument("--plain-replies", choices=["bare", "framed"], default=d.plain_replies,
+                   help="replies to 64-byte tutorial clients: bare text as the tutorial "
+                        "servers send it, or framed with the 64-byte header (version 1)")
     p.add_argument("--log-level", default="INFO", type=str.upper,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
     return p
@@ -170,6 +176,6 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         burst=args.burst, max_clients=args.max_clients, max_per_ip=args.max_per_ip,
         max_rooms=args.max_rooms, max_rooms_per_user=args.max_rooms_per_user,
         frame_timeout=args.frame_timeout, idle_timeout=args.idle_timeout,
-        max_send_queue=args.max_send_queue,
+        max_send_queue=args.max_send_queue, plain_replies=args.plain_replies,
         password=args.password or os.environ.get("CHAT_PASSWORD") or None,
         admin_password=args.admin_password or os.environ.get("CHAT_ADMIN_PASSWORD") or None)

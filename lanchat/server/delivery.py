@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Optional, Union
 
 import protocol
-from lanchat import eventtext
 
 class NameList:
     """Members' names as the inside of a JSON array, kept encoded for welcomes.
@@ -56,15 +55,15 @@ class NameList:
 
 
 class Outgoing:
-    """One event and its frames, each encoded at most once."""
+    """One event and its frames, each encoded at most once per dialect."""
 
-    __slots__ = ("event", "_body", "_json", "_plain")
+    __slots__ = ("event", "_body", "_json", "_others")
 
     def __init__(self, event: dict):
         self.event = event
         self._body: Optional[str] = None
         self._json: Optional[bytes] = None
-        self._plain: Optional[bytes] = None
+        self._others: Optional[dict] = None  # dialect -> its bytes (b"": nothing to show)
 
     def body(self) -> str:
         """The event as JSON text: the structured frame's body and the journal's row."""
@@ -72,16 +71,24 @@ class Outgoing:
             self._body = protocol.encode_event(self.event)
         return self._body
 
-    def frame(self, plain: bool) -> bytes:
-        if plain:
-            if self._plain is None:
-                # An event with no line for a tutorial client (typing) is no frame.
-                line = eventtext.describe(self.event)
-                self._plain = b"" if line is None else protocol.encode_frame(line)
-            return self._plain
+    def json_frame(self) -> bytes:
+        """The structured clients' frame."""
         if self._json is None:
             self._json = protocol.encode_frame(self.body())
         return self._json
+
+    def frame(self, dialect) -> bytes:
+        """The event as ``dialect`` (``lanchat.dialects.writers``) writes it; ``b""``
+        when that kind has nothing to show for it (typing, for a tutorial client)."""
+        if dialect.structured:
+            return self.json_frame()
+        others = self._others
+        if others is None:
+            others = self._others = {}
+        data = others.get(dialect)
+        if data is None:
+            data = others[dialect] = dialect.event(self.event)
+        return data
 
 
 class _Stream:
@@ -98,7 +105,8 @@ class _Stream:
 class Delivery:
     """The sends of one journal batch, gathered per member (see the module text).
 
-    Members are ``members.Member`` objects with ``plain``, ``welcomed``, ``gone`` and
+    Members are ``members.Member`` objects with ``plain`` (not structured), ``dialect``
+    (how a plain one is written to: ``lanchat.dialects.writers``), ``welcomed``, ``gone`` and
     ``reading`` (the keys of the rooms whose events they get, changed only inside a
     batch's deliveries, after ``changing``); only the thread running the batch touches
     a ``Delivery``.
@@ -135,11 +143,13 @@ class Delivery:
                 picked = [i for i in range(start, upto) if rooms[i] in reading]
             if len(picked) == upto - start:
                 if member.plain:
-                    stream.parts.extend([out.frame(True) for out in self._common[start:upto]])
+                    dialect = member.dialect
+                    stream.parts.extend([out.frame(dialect) for out in self._common[start:upto]])
                 else:
                     stream.parts.extend(self._common_json[start:upto])
             elif member.plain:
-                stream.parts.extend([self._common[i].frame(True) for i in picked])
+                dialect = member.dialect
+                stream.parts.extend([self._common[i].frame(dialect) for i in picked])
             else:
                 stream.parts.extend([self._common_json[i] for i in picked])
         stream.taken = upto
@@ -154,7 +164,7 @@ class Delivery:
             return
         start = len(self._common)
         self._common.extend(outs)
-        self._common_json.extend([out.frame(False) for out in outs])
+        self._common_json.extend([out.json_frame() for out in outs])
         if not self._mixed and self._rooms and self._rooms[0] != room:
             self._mixed = True
         self._rooms.extend([room] * len(outs))
@@ -172,7 +182,7 @@ class Delivery:
             return
         stream = self._stream(member)
         self._catch_up(stream, len(self._common))
-        stream.parts.append(item if type(item) is bytes else item.frame(member.plain))
+        stream.parts.append(item if type(item) is bytes else item.frame(member.dialect))
 
     def starting(self, member) -> None:
         """``member`` is welcomed now: it gets what comes from here on, nothing before."""
@@ -187,7 +197,8 @@ class Delivery:
         """``[(member, bytes)]`` for every member with something to get. Room lock held.
 
         ``readers`` maps each room key to ``(structured, plain)``: the members who get
-        its events (welcomed, not gone), by kind. A member with a stream of its own
+        its events (welcomed, not gone), by kind; the plain ones' bytes are made once
+        per dialect among them. A member with a stream of its own
         gets that instead, if it is still welcomed and not gone; one who reads several
         of the rooms that had events gets its own, in order.
         """
@@ -220,17 +231,24 @@ class Delivery:
                     data = b"".join(frames)
                     built += len(data)
                     sends += [(member, data) for member in structured if member not in streams]
-                if plain:
-                    data = b"".join([out.frame(True) for out in outs])
-                    if data:
-                        built += len(data)
-                        sends += [(member, data) for member in plain if member not in streams]
+                if plain:  # the tutorial dialects: each one's bytes made once
+                    made: dict = {}
+                    for member in plain:
+                        if member in streams:
+                            continue
+                        dialect = member.dialect
+                        data = made.get(dialect)
+                        if data is None:
+                            data = made[dialect] = dialect.join([out.frame(dialect) for out in outs])
+                            built += len(data)
+                        if data:
+                            sends.append((member, data))
         end = len(common)
         for member, stream in streams.items():
             if member.gone or not member.welcomed:
                 continue
             self._catch_up(stream, end)
-            data = b"".join(stream.parts)
+            data = member.dialect.join(stream.parts) if member.plain else b"".join(stream.parts)
             if data:
                 built += len(data)
                 sends.append((member, data))

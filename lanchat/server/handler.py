@@ -1,13 +1,16 @@
 """One client connection, from accept to close, on its own thread.
 
-``ChatHandler`` reads frames (``protocol.FrameDecoder``), enforces the frame and idle
-timeouts, tells structured from plain clients, and calls the room. Its replies and
-broadcasts leave through its ``SendQueue``, which never blocks.
+``ChatHandler`` reads bytes, enforces the frame and idle timeouts and calls the room.
+What kind the connection is comes from its first bytes (``lanchat.dialects.detect``),
+then from its first body for 64-byte frames (a ``hello`` is structured); each kind's
+reader and writer are in ``lanchat.dialects``, and how a kind joins is in
+``lanchat.server.speakers``. A connection silent for ``LISTEN_AFTER`` becomes a
+listening guest. Replies and broadcasts leave through the ``SendQueue``, which never
+blocks.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import select
 import socket
@@ -18,17 +21,23 @@ from dataclasses import dataclass
 from typing import Optional
 
 import protocol
+from lanchat.dialects import detect, writers
+from lanchat.dialects.readers import LineDecoder, TenByteDecoder
 from lanchat.errors import FrameError, MessageError
+from lanchat.server import speakers
 from lanchat.server.incoming import said
 from lanchat.server.members import Member
 from lanchat.server.presence import typing
-from lanchat.server.roomcommands import enter_rooms
 from lanchat.server.sendqueue import SendQueue
 from lanchat.server.transport import PlainTransport, TLSTransport
 
 SHUTDOWN_FLUSH_SECONDS = 2.0   # how long queued frames may take to leave at shutdown
 BYE_FLUSH_SECONDS = 2.0        # the same for one client that says bye
 RECV_BYTES = 65536
+# Seconds of silence after which a connection is a listening guest (PROTOCOL.md
+# section 2); also how long a refused connection may take to show its dialect.
+LISTEN_AFTER = 1.0
+TLS_REQUIRED = "this server uses TLS: connect with TLS (python client.py --tls)"
 
 log = logging.getLogger("chat.server")
 
@@ -61,18 +70,24 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.send_queue = SendQueue(sock, config.max_send_queue, self.peer)
         self.transport = (TLSTransport(config.tls_context, self.send_queue) if config.tls_context
                           else PlainTransport(self.send_queue))
-        self.decoder = protocol.FrameDecoder(config.max_frame_bytes)
+        self.plain_dialect = (writers.PLAIN_FRAMED if config.plain_replies == "framed"
+                              else writers.PLAIN)
+        self.detector = detect.Detector()
+        self.decoder = None  # the kind's reader, once the detector has decided
+        self.dialect = None  # how it is written to, once its kind is known
         self.member: Optional[Member] = None
-        self.plain: Optional[bool] = None   # None until the first frame says
-        self.says: list = []  # (text, id) of this read's lines not yet handed to the room
+        self.listening = False  # the member is a guest that joined by staying silent
+        self.says: list = []  # (text, id, room) of this read's lines not yet handed to the room
         self.ending = Ending("connection closed")
         self._kicked: Optional[str] = None  # why another thread closed it (first wins)
         self._kick_lock = threading.Lock()
-        self.refused = not self.server.admit(self)
+        self.connected = time.monotonic()
+        refusal = self.server.admit(self)
+        # Answered once the dialect is known (server_full in its form), within a bound.
+        self.refusal = None if refusal is None else (protocol.SERVER_FULL, refusal)
 
     def handle(self) -> None:
-        if not self.refused:
-            self.ending = self._serve()
+        self.ending = self._serve()
 
     def finish(self) -> None:
         with self._kick_lock:
@@ -104,14 +119,26 @@ class ChatHandler(socketserver.BaseRequestHandler):
             if self._kicked is None:
                 self._kicked = reason
         try:
-            self.request.shutdown(socket.SHUT_RD if flush else socket.SHUT_RDWR)
+            self.request.shutdown(socket.SHUT_RDWR if not flush else socket.SHUT_RD)
         except OSError:
             pass
 
     # ------------------------------------------------------------------ reading
 
+    def _deadline(self, last_heard: float, frame_started: Optional[float]) -> Optional[float]:
+        config = self.server.config
+        deadlines = []
+        if self.member is None or not self.member.plain:
+            deadlines.append(last_heard + config.idle_timeout)
+        if frame_started is not None:
+            deadlines.append(frame_started + config.frame_timeout)
+        if self.dialect is None and (self.refusal is not None or (
+                self.member is None and not self.detector.in_frame and self._may_listen())):
+            deadlines.append(self.connected + LISTEN_AFTER)
+        return min(deadlines) if deadlines else None
+
     def _serve(self) -> Ending:
-        """Read and handle frames until the connection ends; say why it did."""
+        """Read and handle bytes until the connection ends; say why it did."""
         config = self.server.config
         sock = self.request
         poller = select.poll()
@@ -119,19 +146,21 @@ class ChatHandler(socketserver.BaseRequestHandler):
         last_heard = time.monotonic()
         frame_started: Optional[float] = None
         while True:
-            now = time.monotonic()
-            deadline = last_heard + config.idle_timeout if not self.plain else None
-            if frame_started is not None:
-                frame_deadline = frame_started + config.frame_timeout
-                deadline = frame_deadline if deadline is None else min(deadline, frame_deadline)
+            deadline = self._deadline(last_heard, frame_started)
             if not self.transport.pending():
+                now = time.monotonic()
                 wait_ms = None if deadline is None else max(0, int((deadline - now) * 1000) + 1)
                 if not poller.poll(wait_ms):
                     now = time.monotonic()
                     if frame_started is not None and now >= frame_started + config.frame_timeout:
                         return Ending("frame timeout")
-                    if not self.plain and now >= last_heard + config.idle_timeout:
+                    if (self.member is None or not self.member.plain) \
+                            and now >= last_heard + config.idle_timeout:
                         return Ending("ping timeout")
+                    if now >= self.connected + LISTEN_AFTER and self.dialect is None:
+                        ending = self._silent()
+                        if ending is not None:
+                            return ending
                     continue
             try:
                 data = self.transport.receive(sock, RECV_BYTES)
@@ -141,23 +170,59 @@ class ChatHandler(socketserver.BaseRequestHandler):
             except OSError as exc:
                 return Ending("connection reset" if isinstance(exc, ConnectionResetError)
                               else f"connection error: {exc.strerror or exc}")
-            if data is None:
-                continue  # TLS handshake progress, nothing decrypted yet
-            if not data:
-                return Ending("connection closed", graceful=True)
+            if data is None:  # TLS handshake progress, or part of a record
+                if frame_started is None and self.transport.partial:
+                    frame_started = time.monotonic()
+                continue
+            if self.transport.plaintext and self.refusal is None:
+                self.refusal = (protocol.BAD_HEADER, TLS_REQUIRED)
             last_heard = time.monotonic()
-            self.decoder.feed(data)
-            ending, completed = self._on_data()
+            ending, completed = self._on_data(data)
             if ending is not None:
                 return ending
+            if not data:
+                return Ending("connection closed", graceful=True)
             # The frame timeout runs from the first byte of the frame now unfinished.
-            if not self.decoder.in_frame:
+            reader = self.decoder or self.detector
+            if not reader.in_frame and not self.transport.partial:
                 frame_started = None
             elif completed or frame_started is None:
                 frame_started = last_heard
 
-    def _on_data(self) -> tuple:
-        """Handle the frames completed by a read: ``(Ending or None, any completed)``."""
+    def _silent(self) -> Optional[Ending]:
+        """Nothing decided ``LISTEN_AFTER`` after connecting: a refusal is answered now
+        (as a listener reads it if nothing came, as JSON if the kind is still open);
+        a silent connection becomes a listening guest."""
+        if self.refusal is not None:
+            self.dialect = self.plain_dialect if not self.detector.in_frame else writers.STRUCTURED
+            return self._ending(self._refuse_now())
+        if self.member is None and not self.detector.in_frame and self._may_listen():
+            self._set_dialect(self.plain_dialect)
+            self.listening = True
+            return self._ending(speakers.join(self, None))
+        return None
+
+    def _may_listen(self) -> bool:
+        # No listeners with --password (they would read the room without it), nor on
+        # a TLS port (no tutorial client speaks TLS; a plaintext one would read the
+        # room in the clear, and a silent TLS session is closed at the idle timeout).
+        config = self.server.config
+        return config.password is None and config.tls_context is None
+
+    def _on_data(self, data: bytes) -> tuple:
+        """Handle the bytes of a read (``b""``: the peer closed):
+        ``(Ending or None, any frame completed)``."""
+        closing = not data
+        if self.decoder is None:
+            kind = self.detector.feed(data) if data else self.detector.closed()
+            if kind is None:
+                return None, False
+            ending = self._decided(kind)
+            if ending is not None:
+                return ending, True
+            data = self.detector.buffered
+        if data:
+            self.decoder.feed(data)
         completed = False
         leave = None
         try:
@@ -166,8 +231,12 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 leave = self._on_body(body)
                 if leave is not None:
                     break
+            if closing and leave is None and isinstance(self.decoder, LineDecoder):
+                last = self.decoder.end()  # a last line with no newline still counts
+                if last is not None:
+                    leave = self._on_body(last)
         except FrameError as exc:
-            self._error(exc.code, exc.message, closing=True)  # now: the connection ends
+            self.error(exc.code, exc.message, closing=True)  # now: the connection ends
             log.info("%s: frame error: %s", self.peer, exc.message)
             return Ending(f"protocol error ({exc.code})"), completed
         finally:
@@ -178,63 +247,123 @@ class ChatHandler(socketserver.BaseRequestHandler):
         leave = leave or taken
         return (None if leave is None else Ending(leave, graceful=True)), completed
 
-    def _error(self, code: str, message: str, msg_id: Optional[str] = None,
-               closing: bool = False) -> None:
-        error = protocol.error_message(code, message, msg_id)
-        if self.member is not None and not closing:  # in order with what is queued for it
-            self.server.room.reply(self.member, error)
-        elif self.plain:
-            self.transport.send(protocol.encode_frame(f"error: {message}"))
+    def _decided(self, kind: str) -> Optional[Ending]:
+        """The first bytes made ``kind``: its reader, and for the kinds whose dialect
+        is known now, the refusal or the join (a listener's guest leaves first)."""
+        config = self.server.config
+        log.debug("%s speaks %s", self.peer, kind)
+        if kind == detect.HTTP:
+            self.transport.send(writers.http_answer(self.server.server_address[1]))
+            return Ending("http request", graceful=True)
+        if kind == detect.TLS:
+            self.dialect = writers.STRUCTURED
+            self.error(protocol.BAD_HEADER, "this server does not use TLS: connect without "
+                        "--tls", closing=True)
+            return Ending("protocol error (tls on a plain port)")
+        if kind == detect.FRAMED:
+            self.decoder = protocol.FrameDecoder(config.max_frame_bytes)
+            return None  # its first body tells structured from plain
+        if kind == detect.TEN_BYTE:
+            self.decoder = TenByteDecoder(config.max_frame_bytes)
         else:
-            self.transport.send(protocol.message_frame(error))
-
-    def _refuse(self, code: str, message: str) -> Optional[str]:
-        """Answer a bad frame, after the lines that came before it in this read; a
-        leave reason if one of those asked to leave."""
-        leave = self._take_says()
-        self._error(code, message)
-        return leave
+            self.decoder = LineDecoder(config.max_frame_bytes)
+        if self.listening:
+            self._stop_listening("spoke another dialect")
+        self._set_dialect(writers.TEN_BYTE if kind == detect.TEN_BYTE else writers.LINE)
+        if self.refusal is not None:
+            return self._ending(self._refuse_now())
+        if kind == detect.LINE:
+            return self._ending(speakers.join(self, None))
+        return None  # a ten-byte client's first frame is its name
 
     def _on_body(self, body) -> Optional[str]:
-        """Handle one frame body; return a leave reason to end the connection."""
+        """Handle one frame body or line; return a leave reason to end the connection."""
         if isinstance(body, protocol.Oversized):
             return self._refuse(protocol.TOO_LARGE, f"frame of {body.declared} bytes is over the "
                                 f"limit of {self.server.config.max_frame_bytes} bytes; it was discarded")
-        if self.plain is None:
-            self.plain = not protocol.looks_like_hello(body)
-            if type(self.transport) is PlainTransport:  # TLS would need it encrypted
-                message = "you were not reading fast enough; the server dropped you"
-                self.send_queue.farewell = (protocol.encode_frame(f"error: {message}") if self.plain
-                                     else protocol.message_frame(protocol.error_message(
-                                         protocol.SEND_QUEUE_FULL, message)))
-            if self.plain:
-                refusal = self._join_plain()
-                if refusal:
-                    return refusal
+        if self.member is None or self.listening:
+            return self._first_body(body)
         try:
-            if self.plain:
-                self.says.append((protocol.decode_text(body), None, None))
+            if self.member.plain:
+                if body:  # a line client's blank line is nothing (frames are never empty)
+                    self.says.append((protocol.decode_text(body), None, None))
                 return None
             return self._on_structured(protocol.decode_message(body))
         except MessageError as exc:
             return self._refuse(exc.code, exc.message)
 
-    def _join_plain(self) -> Optional[str]:
-        if self.server.config.password is not None:
-            self._error(protocol.AUTH_FAILED, "this server needs a password: "
-                        "connect with client.py --password")
-            return "auth failed"
-        return self._join(None, plain=True)
+    def _first_body(self, body: bytes) -> Optional[str]:
+        """The first body of a 64-byte or ten-byte connection, or a listener's first."""
+        hello = self.detector.kind == detect.FRAMED and protocol.looks_like_hello(body)
+        if self.dialect is None or self.listening:
+            if self.listening and (hello or self.dialect is not self.plain_dialect):
+                self._stop_listening("spoke up")
+            self._set_dialect(writers.STRUCTURED if hello else self.plain_dialect)
+            if self.refusal is not None:
+                return self._refuse_now()
+        if self.member is not None:  # a listener that speaks plain: the same guest
+            self.listening = False
+            return self._on_body(body)
+        if self.dialect.structured:  # its hello, or what follows a refused one
+            try:
+                return self._on_structured(protocol.decode_message(body))
+            except MessageError as exc:
+                return self._refuse(exc.code, exc.message)
+        if self.dialect is writers.TEN_BYTE:
+            return speakers.join_ten_byte(self, body)
+        refusal = speakers.join(self, None)
+        return refusal if refusal is not None else self._on_body(body)
+
+    def _stop_listening(self, reason: str) -> None:
+        # The guest that listened leaves; whoever the connection says it is joins.
+        self.server.room.leave(self.member, reason)
+        self.member, self.listening = None, False
+
+    def _set_dialect(self, dialect) -> None:
+        self.dialect = dialect
+        if type(self.transport) is PlainTransport:  # TLS would need it encrypted
+            self.send_queue.farewell = dialect.reply(protocol.error_message(
+                protocol.SEND_QUEUE_FULL, "you were not reading fast enough; the server "
+                "dropped you"))
+
+    def _refuse_now(self) -> str:
+        """Answer the refusal in the connection's dialect; the leave reason."""
+        code, message = self.refusal
+        self.error(code, message, closing=True)
+        log.info("%s refused: %s", self.peer, message)
+        return "refused" if code == protocol.SERVER_FULL else "tls required"
+
+    @staticmethod
+    def _ending(leave: Optional[str]) -> Optional[Ending]:
+        return None if leave is None else Ending(leave, graceful=True)
+
+    def error(self, code: str, message: str, msg_id: Optional[str] = None,
+              closing: bool = False) -> None:
+        """Send an ``error`` in the connection's dialect: a member's in order with what
+        is queued for it; otherwise, or when ``closing``, straight out (JSON while the
+        kind is not known yet, PROTOCOL.md section 6)."""
+        error = protocol.error_message(code, message, msg_id)
+        if self.member is not None and not closing:
+            self.server.room.reply(self.member, error)
+        else:
+            self.transport.send((self.dialect or writers.STRUCTURED).reply(error))
+
+    def _refuse(self, code: str, message: str) -> Optional[str]:
+        """Answer a bad frame, after the lines that came before it in this read; a
+        leave reason if one of those asked to leave."""
+        leave = self._take_says()
+        self.error(code, message)
+        return leave
 
     def _on_structured(self, obj: dict) -> Optional[str]:
         message = protocol.parse_client_message(obj)
         if isinstance(message, protocol.Hello):
             if self.member is not None:
-                self._error(protocol.UNKNOWN_TYPE, "already joined: hello is only valid once")
+                self.error(protocol.UNKNOWN_TYPE, "already joined: hello is only valid once")
                 return None
-            return self._hello(message)
+            return speakers.hello(self, message)
         if self.member is None:
-            self._error(protocol.NOT_WELCOME, "send hello first (or again, with a valid name)")
+            self.error(protocol.NOT_WELCOME, "send hello first (or again, with a valid name)")
             return None
         if isinstance(message, protocol.Say):
             self.says.append((message.text, message.id, message.room))
@@ -256,36 +385,6 @@ class ChatHandler(socketserver.BaseRequestHandler):
             return None
         says, self.says = self.says, []
         return said(self.server.room, self.member, says)
-
-    def _hello(self, hello: protocol.Hello) -> Optional[str]:
-        expected = self.server.config.password
-        if expected is not None and not _same_secret(hello.password or "", expected):
-            self._error(protocol.AUTH_FAILED, "wrong password (check client.py --password "
-                        "or CHAT_PASSWORD)" if hello.password else "this server needs a "
-                        "password: connect with client.py --password (or set CHAT_PASSWORD)")
-            log.info("%s: refused, %s password", self.peer, "wrong" if hello.password else "no")
-            return "auth failed"
-        refusal = self._join(hello.name, plain=False, since=hello.since, resume=hello.resume)
-        if refusal is None:
-            enter_rooms(self.server.room, self.member, hello.rooms, hello.since)
-        return refusal
-
-    def _join(self, name: Optional[str], **options) -> Optional[str]:
-        """Join the room; a ban refuses the connection (error ``banned``, then close)."""
-        try:
-            self.member = self.server.room.join(self.transport, name, peer=self.peer,
-                                                address=self.ip, kick=self.kick, **options)
-        except MessageError as exc:
-            if exc.code != protocol.BANNED:
-                raise
-            self._error(exc.code, exc.message)
-            log.info("%s: refused, banned", self.peer)
-            return "banned"
-        return None
-
-
-def _same_secret(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
 def _enable_keepalive(sock: socket.socket) -> None:

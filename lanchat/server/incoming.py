@@ -80,7 +80,7 @@ def _one(room: Room, member: Member, text: str, msg_id: Optional[str],
     # A command, or a plain client's line: refusals go back to the member.
     try:
         if member.plain and text == DISCONNECT:
-            room.reply(member, protocol.encode_frame(commands.GOODBYE))
+            room.reply(member, member.dialect.line(commands.GOODBYE))
             return "quit"
         if commands.is_command(text):
             return commands.run(room, member, text, msg_id, roomcommands.find(room, member, name))

@@ -12,8 +12,8 @@ import queue
 import socketserver
 import threading
 import time
+from typing import Optional
 
-import protocol
 from lanchat.netaddr import is_loopback
 from lanchat.server.config import ServerConfig
 from lanchat.server.handler import SHUTDOWN_FLUSH_SECONDS, ChatHandler
@@ -86,8 +86,9 @@ class ChatServer(socketserver.ThreadingTCPServer):
 
     # ---------------------------------------------------------------- admission
 
-    def admit(self, handler: ChatHandler) -> bool:
-        """Count a new connection in; refuse it with ``server_full`` over a limit."""
+    def admit(self, handler: ChatHandler) -> Optional[str]:
+        """Count a new connection in; over a limit, the sentence to refuse it with
+        (``server_full``: the handler answers it in the connection's dialect)."""
         with self._handlers_lock:
             count = self._per_ip.get(handler.ip, 0)
             if len(self._handlers) >= self.config.max_clients:
@@ -99,12 +100,9 @@ class ChatServer(socketserver.ThreadingTCPServer):
             else:
                 self._handlers.add(handler)
                 self._per_ip[handler.ip] = count + 1
-                return True
+                return None
         log.warning("%s refused: %s", handler.peer, why)
-        handler.transport.send(protocol.message_frame(
-            protocol.error_message(protocol.SERVER_FULL, why)))
-        handler.send_queue.flush(0.5)
-        return False
+        return why
 
     def release(self, handler: ChatHandler) -> None:
         with self._handlers_lock:

@@ -15,7 +15,6 @@ from typing import Any, Callable, Optional
 
 import protocol
 from lanchat.text import name_key, numbered_name
-from lanchat import eventtext
 from lanchat.server.delivery import NameList
 from lanchat.ratelimit import TokenBucket
 
@@ -30,7 +29,7 @@ class Member:
 
     name: str
     transport: Any  # the connection's PlainTransport or TLSTransport
-    plain: bool
+    dialect: Any    # how it is written to (lanchat.dialects.writers: STRUCTURED, PLAIN...)
     peer: str
     session: str
     bucket: TokenBucket
@@ -46,17 +45,20 @@ class Member:
     rooms: dict = field(default_factory=dict)     # key -> ChatRoom it is in (decided)
     reading: set = field(default_factory=set)     # keys of the rooms it gets events of
     current: str = protocol.LOBBY  # a plain client's room for its lines (/join moves it)
+    # Not structured: one of the tutorial dialects (set from dialect, never changed).
+    plain: bool = field(init=False, default=False)
+
+    def __post_init__(self):
+        self.plain = not self.dialect.structured
 
     @property
     def key(self) -> str:
         return name_key(self.name)
 
     def frame(self, message: dict) -> Optional[bytes]:
-        """A reply meant for this member only (not a seq'd event), framed for its kind."""
-        if self.plain:
-            line = eventtext.describe(message, self.name)
-            return None if line is None else protocol.encode_frame(line)
-        return protocol.message_frame(message)
+        """A reply meant for this member only (not a seq'd event), in its dialect;
+        None if its dialect has nothing to show for it."""
+        return self.dialect.reply(message, self.name)
 
     def send(self, message: dict) -> None:
         """Send a message to this member at once, past whatever the journal still has

@@ -177,9 +177,9 @@ def _deliver(room: Room, member: Member, target: Optional[Member], where: str, i
     else:
         delivery.to_room_many(where, lines, member)
     if not member.gone:
-        delivery.one(member, b"".join([member.frame(error) or b"" if error is not None
-                                       else room.ack_frame(member, msg_id, seq)
-                                       for _, msg_id, seq, error in items]))
+        delivery.one(member, member.dialect.join([
+            (member.frame(error) if error is not None else room.ack_frame(member, msg_id, seq))
+            or b"" for _, msg_id, seq, error in items]))
 
 
 def _refused(room: Room, member: Member, state: Session, items: list,

@@ -39,7 +39,6 @@ from lanchat.ratelimit import TokenBucket
 
 log = logging.getLogger("chat.room")
 
-PLAIN_ACK = "Msg received"  # what the classic tutorial server answers
 MAX_REASON = 200  # characters of a leave reason (a user may give one to everyone)
 SHUTTING_DOWN_TEXT = "the server is shutting down"
 
@@ -80,13 +79,14 @@ class Room:
 
     # ------------------------------------------------------------------ joining
 
-    def join(self, transport, requested: Optional[str], *, plain: bool, peer: str,
+    def join(self, transport, requested: Optional[str], *, dialect, peer: str,
              address: Optional[str] = None, since: Optional[int] = None,
              resume: Optional[str] = None, kick: Optional[Callable[..., None]] = None) -> Member:
         """Add a connection to the room and queue its join (and welcome).
 
         Args:
             requested: the asked name; None gives a plain client ``guest-<n>``.
+            dialect: how the connection is written to (``lanchat.dialects.writers``).
             kick: closes the connection (a resumed session's old one, a failed send).
         Raises:
             MessageError: ``bad_name`` (the connection may try another hello),
@@ -99,6 +99,7 @@ class Room:
             problem = name_problem(requested)
             if problem:
                 raise MessageError(protocol.BAD_NAME, f"{requested[:40]!r} is not a valid name: {problem}")
+        plain = not dialect.structured
         replaced = None
         with self.lock:
             if self.closing:
@@ -121,7 +122,7 @@ class Room:
                 state = roster.sessions[token] = Session("?")
             name = roster.free_name(roster.guest_name() if requested is None else requested)
             seq, now = self.next_seq()
-            member = Member(name=name, transport=transport, plain=plain, peer=peer, session=token,
+            member = Member(name=name, transport=transport, dialect=dialect, peer=peer, session=token,
                             bucket=TokenBucket(self.config.rate, self.config.burst), kick=kick,
                             address=address)
             state.name = name
@@ -149,7 +150,7 @@ class Room:
             member.rooms[protocol.LOBBY] = self.rooms.lobby
         if replaced is not None and replaced.kick is not None:
             replaced.kick("replaced")
-        log.info("%s joined as %s (%s)", peer, name, "plain" if plain else "structured")
+        log.info("%s joined as %s (%s)", peer, name, dialect.name)
         return member
 
     def _refuse_banned(self, name: str, address: Optional[str]) -> None:
@@ -312,17 +313,19 @@ class Room:
 
     # ------------------------------------------------------------------ replies
 
-    def ack_frame(self, member: Member, msg_id: Optional[str], seq: Optional[int]) -> bytes:
-        """The acknowledgement of one line, framed for the member's kind."""
+    def ack_frame(self, member: Member, msg_id: Optional[str], seq: Optional[int]) -> Optional[bytes]:
+        """The acknowledgement of one line in the member's dialect (None: nothing, for
+        the dialects whose tutorial servers send the sender nothing back)."""
         if member.plain:
-            return protocol.encode_frame(PLAIN_ACK)
+            return member.dialect.ack
         return protocol.encode_frame(protocol.encode_ack(msg_id, seq))
 
-    def reply(self, member: Member, message: Union[dict, bytes]) -> None:
+    def reply(self, member: Member, message: Union[dict, bytes, None]) -> None:
         """A reply meant for this member only (a command's answer, an error, a pong),
         in order with everything queued for it before: it goes through the journal
-        (no row), so it never overtakes the welcome or the acks of earlier lines."""
-        frame = message if isinstance(message, bytes) else member.frame(message)
+        (no row), so it never overtakes the welcome or the acks of earlier lines.
+        None (an ack a dialect does not send) is nothing."""
+        frame = message if isinstance(message, bytes) or message is None else member.frame(message)
         if frame is None:
             return
 

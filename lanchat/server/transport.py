@@ -22,6 +22,11 @@ from lanchat.server.sendqueue import SendQueue
 class PlainTransport:
     """Bytes as they are."""
 
+    # A client that spoke plaintext to a TLS port (``TLSTransport``): its bytes pass
+    # as they are, so the handler can tell its dialect and refuse it in that form.
+    plaintext = False
+    partial = False  # bytes of an unfinished record wait below the reader (TLS)
+
     def __init__(self, send_queue: SendQueue):
         self.send_queue = send_queue
         if type(self).send is PlainTransport.send:
@@ -45,7 +50,9 @@ class PlainTransport:
 class TLSTransport(PlainTransport):
     """Server side of TLS over a plain socket, through memory BIOs.
 
-    A client that speaks plaintext to a TLS port fails the handshake: ``receive``
+    A client whose first byte is not a TLS handshake record spoke plaintext:
+    ``plaintext`` turns True and its bytes pass both ways as they are, so the handler
+    can answer it in its own dialect and close. A handshake that fails otherwise
     raises ``protocol.FrameError`` and the handler closes that one connection.
     """
 
@@ -59,8 +66,16 @@ class TLSTransport(PlainTransport):
         self._early: list = []  # frames sent before the handshake finished
         self._heard = False     # any bytes yet? a first chunk that is not TLS gets a readable no
 
+    @property
+    def partial(self) -> bool:
+        """Part of a TLS record has come and waits for the rest: a started frame, for
+        the frame timeout (the reader above sees nothing of it yet)."""
+        return self._incoming.pending > 0
+
     def send(self, data: bytes) -> bool:
         with self._lock:
+            if self.plaintext:
+                return self.send_queue.send(data)
             if not self._ready:
                 self._early.append(data)
                 return True
@@ -81,6 +96,9 @@ class TLSTransport(PlainTransport):
             if not raw:
                 return b""
             first, self._heard = not self._heard, True
+            if self.plaintext or (first and raw[:1] != b"\x16"):
+                self.plaintext = True  # no TLS handshake record: a plaintext client
+                return raw
             self._incoming.write(raw)
             if not self._ready:
                 try:
@@ -90,10 +108,6 @@ class TLSTransport(PlainTransport):
                     return None
                 except ssl.SSLError as exc:
                     self._flush_outgoing()
-                    if first and raw[:1] != b"\x16":  # no TLS handshake record: a plaintext client
-                        self.send_queue.send(protocol.message_frame(protocol.error_message(
-                            protocol.BAD_HEADER, "this server uses TLS: connect with TLS "
-                            "(python client.py --tls)")))
                     raise protocol.FrameError(protocol.BAD_HEADER,
                                               f"TLS handshake failed: {exc.reason or exc}") from None
                 self._ready = True
