@@ -243,6 +243,29 @@ def test_typing_filters_and_clicking_an_ack_twice_selects_its_say(fonts):  # noq
     assert pane.handle_event(key(pygame.K_p, pygame.KMOD_CTRL)) and view.paused
 
 
+def test_enter_and_the_link_line_follow_the_frame_shown_when_none_is_selected(fonts):  # noqa: F811
+    # The detail shows the newest frame the filter lets through, with "(Enter or
+    # click)" under its header: both must work before any row is selected.
+    pane, tap = pane_with_session(fonts)
+    pane.toggle()
+    pane.split((1000, 600))
+    surface = pygame.Surface((1000, 600))
+    for ch in "first":
+        pane.handle_event(pygame.event.Event(pygame.TEXTINPUT, {"text": ch}))
+    view = pane.view
+    assert view.selected is None and view.message(view.shown()[-1])["type"] == "say"
+    assert pane.handle_event(key(pygame.K_RETURN))
+    assert view.message(view.selected_frame()) == {"type": "ack", "id": "a-1", "seq": 3}
+    view.select(None)
+    view.set_query("first")
+    pane.update(0.0)
+    pane.draw(surface)
+    assert pane._link_rect.width > 0
+    click = pygame.event.Event(pygame.MOUSEBUTTONDOWN, {"button": 1, "pos": pane._link_rect.center})
+    assert pane.handle_event(click)
+    assert view.message(view.selected_frame())["type"] == "ack"
+
+
 def test_escape_gives_the_keyboard_back_and_a_click_outside_too(fonts):  # noqa: F811
     pane, tap = pane_with_session(fonts)
     pane.toggle()

@@ -281,7 +281,7 @@ class WirePane:
 
     def _draw_detail(self, surface: pygame.Surface) -> None:
         view, mono, area = self.view, self.mono, self._detail_rect
-        frame = view.selected_frame() or (view.shown()[-1] if view.shown() else None)
+        frame = view.current()
         self._link_rect = pygame.Rect(0, 0, 0, 0)
         if frame is None:
             return

@@ -161,6 +161,12 @@ class WireView:
                 return frame
         return None
 
+    def current(self) -> Optional[WireFrame]:
+        """The frame the detail shows: the selected one, else the newest shown (None if
+        there is none); Enter and the link act on it."""
+        shown = self.shown()
+        return self.selected_frame() or (shown[-1] if shown else None)
+
     # ------------------------------------------------------------------ selection
 
     def select(self, index: Optional[int]) -> None:
@@ -189,9 +195,9 @@ class WireView:
         return index if index != frame.index else None
 
     def follow_link(self) -> bool:
-        """Select the frame the selected one points at and bring it into view; False if
-        there is none (or it is no longer kept)."""
-        frame = self.selected_frame()
+        """Select the frame the shown one (``current``) points at and bring it into
+        view; False if there is none (or it is no longer kept)."""
+        frame = self.current()
         target = self.linked(frame) if frame is not None else None
         if target is None or not any(f.index == target for f in self.frames):
             return False
