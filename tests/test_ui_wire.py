@@ -266,6 +266,19 @@ def test_enter_and_the_link_line_follow_the_frame_shown_when_none_is_selected(fo
     assert view.message(view.selected_frame())["type"] == "ack"
 
 
+def test_the_link_line_fits_the_pane_with_its_hint(fonts):  # noqa: F811
+    pane, tap = pane_with_session(fonts)
+    sent(tap, type="say", text="is the physics lab open this afternoon, or only after four?",
+         id="5d30deb4-1")
+    received(tap, type="ack", id="5d30deb4-1", seq=5)
+    pane.toggle()
+    pane.split((1000, 600))
+    surface = pygame.Surface((1000, 600))
+    pane.update(0.0)
+    pane.draw(surface)  # the newest frame, the ack, answers the long say
+    assert 0 < pane._link_rect.width and pane._link_rect.right <= pane.rect.right - 10
+
+
 def test_escape_gives_the_keyboard_back_and_a_click_outside_too(fonts):  # noqa: F811
     pane, tap = pane_with_session(fonts)
     pane.toggle()

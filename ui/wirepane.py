@@ -303,8 +303,10 @@ class WirePane:
             other = next((f for f in view.frames if f.index == target), None)
             if other is not None:
                 what = "answered by" if sent else "answers"
-                line = f"\u21aa {what} frame {target + 1}: {view.summary(other)[:70]}  (Enter or click)"
-                label = self.fonts.small.render(clean_text(line), theme.ACCENT)
+                line = self._fit_link(f"\u21aa {what} frame {target + 1}: ",
+                                      clean_text(view.summary(other)[:70]), "  (Enter or click)",
+                                      area.width - 20)
+                label = self.fonts.small.render(line, theme.ACCENT)
                 self._link_rect = pygame.Rect(x, y, label.get_width(), label.get_height())
                 surface.blit(label, (x, y))
                 y += label.get_height() + 4
@@ -317,6 +319,16 @@ class WirePane:
                 surface.blit(mono.render(clean_text(line)[:300], theme.TEXT), (x, y))
             y += mono.height + 2
         surface.set_clip(None)
+
+    def _fit_link(self, head: str, summary: str, tail: str, width: int) -> str:
+        """The link line within ``width`` pixels: the summary is cut (with an ellipsis)
+        so that the hint at its end, "(Enter or click)", stays in view."""
+        font = self.fonts.small
+        line = head + summary + tail
+        while summary and font.width(line) > width:
+            summary = summary[:-2]
+            line = head + summary + "\u2026" + tail
+        return line
 
     def _text_line(self, surface, text: str, colour, x: int, y: int) -> int:
         label = self.fonts.small.render(clean_text(text), colour)
