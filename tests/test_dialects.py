@@ -265,11 +265,13 @@ def test_ten_byte_frames_read_back_with_the_tutorial_receive_loop():
 
 
 def test_http_answer_is_a_readable_400():
-    answer = writers.http_answer(5050)
+    answer = writers.http_answer("192.168.1.20", 5050)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.0 400 ")
     assert f"Content-Length: {len(body)}".encode() in head
-    assert b"chat server" in body and b"5050" in body
+    assert b"chat server" in body
+    assert b"python client.py --host 192.168.1.20 --port 5050" in body  # a command that works
+    assert b"nc 192.168.1.20 5050" in body
 
 
 def test_kinds_are_named():

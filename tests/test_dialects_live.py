@@ -211,6 +211,8 @@ def test_http_request_gets_a_readable_400_and_a_close(bare_server, make_client):
         answer = bytes(browser.received)
         assert answer.startswith(b"HTTP/1.0 400 Bad Request\r\n")
         assert b"chat server" in answer and str(bare_server.port).encode() in answer
+        # the address the browser reached, so the command in it works as printed
+        assert f"--host 127.0.0.1 --port {bare_server.port}".encode() in answer
     finally:
         browser.close()
     say(alice, "nobody joined", "a1")  # the ack is the next frame: no join, no leave

@@ -153,11 +153,14 @@ TEN_BYTE = TenByte()
 LINE = Line()
 
 
-def http_answer(port: int) -> bytes:
-    """The ``HTTP/1.0 400`` a browser (or curl) gets: what this port is, then close."""
+def http_answer(host: str, port: int) -> bytes:
+    """The ``HTTP/1.0 400`` a browser (or curl) gets: what this port is, then close.
+
+    ``host`` is the address the request reached (the connection's own end), which is
+    one the reader can connect to, unlike the ``0.0.0.0`` the server listens on."""
     body = (f"This is a LAN chat server, not a web server.\n"
-            f"Chat with: python client.py --port {port} (or: nc HOST {port}, one line per "
-            f"message).\n").encode("utf-8")
+            f"Chat with: python client.py --host {host} --port {port} (or: nc {host} {port}, "
+            f"one line per message).\n").encode("utf-8")
     head = ("HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode("ascii")
     return head + body

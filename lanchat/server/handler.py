@@ -253,7 +253,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
         config = self.server.config
         log.debug("%s speaks %s", self.peer, kind)
         if kind == detect.HTTP:
-            self.transport.send(writers.http_answer(self.server.server_address[1]))
+            self.transport.send(writers.http_answer(self.request.getsockname()[0],
+                                                    self.server.server_address[1]))
             return Ending("http request", graceful=True)
         if kind == detect.TLS:
             self.dialect = writers.STRUCTURED
