@@ -8,6 +8,7 @@ given ``probe_hosts`` finds servers through it.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -174,6 +175,22 @@ def test_client_discover_with_nothing_there_says_what_to_check():
     for needed in ("same network", f"TCP and UDP {port}", "UDP 5353", "isolate", "--host"):
         assert needed in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_client_discover_probes_the_addresses_the_connect_screen_does(responder):
+    # A server started with --host 127.0.0.1 says it answers probes "(this machine
+    # only)": LANCHAT_PROBE_HOSTS finds it from the command line as on the connect screen.
+    env = dict(os.environ, LANCHAT_PROBE_HOSTS=f"127.0.0.1:{responder.port}")
+    done = subprocess.run([sys.executable, "client.py", "--discover", "--port",
+                           str(free_udp_port())], cwd=ROOT, capture_output=True,
+                          text=True, timeout=WAIT + 5, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"Room 4  127.0.0.1:{responder.port}  2 people  password")
+    done = subprocess.run([sys.executable, "client.py", "--discover", "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=WAIT + 5, env=env)
+    assert done.returncode == 0, done.stderr
+    assert [(f["name"], f["port"]) for f in json.loads(done.stdout)] == [
+        ("Room 4", responder.port)]
 
 
 def test_stop_from_on_change_does_not_wait_for_itself(responder):

@@ -21,14 +21,13 @@ drop broadcast as well as multicast, and for tests on loopback (docs/gui.md).
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional
 
 import pygame
 
 import protocol
-from lanchat.discovery.browse import Browser
+from lanchat.discovery.browse import Browser, probe_hosts_from_env
 from lanchat.tls.pins import PinStore, server_key
 
 from ui.connectscreen import ConnectScreen
@@ -36,14 +35,6 @@ from ui.foundchoice import FOUND_CHANGED
 from ui.foundlist import FoundList
 
 log = logging.getLogger("chat.ui.discovery")
-
-PROBE_HOSTS_ENV = "LANCHAT_PROBE_HOSTS"
-
-
-def probe_hosts_from_env(environ=os.environ) -> Tuple[str, ...]:
-    """The extra addresses ``LANCHAT_PROBE_HOSTS`` names (none without it)."""
-    return tuple(h.strip() for h in environ.get(PROBE_HOSTS_ENV, "").split(",") if h.strip())
-
 
 def default_browser(port: int, on_change: Callable[[], None]) -> Browser:
     """The real search: probes ``port`` (and mDNS), calls ``on_change`` on changes."""

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 import threading
 import time
 from dataclasses import replace
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Tuple
 
 from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
 
@@ -44,6 +45,15 @@ INFO_TIMEOUT_MS = 1500              # waiting for a service's SRV, TXT and A rec
 CACHE_REFRESH = 1.0                 # seconds between re-reads of the records zeroconf holds
 STOP_TIMEOUT = 2.0                  # stop() waits at most this long for each thread
 LIMITED_BROADCAST = "255.255.255.255"
+
+
+PROBE_HOSTS_ENV = "LANCHAT_PROBE_HOSTS"
+
+
+def probe_hosts_from_env(environ=os.environ) -> Tuple[str, ...]:
+    """The extra addresses ``LANCHAT_PROBE_HOSTS`` names (none without it): the
+    connect screen's search and ``client.py --discover`` both probe them."""
+    return tuple(h.strip() for h in environ.get(PROBE_HOSTS_ENV, "").split(",") if h.strip())
 
 
 def probe_targets(port: int, probe_hosts: Iterable[str] = ()) -> list:

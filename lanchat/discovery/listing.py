@@ -12,7 +12,7 @@ import json
 from typing import TextIO
 
 import protocol
-from lanchat.discovery.browse import discover
+from lanchat.discovery.browse import discover, probe_hosts_from_env
 from lanchat.discovery.found import MDNS, PROBE, Found
 
 DISCOVER_SECONDS = 2.0
@@ -45,7 +45,7 @@ def run_discover(port: int, as_json: bool, out: TextIO, err: TextIO) -> int:
         out, err: where the list and the none-found sentence go.
     """
     port = port or protocol.DEFAULT_PORT
-    servers = discover(DISCOVER_SECONDS, port=port)
+    servers = discover(DISCOVER_SECONDS, port=port, probe_hosts=probe_hosts_from_env())
     if as_json:
         print(json.dumps([found.as_json() for found in servers], ensure_ascii=False), file=out)
     else:
