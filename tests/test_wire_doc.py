@@ -6,7 +6,7 @@ import os
 import re
 
 import protocol
-from conftest import ROOT
+from conftest import ROOT, RawClient, wait_for
 from scripts import wire_walk
 
 DOC = os.path.join(ROOT, "docs", "wire.md")
@@ -44,3 +44,34 @@ def test_the_walk_is_what_a_real_session_sends():
             assert list(shown) == list(sent), shown["type"]  # the same fields, in order
     for _, frame in captured:
         assert frame.header == protocol.frame_header(frame.size)
+
+
+TEN_BYTE_EVENT = re.compile(r'^b"([^"]+)" +\+ b"([^"]+)"$', re.M)
+
+
+def test_the_ten_byte_events_on_the_page_are_what_a_real_server_sends(chat_server):
+    # alice and bob speak the ten-byte dialect; the page shows what reaches them.
+    with open(DOC, encoding="utf-8") as f:
+        events = [(a.encode(), b.encode()) for a, b in TEN_BYTE_EVENT.findall(f.read())]
+    assert len(events) == 3
+    for frame in (part for event in events for part in event):
+        assert int(frame[:10]) == len(frame) - 10  # each header says its body's length
+    (said, joined, refused) = (name + text for name, text in events)
+
+    def tb(text: str) -> bytes:
+        return f"{len(text.encode()):<10}".encode() + text.encode()
+
+    alice = RawClient(chat_server.address, bare=True)
+    bob = RawClient(chat_server.address, bare=True)
+    try:
+        alice.send_raw(tb("alice"))
+        wait_for(lambda: chat_server.server.people() == 1, what="alice to join")
+        bob.send_raw(tb("bob"))
+        alice.expect_text(joined)
+        alice.send_raw(tb("hi there"))
+        bob.expect_text(said)
+        bob.send_raw(tb("/nick alice"))
+        bob.expect_text(refused)
+    finally:
+        alice.close()
+        bob.close()
