@@ -71,6 +71,34 @@ def test_client_reconnects_after_a_restart_and_sends_what_was_typed_meanwhile(ma
         bob.conn.close()
 
 
+def test_a_resume_brings_what_was_missed_and_nothing_from_before_joining(make_server,
+                                                                         make_client, tmp_path):
+    # The first welcome's seq is where this client came in: a resume asks from there,
+    # not from the last line of the history it was shown (eve's leave came between).
+    db = str(tmp_path / "chat.db")
+    srv = make_server(rate=0, db=db)
+    eve = make_client(srv.address)
+    eve.hello("eve")
+    eve.send(type="say", text="an old line", id="e1")
+    eve.expect("ack", id="e1")
+    eve.send(type="bye")
+    assert eve.wait_closed()
+    dave = Collector(ChatConnection("127.0.0.1", srv.port, "dave").start())
+    try:
+        dave.wait(lambda e: e.get("text") == "an old line", "the history")
+        srv.stop()
+        dave.wait(lambda e: e["type"] == "reconnecting", "dave reconnecting")
+        make_server(rate=0, db=db, port=srv.port)
+        dave.wait(lambda e: e["type"] == "connected"
+                  and sum(x["type"] == "connected" for x in dave.events) == 2, "dave back")
+        dave.conn.say("back again")
+        dave.wait(lambda e: e["type"] == "ack" and e.get("text") == "back again", "its ack")
+        left = [e["name"] for e in dave.events if e["type"] == "leave"]
+        assert "eve" not in left, dave.events  # she left before dave came
+    finally:
+        dave.conn.close()
+
+
 def test_backoff_grows_with_jitter_and_is_capped_for_a_lan():
     delays = [ChatConnection._backoff(n) for n in range(1, 12)]
     assert 0.25 <= delays[0] <= 0.5

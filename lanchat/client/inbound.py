@@ -52,6 +52,10 @@ class InboundDispatch:
             self._seen.clear()
             self.last_seq = None
         self._seen.seen_before(seq)
+        if self.last_seq is None:
+            # A first session: what came before this join is history, not missed; a
+            # resume asks for what follows it (the history shown stops earlier).
+            self._note_seq(seq)
         self._rooms.welcome(msg)
         self._typing_session_starts()
         self._emit({**msg, "type": "connected", "host": self.host, "port": self.port})
