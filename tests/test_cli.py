@@ -203,6 +203,7 @@ def test_cli_needs_host_and_name():
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=WAIT + 5)
     assert done.returncode == 2
     assert "--host" in done.stderr
+    assert "python client.py --discover" in done.stderr  # where to find a --host
 
 
 def test_cli_escapes_what_the_room_strips_anyway(chat_server, make_client, cli):

@@ -190,7 +190,9 @@ class TerminalPrinter:
 def run_cli(args: argparse.Namespace) -> int:
     """The terminal client: returns the process exit code."""
     if not args.host or not args.name:
-        print("error: --cli needs --host and --name", file=sys.stderr)
+        print("error: --cli needs --host and --name, e.g. python client.py --cli --host "
+              "192.168.1.20 --name alice (python client.py --discover lists the chats on "
+              "this network)", file=sys.stderr)
         return 2
     room = start_room(args)
     tap = WireTap(on_frame=print_frame) if getattr(args, "wire", False) else None
