@@ -236,6 +236,35 @@ def test_a_line_over_max_text_and_a_line_that_never_ends(make_server, make_clien
         nc.close()
 
 
+@pytest.mark.parametrize("dialect", ["line", "ten-byte", "plain"])
+def test_a_stalled_line_or_frame_is_told_why_before_the_close(make_server, make_client,
+                                                              dialect):
+    # A learner's send("hello") without "\n" (or a header promising more bytes than
+    # came) waits for its reply: at the frame timeout it reads a sentence, then the close.
+    srv = make_server(rate=0, plain_replies="bare", frame_timeout=1.0)
+    (alice,) = join(srv, make_client, "alice")
+    learner = bare(srv)
+    try:
+        if dialect == "line":
+            learner.send_raw(b"hello without a newline")
+            expected = b"error: no end of line within 1 s"
+        elif dialect == "ten-byte":
+            learner.send_raw(tb("learner"))
+            next_frame(alice, type="join", name="learner")
+            learner.send_raw(b"20        only half")
+            expected = b"error: a message did not arrive whole within 1 s"
+        else:
+            learner.send_raw(protocol.encode_frame("first"))
+            learner.expect_text(b"Msg received")
+            learner.send_raw(protocol.frame_header(40) + b"only half")
+            expected = b"error: a message did not arrive whole within 1 s"
+        assert learner.wait_closed(timeout=WAIT)
+        assert expected in bytes(learner.received), bytes(learner.received)
+        alice.expect("leave", reason="frame timeout")
+    finally:
+        learner.close()
+
+
 # ------------------------------------------------------------- the ten-byte dialect
 
 def test_ten_byte_clients_chat_with_structured_ones(bare_server, make_client, clients):

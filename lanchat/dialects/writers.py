@@ -59,6 +59,13 @@ class Dialect:
         """The pieces (from ``event``, ``reply``, ``ack``) of one send, in order."""
         return b"".join(parts)
 
+    def stalled(self, seconds: float) -> Optional[bytes]:
+        """The sentence a connection gets before the close when a frame it started did
+        not finish within ``--frame-timeout`` (a learner's header promising more bytes
+        than it sent); None: closed without one (the structured protocol, section 1)."""
+        return self.line(f"error: a message did not arrive whole within {seconds:g} s "
+                         f"(its header promised more bytes); closing")
+
     def __repr__(self) -> str:
         return f"<dialect {self.name}>"
 
@@ -77,6 +84,9 @@ class Structured(Dialect):
 
     def reply(self, message: dict, me: Optional[str] = None) -> Optional[bytes]:
         return protocol.message_frame(message)
+
+    def stalled(self, seconds: float) -> Optional[bytes]:
+        return None
 
 
 
@@ -144,6 +154,11 @@ class Line(Dialect):
 
     def line(self, text: str) -> bytes:
         return text.encode("utf-8") + b"\n"
+
+    def stalled(self, seconds: float) -> Optional[bytes]:
+        # send("hello") without "\n", then recv(): the line never ends
+        return self.line(f"error: no end of line within {seconds:g} s (each line ends "
+                         f"with a newline, \\n); closing")
 
 
 STRUCTURED = Structured()

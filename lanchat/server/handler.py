@@ -153,7 +153,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 if not poller.poll(wait_ms):
                     now = time.monotonic()
                     if frame_started is not None and now >= frame_started + config.frame_timeout:
-                        return Ending("frame timeout")
+                        told = self.dialect and self.dialect.stalled(config.frame_timeout)
+                        return Ending("frame timeout", graceful=bool(told and self.transport.send(told)))
                     if (self.member is None or not self.member.plain) \
                             and now >= last_heard + config.idle_timeout:
                         return Ending("ping timeout")
