@@ -124,3 +124,19 @@ def test_unreachable_display_is_one_sentence_too(chat_server):
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "--cli" in lines[0], done.stderr
     assert "ghost2" not in [m.name for m in chat_server.room.members.values()]
+
+
+@pytest.mark.parametrize("fp", ["abc", "SHA256:AB:CD", "g" * 64, "SHA256:" + "AB" * 31])
+def test_a_fingerprint_that_is_not_one_is_a_usage_error(fp, capsys):
+    # Not caught here, a typo reached the first TLS connection as "the certificate is
+    # not the advertised one": a man-in-the-middle warning for a mistyped flag.
+    with pytest.raises(SystemExit) as exited:
+        client.parse_args(["--host", "h", "--name", "x", "--tls", "--fingerprint", fp])
+    assert exited.value.code == 2
+    assert "is not a SHA-256 fingerprint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fp", ["ab" * 32, "AB" * 32, "SHA256:" + ":".join(["AB"] * 32)])
+def test_a_fingerprint_in_either_spelling_parses(fp):
+    args = client.parse_args(["--host", "h", "--name", "x", "--tls", "--fingerprint", fp])
+    assert args.fingerprint == fp

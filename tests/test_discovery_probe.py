@@ -12,13 +12,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 from conftest import ROOT, WAIT, wait_for
 from lanchat.discovery.advertise import numbered_instance
 from lanchat.discovery.announce import ServerDiscovery
-from lanchat.discovery.browse import Browser, discover
+from lanchat.discovery.browse import MAX_PROBED, Browser, discover
 from lanchat.discovery.found import PROBE, Found
 from lanchat.discovery.probe import PER_ADDRESS_BURST, ProbeResponder
 from lanchat.discovery.wire import parse_reply
@@ -213,3 +214,46 @@ def test_a_renamed_instance_is_numbered_and_stays_one_dns_label():
     renamed = numbered_instance(long, 12)
     assert renamed.endswith(" (12)") and len(renamed.encode("utf-8")) <= 63
     assert renamed.startswith("é" * 29) and renamed.encode("utf-8").decode("utf-8") == renamed
+
+
+def test_a_flood_of_replies_naming_other_ports_is_bounded(prober):
+    # Replies are not checked against anything (a broadcast probe may be answered by
+    # any host), so one host naming port after port must not grow the list forever.
+    fake = prober  # a "server" that answers one probe with many replies
+    browser = Browser(port=1, probe_hosts=[f"127.0.0.1:{fake.getsockname()[1]}"])
+    browser.start()
+    reply = {"name": "fake", "users": 0, "tls": False, "pw": False, "fp": None, "v": 2}
+
+    def until_seen(port: int, users: int = 0) -> None:
+        """Send one reply again and again (UDP may drop one) until the list shows it."""
+        datagram = json.dumps({**reply, "port": port, "users": users}).encode()
+        deadline = time.monotonic() + WAIT
+        while not any(f.port == port and f.users == users for f in browser.servers()):
+            assert time.monotonic() < deadline, f"reply for port {port} never read"
+            fake.sendto(datagram, asker)
+            wait_until(lambda: any(f.port == port and f.users == users
+                                   for f in browser.servers()), 0.2)
+
+    try:
+        fake.settimeout(WAIT)
+        _, asker = fake.recvfrom(64)
+        for port in range(1, MAX_PROBED + 1):
+            until_seen(port)
+        for extra in range(1, 51):
+            fake.sendto(json.dumps({**reply, "port": MAX_PROBED + extra}).encode(), asker)
+            # News about a listed server, sent after it: once it shows, the extra one
+            # before it has been read (one socket, in order, on one thread).
+            until_seen(1, users=extra)
+        assert len(browser.servers()) == MAX_PROBED
+    finally:
+        browser.stop()
+
+
+def wait_until(condition, timeout: float) -> bool:
+    """Poll ``condition`` for at most ``timeout`` seconds; whether it came true."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
+    return True

@@ -1,11 +1,14 @@
 """Limits (issue 4): each one refuses the offender and the room keeps chatting."""
 
 import socket
+import subprocess
+import sys
 import time
 
 
 import protocol
 from lanchat.server import listener
+from lanchat.server.handler import LISTEN_AFTER
 from conftest import wait_for
 
 
@@ -236,3 +239,32 @@ def test_a_slow_reader_that_overflows_gets_send_queue_full_then_a_close(make_ser
     bob.hello("bob")
     alice.expect("join", name="bob")
     still_chatting(alice, bob)
+
+
+FLOOD = """
+import socket, sys, time
+sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+keepalives = b"0".ljust(64) * 16384  # frames with no body: nothing decides the kind
+started = time.monotonic()
+try:
+    while time.monotonic() - started < float(sys.argv[2]):
+        sock.sendall(keepalives)
+    print("open")
+except OSError:
+    print("closed after %.1f s" % (time.monotonic() - started))
+"""
+
+
+def test_a_refused_connection_is_closed_in_time_even_while_it_floods(make_server, make_client):
+    # Over max_clients, a connection is answered once its dialect shows, at most
+    # LISTEN_AFTER after connecting. A stream of keepalives shows none and keeps data
+    # waiting at every poll; it must still be refused in time, not stay uncounted.
+    srv = make_server(rate=0, max_clients=1)
+    alice = make_client(srv.address)
+    alice.hello("alice")
+    flood = subprocess.run([sys.executable, "-c", FLOOD, str(srv.address[1]),
+                            str(LISTEN_AFTER + 5)], capture_output=True, text=True, timeout=30)
+    assert flood.stdout.startswith("closed after"), flood.stdout + flood.stderr
+    assert float(flood.stdout.split()[2]) < LISTEN_AFTER + 2
+    alice.send(type="ping", id="p")
+    assert alice.expect("pong")["id"] == "p"

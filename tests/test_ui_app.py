@@ -333,7 +333,11 @@ def test_invisible_events_draw_nothing_and_a_pong_redraws_only_the_status_bar(
     # Unfocused, the cursor does not blink: a step that crosses a blink (a slow,
     # loaded machine) would draw the input box and hide what this test looks at.
     app.set_focused(False)
+    # The app pings as it connects: that pong is awaited first, or it would land among
+    # the steps below (a draw) or stand in for the test's own pong (no draw awaited).
+    run_until(app, lambda: app.log.status.rtt is not None, "the pong of the ping at connect")
     run_until(app, lambda: not app.chat.needs_draw, "the first frames")
+    first_rtt = app.log.status.rtt
     flips, updates = [], []
     monkeypatch.setattr(pygame.display, "flip", lambda: flips.append(1))
     monkeypatch.setattr(pygame.display, "update", lambda rects=None: updates.append(rects))
@@ -345,7 +349,7 @@ def test_invisible_events_draw_nothing_and_a_pong_redraws_only_the_status_bar(
         app.step(max_wait=0)
     assert app.frames_drawn == drawn and not flips and not updates
     app.conn.ping()
-    run_until(app, lambda: app.log.status.rtt is not None, "the pong")
+    run_until(app, lambda: app.log.status.rtt is not first_rtt, "the pong")
     run_until(app, lambda: not app.chat.needs_draw, "its frame")
     assert not flips
     assert updates and all(rects == [app.chat.status.rect] for rects in updates)

@@ -380,3 +380,20 @@ def test_a_burst_of_changes_wakes_the_loop_once(fonts):
     assert search.servers() == [LAB]
     search.changed()
     assert len(pygame.event.get(FOUND_CHANGED)) == 1
+
+
+def test_a_wake_up_that_could_not_be_posted_does_not_stop_the_next_ones(fonts):
+    # pygame.event.post returns False (blocked type) or raises (a full queue): nobody
+    # will read the list for that wake-up, so the next change must post again, or the
+    # list on the connect screen stands still for good.
+    from ui.connectstage import Search
+    search = Search(lambda port, on_change: Listed(LAB), 5050)
+    pygame.event.clear()
+    pygame.event.set_blocked(FOUND_CHANGED)
+    try:
+        search.changed()
+    finally:
+        pygame.event.set_allowed(FOUND_CHANGED)
+    assert pygame.event.get(FOUND_CHANGED) == []
+    search.changed()
+    assert len(pygame.event.get(FOUND_CHANGED)) == 1

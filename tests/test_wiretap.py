@@ -224,3 +224,25 @@ def test_the_tap_records_every_frame_both_ways_in_order_with_the_exact_bytes(
     for f in frames:
         assert f.header == protocol.frame_header(f.size) and f.more == 0
 
+
+
+@pytest.mark.parametrize("password", ["sesame", 'se"sa\\me', "pässwörd"])
+def test_the_password_of_a_hello_is_shown_as_stars_of_its_length(password):
+    # --wire lines go to stderr (2>wire.log) and the pane into screenshots.
+    tap = WireTap(on_frame=lambda frame: lines.append(wire_line(frame)))
+    lines = []
+    sent = protocol.message_frame({"type": "hello", "name": "bob", "password": password})
+    tap.record_sent(sent)
+    frame = tap.since(0)[0]
+    secret = protocol.encode_message({"password": password})[len(b'{"password":"'):-2]
+    assert secret not in frame.body and password not in lines[0]
+    assert frame.body == sent[64:].replace(secret, b"*" * len(secret))
+    assert frame.size == len(frame.body) and frame.message()["name"] == "bob"
+    assert frame.header == sent[:64]
+
+
+def test_a_say_that_mentions_a_password_is_shown_as_typed():
+    tap = WireTap()
+    sent = protocol.message_frame({"type": "say", "text": 'my "password": "x" is', "id": "1"})
+    tap.record_sent(sent)
+    assert tap.since(0)[0].body == sent[64:]

@@ -55,9 +55,11 @@ class Search:
             return
         self._posted.set()
         try:
-            pygame.event.post(pygame.event.Event(FOUND_CHANGED))
-        except pygame.error:  # the window is closing: nobody left to tell
-            pass
+            posted = pygame.event.post(pygame.event.Event(FOUND_CHANGED))
+        except pygame.error:  # a full queue, or the window is closing
+            posted = False
+        if posted is False:  # nobody will read the list for this one: the next may post
+            self._posted.clear()
 
     def servers(self) -> list:
         """The browser's list (the main thread reads it: the next change posts again)."""

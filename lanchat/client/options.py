@@ -16,6 +16,16 @@ from lanchat.client.connection import ChatConnection
 from lanchat.client.wiretap import WireTap
 
 
+def _fingerprint(text: str) -> str:
+    """An argparse type: a SHA-256 fingerprint in either spelling (a typo would
+    otherwise read as a man in the middle when the first TLS connection is refused)."""
+    if tls.fingerprint_hex(text) is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a SHA-256 fingerprint: give the 64 hex digits, or the "
+            f"SHA256:AB:CD:... form the server printed at start")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="LAN chat client (window, or terminal with --cli).")
     p.add_argument("--host", help="server address, e.g. 192.168.1.20 (without it: connect screen)")
@@ -27,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls", action="store_true", help="connect with TLS")
     p.add_argument("--cafile", help="CA or server certificate to verify TLS with "
                                     "(without it: trust on first use, pinned)")
-    p.add_argument("--fingerprint", metavar="FP",
+    p.add_argument("--fingerprint", metavar="FP", type=_fingerprint,
                    help="the server certificate's SHA-256 fingerprint as it printed at start "
                         "(or as it advertised): the first TLS connection pins only that one")
     p.add_argument("--room", help="terminal mode: start in this room (joined at hello) "

@@ -17,6 +17,9 @@ Rules:
   written, so an answer is never recorded before the frame it answers.
 - Never blocks on a reader and never raises into the network threads: a listener
   (``on_frame``) that fails is logged and dropped.
+- The password a ``hello`` carries is kept as stars, one per byte (``masked``): what is
+  shown ends up in screenshots and ``2>wire.log`` files, and the header's count still
+  matches the body shown. Every other byte is kept as it crossed the wire.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import collections
 import itertools
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -39,6 +43,13 @@ ARROWS = {SENT: "->", RECEIVED: "<-"}
 MAX_FRAMES = 2000        # frames kept: minutes of a busy room, a whole quiet session
 MAX_BODY = 4096          # body bytes kept per frame: a chat line or a welcome whole
 LINE_BODY = 400          # body characters one --wire line shows before "... N more"
+# The value of a JSON "password" key (escapes included), to show as stars.
+_PASSWORD = re.compile(rb'("password"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+
+
+def masked(body: bytes) -> bytes:
+    """``body`` with every ``"password"`` value's bytes turned into as many ``*``."""
+    return _PASSWORD.sub(lambda m: m.group(1) + b"*" * len(m.group(2)) + m.group(3), body)
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,10 @@ class WireTap:
     def record_sent(self, frame: bytes) -> None:
         """Keep one frame about to be written (built by ``protocol.encode_frame``)."""
         view = memoryview(frame)
-        self.record(SENT, view[:protocol.HEADER_SIZE], view[protocol.HEADER_SIZE:])
+        body = view[protocol.HEADER_SIZE:]
+        if b'"password"' in frame:  # a hello with one: never shown as typed
+            body = masked(bytes(body))
+        self.record(SENT, view[:protocol.HEADER_SIZE], body)
 
     @property
     def count(self) -> int:

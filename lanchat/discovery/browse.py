@@ -30,6 +30,7 @@ from typing import Callable, Iterable, Optional, Tuple
 from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
 
 import protocol
+from lanchat.discovery.found import Found
 from lanchat.discovery.wire import (MAX_REPLY_BYTES, PROBE_REQUEST, SERVICE_TYPE,
                                     found_from_txt, instance_of, parse_reply)
 from lanchat.discovery.zclog import quiet_tracebacks
@@ -44,6 +45,9 @@ PROBE_FORGET = 3 * PROBE_INTERVAL + 1.0  # a probe-only server silent this long 
 INFO_TIMEOUT_MS = 1500              # waiting for a service's SRV, TXT and A records
 CACHE_REFRESH = 1.0                 # seconds between re-reads of the records zeroconf holds
 STOP_TIMEOUT = 2.0                  # stop() waits at most this long for each thread
+# Servers heard by probe kept at once: anyone on the LAN can send replies (from
+# spoofed addresses, naming any port), and each would be an entry until forgotten.
+MAX_PROBED = 256
 LIMITED_BROADCAST = "255.255.255.255"
 
 
@@ -277,7 +281,7 @@ class Browser:
                 log.debug("ignoring a reply from %s: %s", sender[0], exc)
                 continue
             heard = time.monotonic()
-            self._update(lambda: self._probed.__setitem__(found.key, (found, heard)))
+            self._update(lambda: self._heard(found, heard))
 
     def _send_round(self, sock: socket.socket) -> None:
         try:
@@ -290,6 +294,11 @@ class Browser:
                 sock.sendto(PROBE_REQUEST, target)
             except OSError as exc:  # e.g. no route for the limited broadcast
                 log.debug("probe to %s:%s not sent: %s", *target, exc)
+
+    def _heard(self, found: Found, heard: float) -> None:
+        """A probe reply: a known server's news, or a new one while there is room."""
+        if found.key in self._probed or len(self._probed) < MAX_PROBED:
+            self._probed[found.key] = (found, heard)
 
     def _forget_service(self, name: str) -> None:
         """A service said goodbye: its server stopped, so its probe sighting goes too

@@ -146,6 +146,12 @@ class ChatHandler(socketserver.BaseRequestHandler):
         last_heard = time.monotonic()
         frame_started: Optional[float] = None
         while True:
+            # Here, not only when the poll times out: a refused connection is answered
+            # in time even while bytes keep coming (keepalives show no dialect).
+            if self.dialect is None and time.monotonic() >= self.connected + LISTEN_AFTER:
+                ending = self._silent()
+                if ending is not None:
+                    return ending
             deadline = self._deadline(last_heard, frame_started)
             if not self.transport.pending():
                 now = time.monotonic()
@@ -158,10 +164,6 @@ class ChatHandler(socketserver.BaseRequestHandler):
                     if (self.member is None or not self.member.plain) \
                             and now >= last_heard + config.idle_timeout:
                         return Ending("ping timeout")
-                    if now >= self.connected + LISTEN_AFTER and self.dialect is None:
-                        ending = self._silent()
-                        if ending is not None:
-                            return ending
                     continue
             try:
                 data = self.transport.receive(sock, RECV_BYTES)
