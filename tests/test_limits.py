@@ -3,6 +3,7 @@
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -109,6 +110,35 @@ def test_frame_timeout_closes_a_slowloris_without_hurting_others(make_server, ma
     assert leave["reason"] == "frame timeout"
     assert 0.4 < time.monotonic() - started < 3
     assert slow.wait_closed()
+
+
+def test_frame_timeout_closes_a_frame_that_trickles_in_a_byte_at_a_time(make_server, make_client):
+    # The bytes keep coming, so the server's wait never times out; the frame must.
+    srv = make_server(rate=0, frame_timeout=0.5)
+    alice, bob = pair(srv, make_client)
+    slow = make_client(srv.address)
+    slow.hello("slow")
+    slow.send_raw(protocol.frame_header(1000))
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.wait(0.05):
+            try:
+                slow.send_raw(b"x")
+            except OSError:
+                return  # closed
+
+    started = time.monotonic()
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
+    try:
+        leave = alice.expect("leave", name="slow", timeout=4)
+    finally:
+        stop.set()
+        sender.join(2)
+    assert leave["reason"] == "frame timeout"
+    assert time.monotonic() - started < 3
+    still_chatting(alice, bob, "after the trickle")
 
 
 def test_frame_timeout_does_not_hit_a_client_that_keeps_completing_frames(make_server, make_client):

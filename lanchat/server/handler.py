@@ -152,18 +152,16 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 ending = self._silent()
                 if ending is not None:
                     return ending
+            now = time.monotonic()  # timeouts every pass: a trickling frame keeps poll readable
+            if frame_started is not None and now >= frame_started + config.frame_timeout:
+                told = self.dialect and self.dialect.stalled(config.frame_timeout)
+                return Ending("frame timeout", graceful=bool(told and self.transport.send(told)))
+            if now >= last_heard + config.idle_timeout and not (self.member and self.member.plain):
+                return Ending("ping timeout")
             deadline = self._deadline(last_heard, frame_started)
             if not self.transport.pending():
-                now = time.monotonic()
                 wait_ms = None if deadline is None else max(0, int((deadline - now) * 1000) + 1)
                 if not poller.poll(wait_ms):
-                    now = time.monotonic()
-                    if frame_started is not None and now >= frame_started + config.frame_timeout:
-                        told = self.dialect and self.dialect.stalled(config.frame_timeout)
-                        return Ending("frame timeout", graceful=bool(told and self.transport.send(told)))
-                    if (self.member is None or not self.member.plain) \
-                            and now >= last_heard + config.idle_timeout:
-                        return Ending("ping timeout")
                     continue
             try:
                 data = self.transport.receive(sock, RECV_BYTES)
