@@ -17,7 +17,7 @@ from typing import Optional
 from lanchat import tls
 from lanchat.discovery.announce import ServerDiscovery
 from lanchat.discovery.found import Found
-from lanchat.discovery.wire import fp_of_fingerprint
+from lanchat.tls.pins import fingerprint_hex
 from lanchat.netaddr import lan_addresses
 from lanchat.errors import HistoryUnusable
 from lanchat.server.config import build_parser, config_from_args, warnings_for
@@ -95,7 +95,7 @@ def start_discovery(server: ChatServer, tls_fingerprint: Optional[str]
     host, port = server.server_address[:2]
     found = Found(name=config.server_name, host=host, port=port,
                   tls=config.tls_context is not None, pw=config.password is not None,
-                  fp=fp_of_fingerprint(tls_fingerprint) if tls_fingerprint else None)
+                  fp=fingerprint_hex(tls_fingerprint))
     discovery = ServerDiscovery(found, host, server.people)
     sentence, warnings = discovery.start()
     for warning in warnings:

@@ -32,7 +32,7 @@ import protocol  # noqa: E402
 from lanchat import tls  # noqa: E402
 from lanchat.discovery.announce import ServerDiscovery  # noqa: E402
 from lanchat.discovery.found import Found  # noqa: E402
-from lanchat.discovery.wire import fp_of_fingerprint  # noqa: E402
+from lanchat.tls.pins import fingerprint_hex  # noqa: E402
 from lanchat.server.config import ServerConfig  # noqa: E402
 from lanchat.server.listener import ChatServer  # noqa: E402
 
@@ -56,7 +56,7 @@ def start_chat(name, people, use_tls, password, certs, work):
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                      daemon=True).start()
     host, port = server.server_address[:2]
-    fp = fp_of_fingerprint(tls.file_fingerprint(certs[0])) if use_tls else None
+    fp = fingerprint_hex(tls.file_fingerprint(certs[0])) if use_tls else None
     found = Found(name=name, host=host, port=port, tls=use_tls, pw=password is not None, fp=fp)
     discovery = ServerDiscovery(found, host, server.people)
     discovery.start()

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from lanchat import tls
 from lanchat.discovery.browse import merge, probe_targets
 from lanchat.discovery.found import MDNS, PROBE, Found
-from lanchat.discovery.wire import (MAX_NAME_BYTES, SERVICE_TYPE,
-                                    fingerprint_of_fp, found_from_txt, fp_of_fingerprint,
+from lanchat.discovery.wire import (MAX_NAME_BYTES, SERVICE_TYPE, found_from_txt,
                                     instance_of, is_probe, parse_reply, probe_reply,
                                     txt_properties)
 from lanchat.errors import BadAnnouncement
+from lanchat.tls.pins import fingerprint_hex, pin_form
 
 FP = "ab" * 32
 names = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")),
@@ -166,8 +166,8 @@ def test_the_instance_name_is_the_service_name_without_the_type():
 def test_fp_and_the_pin_files_fingerprint_are_one_digest_two_spellings():
     der = b"not really a certificate, but bytes all the same"
     fingerprint = tls.fingerprint(der)
-    assert fp_of_fingerprint(fingerprint) == hashlib.sha256(der).hexdigest()
-    assert fingerprint_of_fp(fp_of_fingerprint(fingerprint)) == fingerprint
+    assert fingerprint_hex(fingerprint) == hashlib.sha256(der).hexdigest()
+    assert pin_form(fingerprint_hex(fingerprint)) == fingerprint
 
 
 # ------------------------------------------------------------------ merging and targets

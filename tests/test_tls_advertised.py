@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lanchat import tls
 from lanchat.client import options
-from lanchat.discovery.wire import fp_of_fingerprint
+from lanchat.tls.pins import fingerprint_hex
 
 from test_tls import bystanders, chat_works, connect, next_event, pair, pins, tls_server  # noqa: F401
 from conftest import wait_for
@@ -21,7 +21,7 @@ OTHER = "cd" * 32
 def test_the_advertised_certificate_is_pinned_on_first_use(tls_server, connect, pair, pins):
     where = f"127.0.0.1:{tls_server.port}"
     real = tls.file_fingerprint(pair[0])
-    wrapper = tls.client_wrapper(advertised=fp_of_fingerprint(real))  # as discovery says it
+    wrapper = tls.client_wrapper(advertised=fingerprint_hex(real))  # as discovery says it
     alice, got = connect(tls_server.address, "alice", wrap_socket=wrapper)
     assert got["type"] == "connected", got
     assert tls.PinStore(pins).get(where) == real and wrapper.new_pin == (where, real)
@@ -54,7 +54,7 @@ def test_once_pinned_the_pin_decides_not_the_advertisement(tls_server, connect, 
     assert got["type"] == "connected", got        # the list warned; the pin is right
     tls.PinStore(pins).pin(where, "SHA256:" + ":".join(["AB"] * 32))
     bob, got = connect(tls_server.address, "bob",
-                       wrap_socket=tls.client_wrapper(advertised=fp_of_fingerprint(real)))
+                       wrap_socket=tls.client_wrapper(advertised=fingerprint_hex(real)))
     assert got["type"] == "connect_failed" and "HAS CHANGED" in got["reason"]
 
 

@@ -45,6 +45,7 @@ from ui.connectscreen import PASSWORD_FIELD, ConnectScreen
 from ui.connectstage import ConnectStage, default_browser
 from ui.displaycheck import NoWindow, driver_problem
 from ui.appquit import QuitFlow
+from ui.quitdialog import QuitDialog
 from ui.roomsend import room_sender
 from ui.textfonts import Fonts
 from ui.tlsbadge import fingerprint_of

@@ -11,8 +11,8 @@ Decisions the contract leaves open (docs/protocol.md, "Discovery"):
 * The probe is exactly ``LANCHAT? 2``; one trailing ``\\n`` or ``\\r\\n`` is tolerated
   (``echo`` and ``nc`` add one), anything else is not a probe and gets no answer.
 * ``fp`` is the certificate's SHA-256 as 64 lowercase hex digits, on the wire and in
-  ``Found``; ``fingerprint_of_fp`` gives the ``SHA256:AB:CD:...`` form the pin file
-  uses, ``fp_of_fingerprint`` the other way.
+  ``Found`` (``lanchat.tls.pins`` turns it into the pin file's ``SHA256:AB:CD:...``
+  form and back: ``pin_form``, ``fingerprint_hex``).
 * A name is 1 to 63 bytes of UTF-8 without control characters: 63 is the longest
   DNS label, so the same name fits both ways.
 * Unknown JSON keys and TXT keys are ignored (a later version may add some); ``v``
@@ -159,17 +159,6 @@ def valid_fp(fp: Optional[str]) -> Optional[str]:
     if not _HEX64.fullmatch(fp.lower()) or not fp.isascii():
         raise BadAnnouncement("fp is not 64 hex digits")
     return fp.lower()
-
-
-def fp_of_fingerprint(fingerprint: str) -> str:
-    """``SHA256:AB:CD:...`` (``lanchat.tls.fingerprint``'s form) as the 64 hex digits of ``fp``."""
-    return valid_fp(fingerprint.split(":", 1)[-1].replace(":", ""))
-
-
-def fingerprint_of_fp(fp: str) -> str:
-    """An advertised ``fp`` in the pin file's ``SHA256:AB:CD:...`` form (to compare)."""
-    digits = valid_fp(fp).upper()
-    return "SHA256:" + ":".join(digits[i:i + 2] for i in range(0, len(digits), 2))
 
 
 def _whole(value: object, what: str, low: int, high: int) -> int:
