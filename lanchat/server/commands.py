@@ -17,7 +17,7 @@ from typing import Callable, Dict, Optional
 import protocol
 from lanchat.text import name_key, name_problem
 from lanchat import eventtext
-from lanchat.errors import MessageError
+from lanchat.errors import MessageError, StoreUnavailable
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server import modcommands, roomcommands
 from lanchat.server.members import Member
@@ -174,7 +174,7 @@ def history(room: Room, member: Member, arg: str, msg_id: Optional[str],
     def recent() -> list:  # after the commit, outside the room lock
         try:
             past = room.journal.recent_messages(member.session, count, until, where.key)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreUnavailable) as exc:
             log.error("could not read the history for %s: %s", member.name, exc)
             return ["the history could not be read; try again later"]
         if not past:

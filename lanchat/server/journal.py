@@ -75,6 +75,8 @@ class Journal(HistoryReads):
             the process.
     """
 
+    shared = False  # alone: the room counts its seqs (``redisjournal`` takes them)
+
     def __init__(self, path: str):
         self.path = path
         self._checkpointer: Optional[threading.Thread] = None
@@ -99,13 +101,16 @@ class Journal(HistoryReads):
         self.batches = 0  # commits made, for benchmarks
         self.failed: Optional[str] = None
 
-    def start(self, deliver_batch: Optional[Callable[[list], None]] = None) -> None:
+    def start(self, deliver_batch: Optional[Callable[[list], None]] = None,
+              remote: Optional[Callable] = None) -> None:
         """Start the committer thread.
 
         Args:
             deliver_batch: runs a committed batch's callbacks, given as a list of
                 ``(prepare, deliver)`` (see ``submit``); the room gathers their sends.
                 By default each is called in turn.
+            remote: delivers events other servers stored: there are none here (a
+                group's journal, ``redisjournal``, calls it).
         """
         if deliver_batch is not None:
             self._deliver_batch = deliver_batch
@@ -152,6 +157,10 @@ class Journal(HistoryReads):
         rows = self._db.execute("SELECT body, recipient FROM events WHERE type IN "
                                 "('mode', 'topic') ORDER BY seq").fetchall()
         return [(json.loads(body), recipient) for body, recipient in rows]
+
+    def fetch_session(self, token: str) -> Optional[tuple]:
+        """Every session is loaded at start (``sessions``): nothing more to fetch."""
+        return None
 
     def known_ids(self) -> dict:
         """``{session: {say id: seq}}`` for the recent messages that carried an id."""

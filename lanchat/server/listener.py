@@ -18,6 +18,7 @@ from lanchat.netaddr import is_loopback
 from lanchat.server.config import ServerConfig
 from lanchat.server.handler import SHUTDOWN_FLUSH_SECONDS, ChatHandler
 from lanchat.server.journal import Journal
+from lanchat.server.redisjournal import RedisJournal
 from lanchat.server.room import Room
 
 log = logging.getLogger("chat.server")
@@ -45,7 +46,9 @@ class ChatServer(socketserver.ThreadingTCPServer):
 
     def __init__(self, config: ServerConfig):
         self.config = config
-        self.journal = Journal(config.db)
+        # Alone on SQLite, or one of a group sharing Redis (docs/cluster.md).
+        self.journal = RedisJournal(config.redis, config.history + config.redis_window) \
+            if config.redis else Journal(config.db)
         self.room = Room(self.journal, config)
         self._handlers: set = set()
         self._per_ip: dict = {}

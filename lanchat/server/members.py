@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import protocol
+from lanchat.errors import MessageError
 from lanchat.text import name_key, numbered_name
 from lanchat.server.delivery import NameList
 from lanchat.ratelimit import TokenBucket
@@ -92,6 +93,25 @@ class Membership:
         self.names = NameList()       # the members' names, encoded for welcomes
         self._away: dict = {}         # name key -> Member, of those away
         self._guests = 0
+
+    def session_of(self, token: str, fetch: Callable[[str], Optional[tuple]]) -> Optional[Session]:
+        """The session ``token``: known here, or ``fetch(token)``'s ``(name, say ids)``
+        (in a group, a session another server made), or None.
+
+        Raises:
+            MessageError: ``unavailable``, if ``fetch`` cannot reach the group's store.
+        """
+        state = self.sessions.get(token)
+        if state is None:
+            try:
+                found = fetch(token)
+            except Exception as exc:  # the store's own errors: unreachable now
+                raise MessageError(protocol.UNAVAILABLE, f"cannot resume now ({exc}); "
+                                   "try again in a moment") from None
+            if found is not None:
+                state = self.sessions[token] = Session(found[0])
+                state.ids.update(found[1])
+        return state
 
     def get(self, name: str) -> Optional[Member]:
         """The member called ``name`` (any case), or None."""

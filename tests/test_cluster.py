@@ -1,0 +1,134 @@
+"""Several servers as one chat on a real Redis (PROTOCOL.md section 11, issue 15):
+the shared order, history across servers, say ids exactly once across servers.
+
+Each test starts its own ``redis-server`` (tests/redisserver.py) and in-process
+``ChatServer``s sharing it, with real sockets; the crash and outage tests, which need
+real processes, are in test_cluster_crash.py.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from conftest import RunningServer, wait_for
+from redisserver import RedisServer, needs_redis
+from serverhelpers import next_frame, say
+
+pytestmark = needs_redis
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(str(tmp_path))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def group(redis_server):
+    """Factory: ``group(n, **config)`` -> n servers sharing the test's Redis."""
+    started = []
+
+    def factory(count: int, **overrides):
+        overrides.setdefault("rate", 0)
+        servers = [RunningServer(redis=redis_server.url, **overrides) for _ in range(count)]
+        started.extend(servers)
+        return servers
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+def test_a_line_on_one_server_reaches_the_others_in_one_order(group, make_client):
+    servers = group(3)
+    clients = []
+    for number, server in enumerate(servers):
+        client = make_client(server.address)
+        client.hello(f"user{number}")
+        clients.append(client)
+    for client in clients[:-1]:  # everyone has seen the last join: all are reading
+        client.expect("join", name="user2")
+    lines = 20
+
+    def talk(client, number):
+        for index in range(lines):
+            client.send(type="say", text=f"{number}:{index}", id=f"{number}-{index}")
+
+    threads = [threading.Thread(target=talk, args=(c, n)) for n, c in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    orders = []
+    for number, client in enumerate(clients):
+        seen, acked = [], 0
+        while len(seen) < 3 * lines:
+            message = client.recv()
+            if message["type"] == "message":
+                seen.append((message["seq"], message["text"]))
+            elif message["type"] == "ack":
+                acked += 1
+                seen.append((message["seq"], f"{number}:{message['id'].split('-')[1]}"))
+        assert acked == lines
+        assert [seq for seq, _ in seen] == sorted(seq for seq, _ in seen)  # delivered in order
+        orders.append(seen)
+    assert orders[0] == orders[1] == orders[2]  # the same events, seqs and order everywhere
+    for number in range(3):  # each sender's lines in the order it sent them
+        mine = [text for _, text in orders[0] if text.startswith(f"{number}:")]
+        assert mine == [f"{number}:{index}" for index in range(lines)]
+
+
+def test_history_and_the_history_command_across_servers(group, make_client):
+    a, b, c = group(3, history=3)
+    alice = make_client(a.address)
+    alice.hello("alice")
+    acks = [say(alice, f"line {n}", f"id-{n}") for n in range(5)]
+    bob = make_client(b.address)
+    bob.hello("bob")
+    replay = [bob.recv() for _ in range(3)]
+    assert [(m["text"], m["seq"], m.get("replay")) for m in replay] == \
+        [(f"line {n}", acks[n]["seq"], True) for n in (2, 3, 4)]
+    carol = make_client(c.address)
+    carol.hello("carol")
+    carol.send(type="say", text="/history 10", id="h")
+    block = carol.expect("system")
+    assert block["text"].startswith("the last 5 messages:")
+    assert all(f"line {n}" in block["text"] for n in range(5))
+
+
+def test_a_resend_to_another_server_is_acked_once_not_repeated(group, make_client):
+    a, b = group(2)
+    watcher = make_client(b.address)
+    watcher.hello("watcher")
+    alice = make_client(a.address)
+    welcome = alice.hello("alice")
+    first = say(alice, "only once", "id-1")
+    assert next_frame(watcher, type="join")["name"] == "alice"
+    assert next_frame(watcher, type="message")["seq"] == first["seq"]
+    alice.close()
+    watcher.expect("leave", name="alice")
+    again = make_client(b.address)
+    got = again.hello("alice", resume=welcome["session"], since=first["seq"])
+    assert got["name"] == "alice"
+    again.send(type="say", text="only once", id="id-1")  # after the replayed leave
+    assert again.expect("ack", id="id-1")["seq"] == first["seq"]
+    after = say(again, "after", "id-2")
+    seen = []
+    while True:
+        message = watcher.recv()
+        if message.get("text") == "after":
+            assert message["seq"] == after["seq"]
+            break
+        seen.append(message)
+    assert [m for m in seen if m["type"] == "message"] == []
+
+
+def test_a_server_that_cannot_reach_redis_says_so_at_start(tmp_path):
+    from lanchat.errors import StoreUnavailable
+    from redisserver import free_port
+    with pytest.raises(StoreUnavailable, match="cannot use Redis"):
+        RunningServer(redis=f"redis://127.0.0.1:{free_port()}/0")
