@@ -132,3 +132,41 @@ def test_a_server_that_cannot_reach_redis_says_so_at_start(tmp_path):
     from redisserver import free_port
     with pytest.raises(StoreUnavailable, match="cannot use Redis"):
         RunningServer(redis=f"redis://127.0.0.1:{free_port()}/0")
+
+
+def test_names_are_unique_across_the_group(group, make_client):
+    a, b = group(2)
+    for attempt in range(5):  # the same name at the same moment, on both servers
+        one, two = make_client(a.address), make_client(b.address)
+        barrier = threading.Barrier(2)
+        got = {}
+
+        def hello(client, key):
+            barrier.wait(2)
+            got[key] = client.hello(f"same{attempt}")["name"]
+
+        threads = [threading.Thread(target=hello, args=(one, 1)),
+                   threading.Thread(target=hello, args=(two, 2))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(5)
+        assert sorted(got.values()) == [f"same{attempt}", f"same{attempt}_2"]
+
+
+def test_welcome_who_and_rooms_describe_the_group(group, make_client):
+    a, b = group(2)
+    alice = make_client(a.address)
+    alice.hello("alice")
+    bob = make_client(b.address)
+    welcome = bob.hello("bob")
+    assert welcome["users"] == ["alice", "bob"]
+    assert alice.expect("join", name="bob")
+    alice.send(type="say", text="/who", id="w")
+    assert sorted(alice.expect("users")["users"]) == ["alice", "bob"]
+    bob.send(type="say", text="/rooms", id="r")
+    assert bob.expect("rooms")["rooms"][0] == {"room": "#lobby", "topic": "", "users": 2}
+    bob.close()
+    alice.expect("leave", name="bob")
+    alice.send(type="say", text="/who", id="w2")
+    assert alice.expect("users")["users"] == ["alice"]

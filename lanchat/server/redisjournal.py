@@ -38,6 +38,7 @@ import redis
 
 from lanchat.errors import StoreUnavailable
 from lanchat.server.journal import Journal
+from lanchat.server.redispresence import GroupNames
 from lanchat.server.redishistory import (KEY_LOG, KEY_MODES, KEY_SEQ, KEY_SESSIONS, NO_ROOM,
                                          RedisHistory, ids_key, pack, room_key)
 
@@ -88,7 +89,7 @@ class RedisJournal(RedisHistory, Journal):
 
     shared = True  # the room takes seqs here (take_seqs), not by counting
 
-    def __init__(self, url: str, keep: int):
+    def __init__(self, url: str, keep: int, server_name: str = "chat"):
         self.path = url
         self.redis = connect(url)
         self.keep = max(1, keep)
@@ -96,6 +97,7 @@ class RedisJournal(RedisHistory, Journal):
         try:
             self.last_seq = int(self.redis.get(KEY_SEQ) or 0)
             newest = self.redis.xrevrange(KEY_LOG, count=1)
+            self.names = GroupNames(self.redis, self.origin, server_name, self.keep * 4)
         except redis.RedisError as exc:
             raise StoreUnavailable(f"cannot use Redis at {url}: {exc}") from None
         self._read_from = newest[0][0] if newest else "0-0"
@@ -130,6 +132,7 @@ class RedisJournal(RedisHistory, Journal):
             self._remote = remote
         self._thread.start()
         self._reader.start()
+        self.names.start()
 
     # ------------------------------------------------------------------ seqs
 
@@ -198,7 +201,11 @@ class RedisJournal(RedisHistory, Journal):
                      msg_id, body, room) in rows:
                     key = room_key(room or NO_ROOM)
                     touched.add(key)
-                    pipe.xadd(KEY_LOG, {"s": seq, "o": self.origin, "e": body},
+                    logged = body
+                    if kind == "mode" and recipient is not None:  # a ban's address, for
+                        # the other servers (removed before clients get the event)
+                        logged = json.dumps({**json.loads(body), "address": recipient})
+                    pipe.xadd(KEY_LOG, {"s": seq, "o": self.origin, "e": logged},
                               maxlen=self.keep * 4, approximate=True)
                     pipe.zadd(key, {pack(body, session, msg_id, private, recipient_session,
                                          kind): seq})
@@ -308,4 +315,5 @@ class RedisJournal(RedisHistory, Journal):
         self._stopped.set()
         if self._reader.is_alive():
             self._reader.join(timeout)
+        self.names.stop()
         self.redis.close()

@@ -74,6 +74,9 @@ class Room:
         self.shared = journal.shared  # one of a group (--redis): the group gives seqs
         self.closing = False
         self._trimmer = Trimmer()
+        if self.shared:  # the people already on the group's other servers
+            for name, _ in journal.names.holders().values():
+                groupevents.add_remote(self, name)
         journal.start(self._deliver_batch, partial(groupevents.deliver, self))
 
     def next_seq(self) -> tuple:
@@ -136,8 +139,10 @@ class Room:
             else:
                 token = secrets.token_urlsafe(18)
                 state = roster.sessions[token] = Session("?")
-            name = roster.free_name(roster.guest_name() if requested is None else requested)
+            name = roster.guest_name() if requested is None else requested
             try:
+                name = groupevents.claim_name(self, name, token) if self.shared \
+                    else roster.free_name(name)
                 seq, now = self.next_seq()
             except StoreUnavailable as exc:
                 raise MessageError(protocol.UNAVAILABLE, str(exc)) from None
@@ -247,6 +252,8 @@ class Room:
             return
         member.gone = True
         self.membership.drop(member)
+        if self.shared:
+            self.journal.names.release(member.key)
         for where in member.rooms.values():  # out of every room now: it gets nothing more
             where.members.pop(member, None)
             where.stop_reading(member)

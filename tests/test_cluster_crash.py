@@ -1,0 +1,114 @@
+"""A group of real ``server.py`` processes on a real Redis: a server killed with
+``kill -9`` (its users leave the others' lists within seconds; a client resumes on
+another server with nothing lost or doubled) and Redis itself stopped and restarted.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import RawClient
+from clusterprocess import GroupServer
+from redisserver import RedisServer, needs_redis
+
+pytestmark = needs_redis
+
+LEAVE_WITHIN = 9.0  # the alive key expires after 5 s; the heartbeat looks every second
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(str(tmp_path), aof=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def servers(redis_server):
+    started = []
+
+    def factory(count: int, *args: str):
+        made = [GroupServer(redis_server.url, "--rate", "0", *args) for _ in range(count)]
+        started.extend(made)
+        return made
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def clients():
+    made = []
+
+    def factory(address):
+        client = RawClient(address)
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        client.close()
+
+
+def test_a_killed_servers_users_leave_the_others_lists_within_seconds(servers, clients):
+    a, b = servers(2)
+    alice = clients(a.address)
+    alice.hello("alice")
+    bob = clients(b.address)
+    assert bob.hello("bob")["users"] == ["alice", "bob"]
+    a.kill()
+    started = time.monotonic()
+    leave = bob.expect("leave", timeout=LEAVE_WITHIN, name="alice")
+    assert leave["reason"] == "connection lost"
+    assert time.monotonic() - started < LEAVE_WITHIN
+    bob.send(type="say", text="/who", id="w")
+    assert bob.expect("users")["users"] == ["bob"]
+    carol = clients(b.address)
+    assert carol.hello("alice")["name"] == "alice"  # the name is free again
+
+
+def test_resume_on_another_server_after_kill_9_loses_and_doubles_nothing(servers, clients):
+    a, b = servers(2)
+    watcher = clients(b.address)
+    watcher.hello("watcher")
+    talker = clients(a.address)
+    welcome = talker.hello("talker")
+    total = 300
+    acked: dict = {}
+    seen = welcome["seq"]
+    for n in range(total):  # pipelined, not waiting for acks
+        talker.send(type="say", text=f"line {n}", id=f"id-{n}")
+    while len(acked) < 100:  # some are acked, the rest in flight when A dies
+        message = talker.recv()
+        if message["type"] == "ack":
+            acked[message["id"]] = message["seq"]
+        seen = max(seen, message.get("seq") or 0)
+    a.kill()
+    again = clients(b.address)
+    got = again.hello("talker", resume=welcome["session"], since=seen)
+    assert got["name"] == "talker"
+    for n in range(total):  # the outbox: everything not acked, again, in order
+        if f"id-{n}" not in acked:
+            again.send(type="say", text=f"line {n}", id=f"id-{n}")
+    first_seq = dict(acked)
+    while len(acked) < total:
+        message = again.recv(timeout=10)
+        if message["type"] == "ack":
+            if message["id"] in first_seq:
+                assert message["seq"] == first_seq[message["id"]]
+            acked[message["id"]] = message["seq"]
+        assert message["type"] != "error", message
+    again.send(type="say", text="the end", id="end")
+    texts = []
+    while True:
+        message = watcher.recv(timeout=10)
+        if message["type"] == "message":
+            if message["text"] == "the end":
+                break
+            texts.append(message["text"])
+    assert sorted(texts) == sorted(f"line {n}" for n in range(total))  # 0 lost, 0 doubled
+    assert texts == [f"line {n}" for n in range(total)]  # and in the order sent
