@@ -54,6 +54,12 @@ def claim_name(room, wanted: str, token: str) -> str:
         number += 1
 
 
+def load(room) -> None:
+    """The people already on the group's other servers (at start)."""
+    for name, _ in room.journal.names.holders().values():
+        add_remote(room, name)
+
+
 def add_remote(room, name: str) -> Remote:
     """Someone on another server is in #lobby (room lock held)."""
     key = name_key(name)

@@ -74,9 +74,8 @@ class Room:
         self.shared = journal.shared  # one of a group (--redis): the group gives seqs
         self.closing = False
         self._trimmer = Trimmer()
-        if self.shared:  # the people already on the group's other servers
-            for name, _ in journal.names.holders().values():
-                groupevents.add_remote(self, name)
+        if self.shared:
+            groupevents.load(self)
         journal.start(self._deliver_batch, partial(groupevents.deliver, self))
 
     def next_seq(self) -> tuple:
