@@ -170,3 +170,69 @@ def test_welcome_who_and_rooms_describe_the_group(group, make_client):
     alice.expect("leave", name="bob")
     alice.send(type="say", text="/who", id="w2")
     assert alice.expect("users")["users"] == ["alice"]
+
+
+def test_a_room_made_on_one_server_is_joinable_from_another_with_its_history(group, make_client):
+    a, b = group(2)
+    alice = make_client(a.address)
+    alice.hello("alice")
+    alice.send(type="say", text="/join #games", id="j")
+    alice.expect("joined")
+    alice.send(type="say", text="/topic chess at noon", id="t", room="#games")
+    alice.expect("topic")
+    said = [say_in(alice, f"move {n}", f"m{n}", "#games") for n in range(3)]
+    bob = make_client(b.address)
+    bob.hello("bob")
+    bob.send(type="say", text="/rooms", id="r")
+    listed = {r["room"]: r for r in bob.expect("rooms")["rooms"]}
+    assert listed["#games"] == {"room": "#games", "topic": "chess at noon", "users": 1}
+    bob.send(type="say", text="/join #games", id="j")
+    joined = bob.expect("joined")
+    assert joined["room"]["users"] == ["alice", "bob"]
+    assert joined["room"]["topic"] == "chess at noon"
+    replay = [bob.expect("message", room="#games") for _ in range(3)]
+    assert [m["seq"] for m in replay] == said
+    alice.expect("join", name="bob", room="#games")
+    bob.send(type="say", text="hello games", id="g1", room="#games")
+    assert alice.expect("message", room="#games")["text"] == "hello games"
+
+
+def say_in(client, text, msg_id, room):
+    client.send(type="say", text=text, id=msg_id, room=room)
+    return client.expect("ack", id=msg_id)["seq"]
+
+
+def test_a_ban_on_one_server_refuses_on_another(group, make_client):
+    a, b = group(2, admin_password="sesame")
+    admin = make_client(a.address)
+    admin.hello("admin")
+    admin.send(type="say", text="/admin sesame", id="adm")
+    admin.expect("ack", id="adm")
+    mallory = make_client(b.address)
+    mallory.hello("mallory")
+    admin.expect("join", name="mallory")
+    admin.send(type="say", text="/ban mallory", id="ban")
+    admin.expect("mode", change="+ban")
+    assert mallory.wait_closed()  # out of the chat on its own server too
+    admin.expect("leave", name="mallory")
+    again = make_client(b.address)
+    again.send(type="hello", name="mallory")
+    assert again.expect("error")["code"] == "banned"
+
+
+def test_typing_and_away_reach_the_other_servers(group, make_client):
+    a, b = group(2)
+    alice = make_client(a.address)
+    alice.hello("alice")
+    bob = make_client(b.address)
+    bob.hello("bob")
+    alice.expect("join", name="bob")
+    alice.send(type="typing", state="active", room="#lobby")
+    typing = bob.expect("typing")
+    assert (typing["name"], typing["state"]) == ("alice", "active")
+    alice.send(type="typing", state="active", to="bob")
+    assert bob.expect("typing", to="bob")["name"] == "alice"
+    alice.send(type="say", text="/away lunch", id="aw")
+    assert bob.expect("presence", name="alice")["away"] == "lunch"
+    carol = make_client(b.address)
+    assert carol.hello("carol")["away"] == {"alice": "lunch"}

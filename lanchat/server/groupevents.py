@@ -136,6 +136,11 @@ def _apply(room, delivery: Delivery, event: dict) -> None:
             for key, where in rooms.items():
                 where.members[renamed] = None
                 renamed.rooms[key] = where
+    elif kind == "presence":
+        person = roster.remote.get(name_key(str(event.get("name"))))
+        if person is not None:
+            away = event.get("away")
+            roster.set_away(person, away if isinstance(away, str) else None)
     elif kind in ("mode", "topic"):
         key = (where_name or protocol.LOBBY).casefold()
         modes = room.rooms.modes_of(where_name or protocol.LOBBY)
@@ -155,7 +160,7 @@ def deliver(room, delivery: Delivery, event: dict) -> None:
     event.pop("address", None)  # a ban's address: for the servers, not the clients
     _apply(room, delivery, event)
     out = Outgoing(event)
-    if event["type"] == "message" and "to" in event:  # private: the addressee only
+    if event["type"] in ("message", "typing") and "to" in event:  # private: to one
         target = room.membership.get(event["to"])
         if target is not None and target.welcomed:
             delivery.one(target, out)

@@ -39,6 +39,7 @@ import redis
 from lanchat.errors import StoreUnavailable
 from lanchat.server.journal import Journal
 from lanchat.server.redispresence import GroupNames
+from lanchat.server.redisrelay import Relay
 from lanchat.server.redishistory import (KEY_LOG, KEY_MODES, KEY_SEQ, KEY_SESSIONS, NO_ROOM,
                                          RedisHistory, ids_key, pack, room_key)
 
@@ -98,6 +99,7 @@ class RedisJournal(RedisHistory, Journal):
             self.last_seq = int(self.redis.get(KEY_SEQ) or 0)
             newest = self.redis.xrevrange(KEY_LOG, count=1)
             self.names = GroupNames(self.redis, self.origin, server_name, self.keep * 4)
+            self.relay = Relay(self.redis, self.origin, self._heard)
         except redis.RedisError as exc:
             raise StoreUnavailable(f"cannot use Redis at {url}: {exc}") from None
         self._read_from = newest[0][0] if newest else "0-0"
@@ -133,6 +135,7 @@ class RedisJournal(RedisHistory, Journal):
         self._thread.start()
         self._reader.start()
         self.names.start()
+        self.relay.start()
 
     # ------------------------------------------------------------------ seqs
 
@@ -294,6 +297,11 @@ class RedisJournal(RedisHistory, Journal):
             if actions:
                 self._deliver_batch(actions)
 
+    def _heard(self, event: dict) -> None:
+        # Typing or away from another server: delivered between two batches.
+        with self._deliver_lock:
+            self._deliver_batch([(None, partial(self._remote, event=event))])
+
     def settled(self, timeout: float) -> bool:
         """Wait until everything this server wrote has been delivered (bounded)."""
         deadline = time.monotonic() + timeout
@@ -316,4 +324,5 @@ class RedisJournal(RedisHistory, Journal):
         if self._reader.is_alive():
             self._reader.join(timeout)
         self.names.stop()
+        self.relay.stop()
         self.redis.close()
