@@ -15,7 +15,7 @@ from redisserver import RedisServer, needs_redis
 
 pytestmark = needs_redis
 
-LEAVE_WITHIN = 9.0  # the alive key expires after 5 s; the heartbeat looks every second
+LEAVE_WITHIN = 10.0  # the alive key lasts 4 s, then 2 s of grace; the heartbeat looks every second
 
 
 @pytest.fixture
@@ -112,3 +112,59 @@ def test_resume_on_another_server_after_kill_9_loses_and_doubles_nothing(servers
             texts.append(message["text"])
     assert sorted(texts) == sorted(f"line {n}" for n in range(total))  # 0 lost, 0 doubled
     assert texts == [f"line {n}" for n in range(total)]  # and in the order sent
+
+
+def _say_until_acked(client, text, msg_id, timeout=15.0):
+    # What a client's outbox does: send, and on `unavailable` send again later.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        client.send(type="say", text=text, id=msg_id)
+        while True:
+            message = client.recv(timeout=5)
+            if message.get("id") == msg_id:
+                break
+        if message["type"] == "ack":
+            return message["seq"]
+        assert message["code"] == "unavailable", message
+        time.sleep(0.2)  # the outbox's back-off, not a synchronisation
+    raise AssertionError(f"{text!r} was never acked")
+
+
+def test_redis_stopped_and_restarted_unavailable_then_recovery_nothing_acked_lost(
+        redis_server, servers, clients):
+    a, b = servers(2)
+    alice = clients(a.address)
+    alice.hello("alice")
+    bob = clients(b.address)
+    bob.hello("bob")
+    alice.expect("join", name="bob")
+    before = [_say_until_acked(alice, f"before {n}", f"b{n}") for n in range(5)]
+    for n in range(5):
+        assert bob.expect("message")["text"] == f"before {n}"
+    redis_server.stop()
+    alice.send(type="say", text="during", id="d1")
+    refused = alice.expect("error", id="d1")
+    assert refused["code"] == "unavailable"
+    late = clients(b.address)
+    late.send(type="hello", name="late")
+    assert late.expect("error")["code"] == "unavailable"
+    alice.send(type="ping", id="still-here")  # the connections stay open
+    alice.expect("pong", id="still-here")
+    bob.send(type="ping", id="still-here")
+    bob.expect("pong", id="still-here")
+    redis_server.start()
+    during = _say_until_acked(alice, "during", "d1")
+    message = bob.expect("message")
+    assert (message["text"], message["seq"]) == ("during", during)
+    after = _say_until_acked(bob, "after", "a1")
+    assert before == sorted(before) and before[-1] < during < after
+    assert alice.expect("message")["text"] == "after"
+    assert late.hello("late")["name"] == "late"  # joins work again
+    replay = [late.recv() for _ in range(7)]  # nothing acked was lost by the restart
+    assert [m["text"] for m in replay] == [f"before {n}" for n in range(5)] + ["during", "after"]
+    bob.send(type="say", text="/who", id="w")
+    assert sorted(bob.expect("users")["users"]) == ["alice", "bob", "late"]
+    for server in (a, b):  # each failing part logged once, not once per line
+        failing = [line.split("chat.redis: ")[-1].split(": Redis")[0]
+                   for line in server.output if "Redis cannot be reached" in line]
+        assert failing and len(failing) == len(set(failing)), server.output

@@ -209,11 +209,14 @@ def _refused(room: Room, member: Member, state: Session, items: list,
     # The journal could not store the new lines, so they were not sent, and a resend
     # of them is new. A resend of a line stored before is acked again, as it would
     # have been; the other refusals stand.
-    not_stored = "the server could not store your message (is its disk full?); it was not sent"
+    code, why = (protocol.UNAVAILABLE, "the chat's shared store (Redis) could not take your "
+                 "message; it was not sent: send it again in a moment") if room.shared else \
+        (protocol.NOT_STORED, "the server could not store your message (is its disk full?); "
+         "it was not sent")
     for out, msg_id, seq, error in items:
         if out is not None:
             state.ids.pop(msg_id, None)
-            error = protocol.error_message(protocol.NOT_STORED, not_stored, msg_id)
+            error = protocol.error_message(code, why, msg_id)
         if error is not None:
             delivery.one(member, member.frame(error))
         else:

@@ -7,7 +7,8 @@ nobody holds the name, if its holder is the same session (a resume, on any serve
 or if the holder's server is dead.
 
 Each server says it is alive with a key that expires (``alive_key``, ``ALIVE_MS``),
-set again every ``BEAT_SECONDS`` by its heartbeat thread. The same thread looks for
+set again every ``BEAT_SECONDS`` by its heartbeat thread; one whose key has been
+missing for ``GRACE_SECONDS`` (while this server reached Redis) is dead. The same thread looks for
 names held by servers whose key has expired and hands them to ``reap``: one Lua
 script takes them out and stores a ``leave`` (reason ``connection lost``) for each
 in the log, with its seq, atomically, so exactly one server does it however many
@@ -29,8 +30,12 @@ from lanchat.server.redishistory import KEY_LOG, KEY_SEQ, NO_ROOM, room_key
 log = logging.getLogger("chat.redis")
 
 KEY_NAMES = "lanchat:names"
-ALIVE_MS = 5000       # a server silent this long is dead: its users leave
+ALIVE_MS = 4000       # a server's alive key lasts this long after its last beat
 BEAT_SECONDS = 1.0    # how often a server says it is alive and looks for dead ones
+# A server is dead once its key has been missing this long while this server could
+# reach Redis: after Redis itself was down, every server beats again before any
+# decides another is dead.
+GRACE_SECONDS = 2.0
 UNREACHABLE_NAMES = "the chat's shared store (Redis) cannot be reached now to take a name; " \
     "try again in a moment"
 REAPER = "group"      # the origin of the leaves a reap stores (no server's own)
@@ -105,6 +110,7 @@ class GroupNames:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat_loop, name="heartbeat", daemon=True)
         self._failing = False
+        self._missing: dict = {}  # origin -> when its alive key was first seen missing
         self.beat()  # alive before the first claim
 
     def beat(self) -> None:
@@ -147,14 +153,22 @@ class GroupNames:
                     self._failing = False
                     log.warning("heartbeat: Redis is reachable again")
             except redis.RedisError as exc:
+                self._missing.clear()  # what was seen before the outage does not count
                 if not self._failing:
                     self._failing = True
                     log.error("heartbeat: Redis cannot be reached (%s); retrying", exc)
 
     def _reap_dead(self) -> None:
         origins = {origin for _, origin in self.holders().values() if origin != self.origin}
+        now = time.monotonic()
+        for origin in list(self._missing):
+            if origin not in origins:
+                del self._missing[origin]
         for origin in origins:
             if self.redis.exists(alive_key(origin)):
+                self._missing.pop(origin, None)
+                continue
+            if now - self._missing.setdefault(origin, now) < GRACE_SECONDS:
                 continue
             gone = self._reap(keys=[KEY_NAMES, KEY_SEQ, KEY_LOG, room_key(NO_ROOM)],
                               args=[origin, time.time(), REAPER, self.maxlen])
