@@ -13,8 +13,10 @@ received everywhere:
 * deliveries/s: lines received by members other than their sender, per second;
 * server CPU per delivery (µs): every server process's utime + stime, summed;
 * Redis CPU (s) and per delivery (µs): the redis-server process's;
-* p50/p99 latency (ms) from the sender's ``send`` to a member's ``recv``: for the
-  group, only members on another server than the sender (the shared path);
+* p50/p99 latency (ms) from the sender's ``send`` to a member's ``recv``, measured
+  after the flood with ``PACED_LINES`` lines sent one at a time (so it is the path's
+  latency, not the flood's queueing): for the group, only the members on another
+  server than the sender (the shared path);
 * each ratio against the single server's figure.
 
 Everything runs on this machine (127.0.0.1): servers, Redis and this load generator
@@ -42,6 +44,8 @@ import protocol  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RUN_TIMEOUT_S = 120.0
+PACED_LINES = 100  # the latency probe: lines sent one at a time after the flood
+PACE_S = 0.01
 
 
 def free_port() -> int:
@@ -167,7 +171,7 @@ def run(servers: int, receivers: int, senders: int, lines: int, folder: str) -> 
         elapsed = time.monotonic() - began
         cpu = sum(cpu_seconds(p.pid) for p, _ in started) - sum(cpu0)
         redis_cpu = (cpu_seconds(redis_process.pid) - redis0) if redis_process else 0.0
-        latencies = [value for m in members for value in m.latencies]
+        latencies = _paced_latencies(selector, members, members[receivers], count, deadline)
         for member in members:
             member.sock.close()
         return {"servers": servers, "deliveries": expected,
@@ -181,6 +185,24 @@ def run(servers: int, receivers: int, senders: int, lines: int, folder: str) -> 
             stop(process)
         if redis_process is not None:
             stop(redis_process)
+
+
+def _paced_latencies(selector, members: list, sender: Member, servers: int,
+                     deadline: float) -> list:
+    # After the flood: one line every PACE_S from one sender, nothing else going on,
+    # so the figure is the path's latency, not the flood's queueing.
+    for member in members:
+        member.latencies = []
+        member.got = 0
+    others = len(members) - 1
+    for n in range(PACED_LINES):
+        sender.out += protocol.message_frame({"type": "say", "id": f"p{n}",
+                                              "text": f"{sender.server} {time.time_ns()} paced"})
+        selector.modify(sender.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, sender)
+        _loop(selector, servers, lambda: sum(m.got for m in members) >= (n + 1) * others,
+              deadline)
+        time.sleep(PACE_S)
+    return [value for m in members for value in m.latencies]
 
 
 def _loop(selector, servers: int, done, deadline: float) -> None:
