@@ -236,3 +236,21 @@ def test_typing_and_away_reach_the_other_servers(group, make_client):
     assert bob.expect("presence", name="alice")["away"] == "lunch"
     carol = make_client(b.address)
     assert carol.hello("carol")["away"] == {"alice": "lunch"}
+
+
+def test_a_new_name_is_claimed_across_the_group(group, make_client):
+    a, b = group(2)
+    alice = make_client(a.address)
+    alice.hello("alice")
+    bob = make_client(b.address)
+    bob.hello("bob")
+    alice.expect("join", name="bob")
+    alice.send(type="say", text="/nick bob", id="n1")
+    assert alice.expect("error", id="n1")["code"] == "name_taken"
+    alice.send(type="say", text="/nick alicia", id="n2")
+    assert bob.expect("nick")["new"] == "alicia"
+    bob.send(type="say", text="/who", id="w")
+    assert sorted(bob.expect("users")["users"]) == ["alicia", "bob"]
+    other = make_client(b.address)
+    assert other.hello("alice")["name"] == "alice"  # the old name is free again
+    assert make_client(b.address).hello("alicia")["name"] == "alicia_2"

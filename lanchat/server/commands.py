@@ -106,11 +106,16 @@ def nick(room: Room, member: Member, new: str, msg_id: Optional[str],
         if new == member.name:
             room.ack(member, msg_id)
             return
+        if room.shared and name_key(new) != member.key and \
+                not room.journal.names.claim(name_key(new), new, member.session):
+            raise MessageError(protocol.NAME_TAKEN, f"the name {new!r} is taken")
+        seq, now = room.next_seq()  # before anything changes: it may be unavailable
         old = member.name
         for modes in room.rooms.modes.values():  # a mute goes with the person
             modes.renamed(member.key, name_key(new))
+        if room.shared and name_key(old) != name_key(new):
+            room.journal.names.release(name_key(old))
         room.membership.rename(member, new)
-        seq, now = room.next_seq()
         event = {"type": "nick", "seq": seq, "ts": now, "old": old, "new": new}
         out = Outgoing(event)
 
