@@ -254,3 +254,25 @@ def test_a_new_name_is_claimed_across_the_group(group, make_client):
     other = make_client(b.address)
     assert other.hello("alice")["name"] == "alice"  # the old name is free again
     assert make_client(b.address).hello("alicia")["name"] == "alicia_2"
+
+
+def test_a_server_started_later_knows_who_is_in_which_room(group, make_client):
+    a, b = group(2)
+    alice = make_client(a.address)
+    alice.hello("alice")
+    alice.send(type="say", text="/join #games", id="j")
+    alice.expect("joined")
+    gone = make_client(b.address)
+    gone.hello("gone")
+    gone.send(type="say", text="/join #games", id="j")
+    gone.expect("joined")
+    gone.close()
+    alice.expect("leave", name="gone")
+    (late,) = group(1)
+    carol = make_client(late.address)
+    assert carol.hello("carol")["users"] == ["alice", "carol"]
+    carol.send(type="say", text="/rooms", id="r")
+    listed = {r["room"]: r["users"] for r in carol.expect("rooms")["rooms"]}
+    assert listed == {"#lobby": 2, "#games": 1}
+    carol.send(type="say", text="/who #games", id="w")
+    assert carol.expect("users")["users"] == ["alice"]

@@ -55,8 +55,16 @@ def claim_name(room, wanted: str, token: str) -> str:
 
 
 def load(room) -> None:
-    """The people already on the group's other servers (at start)."""
-    for name, _ in room.journal.names.holders().values():
+    """The people already on the group's other servers, and their rooms (at start):
+    the log's joins, parts and leaves replayed, then checked against the names the
+    group holds now."""
+    for event in room.journal.membership_events():
+        _apply(room, None, event)
+    holders = room.journal.names.holders()
+    for key in list(room.membership.remote):
+        if key not in holders:
+            forget(room, key)
+    for name, _ in holders.values():
         add_remote(room, name)
 
 
@@ -101,8 +109,9 @@ def _replaced(room, member, delivery: Delivery) -> None:
         delivery.after.append(lambda: member.kick("replaced"))
 
 
-def _apply(room, delivery: Delivery, event: dict) -> None:
-    # What the event changes here, before it is delivered.
+def _apply(room, delivery: Optional[Delivery], event: dict) -> None:
+    # What the event changes here, before it is delivered (no delivery: at start,
+    # when nobody is connected here yet).
     kind = event["type"]
     roster = room.membership
     where_name = event.get("room") if isinstance(event.get("room"), str) else None

@@ -85,6 +85,22 @@ class RedisHistory:
         return [(json.loads(body), recipient) for body, recipient in
                 (json.loads(item) for item in self.redis.zrange(KEY_MODES, 0, -1))]
 
+    def membership_events(self, upto: str) -> list:
+        """The joins, parts, kicks, leaves and nicks still in the log up to the stream
+        id ``upto``, oldest first: who is in which room, for a server starting."""
+        events, start = [], "-"
+        while True:
+            chunk = self.redis.xrange(KEY_LOG, start, upto, count=2000)
+            for entry_id, fields in chunk:
+                body = fields["e"]
+                if not body.startswith('{"type":"message"'):
+                    event = json.loads(body)
+                    if event.get("type") in ("join", "part", "kick", "leave", "nick"):
+                        events.append(event)
+            if len(chunk) < 2000:
+                return events
+            start = "(" + chunk[-1][0]
+
     # ------------------------------------------------------------------ reading
 
     def _range(self, keys: tuple, low: str, high: int, newest: int) -> list:

@@ -124,6 +124,10 @@ class RedisJournal(RedisHistory, Journal):
         self.batches = 0
         self.failed: Optional[str] = None
 
+    def membership_events(self) -> list:
+        """``RedisHistory.membership_events`` up to where this server's reader starts."""
+        return RedisHistory.membership_events(self, self._read_from)
+
     def start(self, deliver_batch: Optional[Callable[[list], None]] = None,
               remote: Optional[Callable] = None) -> None:
         """Start the writer and the reader. ``remote(delivery, event)`` delivers an
