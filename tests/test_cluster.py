@@ -276,3 +276,30 @@ def test_a_server_started_later_knows_who_is_in_which_room(group, make_client):
     assert listed == {"#lobby": 2, "#games": 1}
     carol.send(type="say", text="/who #games", id="w")
     assert carol.expect("users")["users"] == ["alice"]
+
+
+def test_a_client_flooding_one_server_does_not_slow_the_others(group, make_client):
+    import time
+    import protocol
+    a, b = group(2, rate=protocol.DEFAULT_RATE, burst=protocol.DEFAULT_BURST)
+    flooder = make_client(a.address)
+    flooder.hello("flooder")
+    bob, carol = make_client(b.address), make_client(b.address)
+    bob.hello("bob")
+    carol.hello("carol")
+    bob.expect("join", name="carol")
+    flood = b"".join(protocol.message_frame({"type": "say", "text": f"flood {n}", "id": f"f{n}"})
+                     for n in range(3000))
+    sender = threading.Thread(target=flooder.send_raw, args=(flood,))
+    sender.start()
+    slowest = 0.0
+    for n in range(10):
+        started = time.monotonic()
+        bob.send(type="say", text=f"calm {n}", id=f"c{n}")
+        bob.expect("ack", id=f"c{n}")
+        carol.expect("message", text=f"calm {n}")
+        slowest = max(slowest, time.monotonic() - started)
+    sender.join(5)
+    assert slowest < 0.5, slowest
+    flooder.send(type="ping", id="after")  # the flooder was refused, not dropped
+    flooder.expect("pong", id="after", timeout=10)
