@@ -168,3 +168,24 @@ def test_redis_stopped_and_restarted_unavailable_then_recovery_nothing_acked_los
         failing = [line.split("chat.redis: ")[-1].split(": Redis")[0]
                    for line in server.output if "Redis cannot be reached" in line]
         assert failing and len(failing) == len(set(failing)), server.output
+
+
+def test_server_py_without_a_reachable_redis_says_so_and_exits():
+    import subprocess
+    import sys
+    from clusterprocess import ROOT
+    from redisserver import free_port
+    done = subprocess.run([sys.executable, "server.py", "--port", "0", "--no-advertise",
+                           "--redis", f"redis://127.0.0.1:{free_port()}/0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert "error: --redis: cannot use Redis at redis://127.0.0.1:" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_redis_url_may_come_from_the_environment(monkeypatch):
+    from lanchat.server.config import build_parser, config_from_args
+    monkeypatch.setenv("CHAT_REDIS_URL", "redis://10.0.0.5:6379/0")
+    assert config_from_args(build_parser().parse_args([])).redis == "redis://10.0.0.5:6379/0"
+    flag = build_parser().parse_args(["--redis", "redis://other:6379/1"])
+    assert config_from_args(flag).redis == "redis://other:6379/1"

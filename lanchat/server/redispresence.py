@@ -120,9 +120,14 @@ class GroupNames:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop beating; gone from the group at once (its users have left by now)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(3)
+        try:
+            self.redis.delete(alive_key(self.origin))
+        except redis.RedisError:
+            pass  # it expires by itself
 
     def claim(self, key: str, name: str, session: str) -> bool:
         """Take ``name`` (its key) for ``session`` on this server; False if someone
