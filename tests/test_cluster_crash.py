@@ -189,3 +189,47 @@ def test_the_redis_url_may_come_from_the_environment(monkeypatch):
     assert config_from_args(build_parser().parse_args([])).redis == "redis://10.0.0.5:6379/0"
     flag = build_parser().parse_args(["--redis", "redis://other:6379/1"])
     assert config_from_args(flag).redis == "redis://other:6379/1"
+
+
+def test_the_client_sends_a_line_refused_during_an_outage_again_by_itself(
+        redis_server, servers):
+    import queue
+    from conftest import wait_for
+    from lanchat.client.connection import ChatConnection
+    from lanchat.client.wiretap import WireTap
+    a, b = servers(2)
+    tap = WireTap()
+    alice = ChatConnection(*a.address, "alice", wiretap=tap).start()
+    bob = ChatConnection(*b.address, "bob").start()
+    seen: list = []
+
+    def events(conn):
+        while True:
+            try:
+                seen.append((conn, conn.events.get_nowait()))
+            except queue.Empty:
+                return
+
+    def has(conn, predicate):
+        events(alice)
+        events(bob)
+        return [e for c, e in seen if c is conn and predicate(e)]
+
+    try:
+        wait_for(lambda: has(alice, lambda e: e["type"] == "connected")
+                 and has(bob, lambda e: e["type"] == "connected"), what="both connected")
+        redis_server.stop()
+        line = alice.say("said while Redis was down")
+        wait_for(lambda: any((f.message() or {}).get("code") == "unavailable"
+                             for f in tap.since(0)), what="the refusal")
+        assert [i for i, _ in alice.pending()] == [line]  # refused, still the user's line
+        redis_server.start()
+        wait_for(lambda: has(bob, lambda e: e.get("text") == "said while Redis was down"),
+                 timeout=15, what="the line, sent again by the outbox")
+        wait_for(lambda: has(alice, lambda e: e["type"] == "ack" and e["id"] == line),
+                 timeout=5, what="its ack")
+        assert alice.pending() == []
+        assert not has(alice, lambda e: e["type"] == "error")  # nothing shown as failed
+    finally:
+        alice.close()
+        bob.close()
