@@ -303,3 +303,24 @@ def test_a_client_flooding_one_server_does_not_slow_the_others(group, make_clien
     assert slowest < 0.5, slowest
     flooder.send(type="ping", id="after")  # the flooder was refused, not dropped
     flooder.expect("pong", id="after", timeout=10)
+
+
+def test_a_say_id_stored_by_one_server_is_not_stored_again_by_another(redis_server):
+    import redis as redis_py
+    from lanchat.server.journal import Journal
+    from lanchat.server.redishistory import KEY_LOG
+    from lanchat.server.rediswrite import BatchWriter
+    client = redis_py.Redis.from_url(redis_server.url, decode_responses=True)
+    a, b = BatchWriter(client, "server-a", 100), BatchWriter(client, "server-b", 100)
+
+    def line(seq, msg_id):
+        event = {"type": "message", "seq": seq, "ts": 1.0, "from": "alice", "text": "hi",
+                 "kind": "chat", "room": "#lobby"}
+        return Journal.row(event, sender="alice", session="S", msg_id=msg_id)
+
+    assert a.write([line(1, "x")], [("S", "alice", 1.0)]) == {}
+    # The same line resent to server B (seq 2 there), with a new one after it.
+    assert b.write([line(2, "x"), line(3, "y")], []) == {2: 1}
+    assert [int(fields["s"]) for _, fields in client.xrange(KEY_LOG)] == [1, 3]
+    assert client.hgetall("lanchat:ids:S") == {"x": "1", "y": "3"}
+    client.close()

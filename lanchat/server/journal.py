@@ -65,6 +65,9 @@ class _Entry:
     deliver: Optional[Callable[..., None]]
     refused: Optional[Callable[[], None]] = None  # instead of deliver if the row failed
     prepare: Optional[Callable[[], object]] = None  # its result is deliver's argument
+    # A group's journal (redisjournal): told {seq: first seq} of its lines whose say
+    # id another server stored first (never called here: one server checks its ids).
+    repeated: Optional[Callable[[dict], None]] = None
 
 
 class Journal(HistoryReads):
@@ -205,10 +208,11 @@ class Journal(HistoryReads):
         self._queue(_Entry(rows, session_row, deliver, refused, prepare), wake)
 
     def submit_rows(self, rows: list, deliver: Callable[[], None], *,
-                    refused: Optional[Callable[[], None]] = None, wake: bool = True) -> None:
+                    refused: Optional[Callable[[], None]] = None, wake: bool = True,
+                    repeated: Optional[Callable[[dict], None]] = None) -> None:
         """Like ``submit``, for several events (rows made by ``row``) delivered by one
         callback: a run of lines from one sender, stored all or none."""
-        self._queue(_Entry(tuple(rows), None, deliver, refused, None), wake)
+        self._queue(_Entry(tuple(rows), None, deliver, refused, None, repeated), wake)
 
     @staticmethod
     def row(event: dict, *, sender: Optional[str] = None, recipient: Optional[str] = None,

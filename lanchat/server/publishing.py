@@ -151,7 +151,7 @@ def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]
     try:
         room.journal.submit_rows(rows, partial(_deliver, room, member, target, where.key, items),
                                  refused=partial(_refused, room, member, state, items),
-                                 wake=False)
+                                 repeated=partial(_repeated, state, items), wake=False)
     except JournalClosed:
         for _, msg_id, _, _ in items:
             member.send(protocol.error_message(protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT, msg_id))
@@ -202,6 +202,15 @@ def _deliver(room: Room, member: Member, target: Optional[Member], where: str, i
         delivery.one(member, member.dialect.join([
             (member.frame(error) if error is not None else room.ack_frame(member, msg_id, seq))
             or b"" for _, msg_id, seq, error in items]))
+
+
+def _repeated(state: Session, items: list, firsts: dict) -> None:
+    # (A group) another server stored some of these lines first (the same say id):
+    # they are acked with that seq instead of being delivered again.
+    for index, (out, msg_id, seq, error) in enumerate(items):
+        if out is not None and seq in firsts:
+            items[index] = (None, msg_id, firsts[seq], None)
+            state.ids[msg_id] = firsts[seq]
 
 
 def _refused(room: Room, member: Member, state: Session, items: list,

@@ -3,9 +3,10 @@
 Servers started with the same ``--redis`` are one chat (PROTOCOL.md section 11,
 docs/cluster.md). The order is one Redis Stream: a seq is taken with ``INCRBY`` under
 the room lock (``take_seqs``; so the local state decided with it, a name or a mode,
-has its place in the group's order), and each batch is written in one ``MULTI``:
+has its place in the group's order), and each batch is written by one Lua script (``rediswrite``):
 ``XADD`` to the stream, the event into its room's sorted set (history), the say id
-into the session's hash, the session's name. Nothing is delivered by the writer: one
+into the session's hash (a say id stored before is not stored twice), the session's
+name. Nothing is delivered by the writer: one
 reader thread per server does a blocking ``XREAD`` of the stream and delivers every
 event in seq order, its own (the callbacks the room gave ``submit``, so acks and
 welcomes are made exactly as on one server, after Redis has the event) and the other
@@ -40,14 +41,13 @@ from lanchat.errors import StoreUnavailable
 from lanchat.server.journal import Journal
 from lanchat.server.redispresence import GroupNames
 from lanchat.server.redisrelay import Relay
-from lanchat.server.redishistory import (KEY_LOG, KEY_MODES, KEY_SEQ, KEY_SESSIONS, NO_ROOM,
-                                         RedisHistory, ids_key, pack, room_key)
+from lanchat.server.rediswrite import BatchWriter
+from lanchat.server.redishistory import KEY_LOG, KEY_SEQ, RedisHistory
 
 log = logging.getLogger("chat.redis")
 
 GAP_SECONDS = 2.0     # how long the reader waits for a seq taken but not written
 READ_BLOCK_MS = 200   # one XREAD's wait (the reader checks for gaps and stopping between)
-IDS_DAYS = 7          # a session's say ids are kept this long after its last line
 UNREACHABLE = "the chat's shared store (Redis) cannot be reached now; try again in a moment"
 
 
@@ -100,6 +100,7 @@ class RedisJournal(RedisHistory, Journal):
             newest = self.redis.xrevrange(KEY_LOG, count=1)
             self.names = GroupNames(self.redis, self.origin, server_name, self.keep * 4)
             self.relay = Relay(self.redis, self.origin, self._heard)
+            self._writer = BatchWriter(self.redis, self.origin, self.keep)
         except redis.RedisError as exc:
             raise StoreUnavailable(f"cannot use Redis at {url}: {exc}") from None
         self._read_from = newest[0][0] if newest else "0-0"
@@ -197,41 +198,28 @@ class RedisJournal(RedisHistory, Journal):
             self._refuse(keys)
 
     def _write(self, batch: list) -> bool:
+        # True if stored; a say id stored before (a resend that reached two servers)
+        # is not stored again: its entry hears the first seq, its seq is a gap.
         rows = [row for entry in batch for row in entry.rows]
         sessions = [entry.session for entry in batch if entry.session is not None]
         if not rows and not sessions:
             return True
         try:
-            with self.redis.pipeline(transaction=True) as pipe:
-                touched = set()
-                for (seq, ts, kind, sender, recipient, private, session, recipient_session,
-                     msg_id, body, room) in rows:
-                    key = room_key(room or NO_ROOM)
-                    touched.add(key)
-                    logged = body
-                    if kind == "mode" and recipient is not None:  # a ban's address, for
-                        # the other servers (removed before clients get the event)
-                        logged = json.dumps({**json.loads(body), "address": recipient})
-                    pipe.xadd(KEY_LOG, {"s": seq, "o": self.origin, "e": logged},
-                              maxlen=self.keep * 4, approximate=True)
-                    pipe.zadd(key, {pack(body, session, msg_id, private, recipient_session,
-                                         kind): seq})
-                    if kind in ("mode", "topic"):
-                        pipe.zadd(KEY_MODES, {json.dumps([body, recipient]): seq})
-                    if msg_id is not None and session is not None:
-                        pipe.hset(ids_key(session), msg_id, seq)
-                        pipe.expire(ids_key(session), IDS_DAYS * 86400)
-                for token, name, _ in sessions:
-                    pipe.hset(KEY_SESSIONS, token, name)
-                for key in touched:  # at least `keep` events per room stay
-                    pipe.zremrangebyrank(key, 0, -self.keep - 1)
-                pipe.execute()
+            repeats = self._writer.write(rows, sessions)
         except redis.RedisError as exc:
             self._write_health.failed(exc)
             self.failed = str(exc)
             return False
         self._write_health.worked()
         self.batches += 1
+        if repeats:
+            with self._deliver_lock:
+                for entry in batch:
+                    mine = {seq: first for seq, first in repeats.items()
+                            if any(row[0] == seq for row in entry.rows)}
+                    if mine and entry.repeated is not None:
+                        entry.repeated(mine)
+                self._gone.update(repeats)
         return True
 
     def _refuse(self, keys: list) -> None:
