@@ -392,9 +392,9 @@ class Room:
         with self.lock:
             self.closing = True
             members = list(self.members.values())
-        for member in members:
-            # Straight to the socket: the queues are flushed next, the journal closes.
+        for member in members:  # to everyone's socket before any kick (and its leave)
             member.send(protocol.error_message(protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT))
+        for member in members:
             if member.kick is not None:
                 member.kick("server shutting down", flush=True)
         return members
