@@ -249,7 +249,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--receivers", type=int, default=30)
     parser.add_argument("--senders", type=int, default=6)
-    parser.add_argument("--lines", type=int, default=500, help="lines per sender")
+    parser.add_argument("--lines", type=int, default=1500, help="lines per sender")
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--json", action="store_true", help="the raw figures as JSON")
     args = parser.parse_args(argv)
