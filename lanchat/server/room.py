@@ -23,9 +23,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Optional, Union
-
 from functools import partial
+from typing import Any, Callable, Optional, Union
 
 import protocol
 from lanchat.server import groupevents
