@@ -47,7 +47,7 @@ SEND_QUEUE_FULL, SHUTTING_DOWN = "send_queue_full", "shutting_down"
 # v2, sections 8 and 9:
 BAD_ROOM, NO_SUCH_ROOM, NOT_IN_ROOM = "bad_room", "no_such_room", "not_in_room"
 NOT_OP, MUTED, BANNED, SLOW_MODE = "not_op", "muted", "banned", "slow_mode"
-CANNOT_PART_LOBBY, BAD_ARGUMENT = "cannot_part_lobby", "bad_argument"
+CANNOT_PART_LOBBY, BAD_ARGUMENT, UNAVAILABLE = "cannot_part_lobby", "bad_argument", "unavailable"
 TOO_MANY_ROOMS = "too_many_rooms"  # extension: --max-rooms, --max-rooms-per-user
 # Extension (docs/protocol.md): the history database refused the line, so it was
 # neither stored nor shown to anyone.
@@ -56,7 +56,7 @@ ERROR_CODES = frozenset({
     BAD_HEADER, TOO_LARGE, BAD_UTF8, BAD_JSON, UNKNOWN_TYPE, NOT_WELCOME, BAD_NAME,
     NAME_TAKEN, AUTH_FAILED, SERVER_FULL, EMPTY_TEXT, TEXT_TOO_LONG, RATE_LIMITED,
     NO_SUCH_USER, UNKNOWN_COMMAND, SEND_QUEUE_FULL, SHUTTING_DOWN, BAD_ROOM, NO_SUCH_ROOM,
-    NOT_OP, MUTED, BANNED, SLOW_MODE, BAD_ARGUMENT, NOT_IN_ROOM, CANNOT_PART_LOBBY,
+    NOT_OP, MUTED, BANNED, SLOW_MODE, BAD_ARGUMENT, NOT_IN_ROOM, CANNOT_PART_LOBBY, UNAVAILABLE,
 })
 LOBBY = "#lobby"  # the room everyone connected is in (PROTOCOL.md section 8)
 TYPING_STATES = frozenset({"active", "paused", "done"})  # section 9

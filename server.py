@@ -19,7 +19,7 @@ from lanchat.discovery.announce import ServerDiscovery
 from lanchat.discovery.found import Found
 from lanchat.tls.pins import fingerprint_hex
 from lanchat.netaddr import lan_addresses
-from lanchat.errors import HistoryUnusable
+from lanchat.errors import HistoryUnusable, StoreUnavailable
 from lanchat.server.config import build_parser, config_from_args, warnings_for
 from lanchat.server.database import check_location
 from lanchat.server.listener import ChatServer
@@ -32,7 +32,8 @@ def main(argv: Optional[list] = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config_from_args(args)
     try:
-        check_location(config.db)  # before --tls-self-signed makes files beside it
+        if not config.redis:
+            check_location(config.db)  # before --tls-self-signed makes files beside it
     except HistoryUnusable as exc:
         parser.error(f"--db {config.db}: {exc}")
     try:
@@ -46,6 +47,9 @@ def main(argv: Optional[list] = None) -> int:
         server = ChatServer(config)
     except HistoryUnusable as exc:
         parser.error(f"--db {config.db}: {exc}")
+    except StoreUnavailable as exc:
+        print(f"error: --redis: {exc}. Is redis-server running there?", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"error: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}."
               + (" Another server may be running there; stop it or pick another --port."
@@ -60,7 +64,8 @@ def main(argv: Optional[list] = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     host, port = server.server_address[:2]
-    print(f"chat server listening on {host}:{port} (history: {config.db}, "
+    history = f"shared in Redis {config.redis}" if config.redis else config.db
+    print(f"chat server listening on {host}:{port} (history: {history}, "
           f"last seq {server.room.seq})", flush=True)
     if config.password:
         print("a password is required to join", flush=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from protocol import FrameError, MessageError, ProtocolError
 
 __all__ = ["ProtocolError", "FrameError", "MessageError", "ConnectError", "JournalClosed",
-           "HistoryUnusable", "BadAnnouncement"]
+           "HistoryUnusable", "BadAnnouncement", "StoreUnavailable"]
 
 
 class ConnectError(Exception):
@@ -30,3 +30,9 @@ class HistoryUnusable(Exception):
 class BadAnnouncement(ValueError):
     """A discovery announcement (a probe reply or a DNS-SD TXT record) that is not a
     valid one; ``str()`` says what is wrong with it. It is dropped, never shown."""
+
+
+class StoreUnavailable(Exception):
+    """The shared store of a group of servers (Redis, ``--redis``) cannot be reached
+    now; ``str()`` says so as a sentence. The line or join is refused with
+    ``unavailable`` and may be tried again later."""

@@ -108,3 +108,14 @@ def test_a_new_session_sends_every_unanswered_line_again_in_order():
     assert ids_of(outbox.take_due(5.0)) == [ids[0], ids[2], ids[3]]
     assert [m["id"] for m in outbox.drain()] == [ids[0], ids[2], ids[3]]
     assert outbox.pending() == []
+
+
+def test_a_line_refused_as_unavailable_goes_again_in_its_place_a_moment_later():
+    outbox = Outbox()
+    outbox.start_session({"rate": 0, "burst": 3}, 0.0)
+    ids = said(outbox, 3)
+    assert ids_of(outbox.take_due(0.0)) == ids
+    assert outbox.unavailable(ids[1], 0.1) and outbox.unavailable(ids[2], 0.1)
+    assert outbox.take_due(0.5) == []              # the group's Redis is down: wait
+    assert ids_of(outbox.take_due(1.2)) == ids[1:]  # then again, in order
+    assert not outbox.unavailable("someone-else", 1.2)

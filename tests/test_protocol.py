@@ -267,7 +267,7 @@ def test_error_codes_are_the_contract_codes():
         "send_queue_full", "shutting_down",
         # v2 (section 6), those the server speaks so far:
         "bad_room", "no_such_room", "not_op", "muted", "banned", "slow_mode", "bad_argument", "not_in_room",
-        "cannot_part_lobby"}
+        "cannot_part_lobby", "unavailable"}
     assert protocol.CLOSING_CODES == {"bad_header", "auth_failed", "server_full",
                                       "send_queue_full"}
 

@@ -131,6 +131,8 @@ class InboundDispatch:
                 # Still the user's line: the outbox sends it again after retry_after,
                 # before the lines said after it.
                 return None
+            if code == protocol.UNAVAILABLE and self._outbox.unavailable(msg_id, time.monotonic()):
+                return None  # a group's Redis is down: the line goes again in a moment
             failed = self._outbox.pop(msg_id) if msg_id else None
         outcome = self._session_outcome(msg)
         event = {**msg, "text": failed["text"] if failed else None}
@@ -152,6 +154,9 @@ class InboundDispatch:
             return msg.get("message") or code, False
         if code == protocol.SHUTTING_DOWN:
             return "the server is shutting down", True
+        if code == protocol.UNAVAILABLE and self.welcome is None:
+            # A group's hello refused while its Redis is down: try again, backing off.
+            return msg.get("message") or code, True
         if code in protocol.CLOSING_CODES:
             return msg.get("message") or code, code != protocol.AUTH_FAILED
         return None

@@ -31,6 +31,7 @@ from lanchat.ratelimit import TokenBucket
 ASSUMED_RATE, ASSUMED_BURST = protocol.DEFAULT_RATE, protocol.DEFAULT_BURST
 ASSUMED_RETRY_AFTER = 1.0   # seconds, when a refusal does not say
 MAX_RETRY_AFTER = 60.0      # a server asking for more is not believed
+UNAVAILABLE_HOLD = 1.0      # seconds before a line refused with `unavailable` goes again
 
 
 class Outbox:
@@ -100,6 +101,21 @@ class Outbox:
             return None
         return max(self._hold_until - now, self._pacer.retry_after(now), 0.0)
 
+    def unavailable(self, msg_id, now: float) -> bool:
+        """A group of servers could not store ``msg_id`` now (its Redis is unreachable,
+        PROTOCOL.md section 11): it goes back in its place and everything waits
+        ``UNAVAILABLE_HOLD`` seconds. False if the line is not ours."""
+        if msg_id not in self._lines:
+            return False
+        self._requeue(msg_id)
+        self._hold_until = max(self._hold_until, now + UNAVAILABLE_HOLD)
+        return True
+
+    def _requeue(self, msg_id) -> None:
+        queued = set(self._queue)
+        queued.add(msg_id)
+        self._queue = collections.deque(i for i in self._lines if i in queued)
+
     def rate_limited(self, msg_id, retry_after, now: float) -> bool:
         """The server refused ``msg_id`` for sending too fast: put it back in its place
         and send nothing for ``retry_after`` seconds (the error's field; None or junk
@@ -111,9 +127,7 @@ class Outbox:
         if not self._pace_known:  # a limit after all: assume the usual one
             self._pacer = TokenBucket(ASSUMED_RATE, ASSUMED_BURST, now=now)
             self._pace_known = True
-        queued = set(self._queue)
-        queued.add(msg_id)
-        self._queue = collections.deque(i for i in self._lines if i in queued)
+        self._requeue(msg_id)
         self._hold_until = max(self._hold_until, now + retry_after)
         # The server's bucket was empty when it refused; it refills during the hold.
         self._pacer.empty(now)

@@ -17,7 +17,7 @@ from typing import Callable, Dict, Optional
 import protocol
 from lanchat.text import name_key, name_problem
 from lanchat import eventtext
-from lanchat.errors import MessageError
+from lanchat.errors import MessageError, StoreUnavailable
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server import modcommands, roomcommands
 from lanchat.server.members import Member
@@ -106,11 +106,16 @@ def nick(room: Room, member: Member, new: str, msg_id: Optional[str],
         if new == member.name:
             room.ack(member, msg_id)
             return
+        if room.shared and name_key(new) != member.key and \
+                not room.journal.names.claim(name_key(new), new, member.session):
+            raise MessageError(protocol.NAME_TAKEN, f"the name {new!r} is taken")
+        seq, now = room.next_seq()  # before anything changes: it may be unavailable
         old = member.name
         for modes in room.rooms.modes.values():  # a mute goes with the person
             modes.renamed(member.key, name_key(new))
+        if room.shared and name_key(old) != name_key(new):
+            room.journal.names.release(name_key(old))
         room.membership.rename(member, new)
-        seq, now = room.next_seq()
         event = {"type": "nick", "seq": seq, "ts": now, "old": old, "new": new}
         out = Outgoing(event)
 
@@ -174,7 +179,7 @@ def history(room: Room, member: Member, arg: str, msg_id: Optional[str],
     def recent() -> list:  # after the commit, outside the room lock
         try:
             past = room.journal.recent_messages(member.session, count, until, where.key)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreUnavailable) as exc:
             log.error("could not read the history for %s: %s", member.name, exc)
             return ["the history could not be read; try again later"]
         if not past:

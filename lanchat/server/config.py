@@ -54,6 +54,11 @@ class ServerConfig:
     # How 64-byte plain (tutorial) clients get their replies: "bare" text as the
     # tutorial servers send it (v2), or "framed" with the 64-byte header (v1).
     plain_replies: str = "bare"
+    # --redis: servers with the same Redis are one chat (docs/cluster.md); None: alone,
+    # on the SQLite history of --db.
+    redis: Optional[str] = None
+    # Events kept per room in Redis beyond --history, for `since` and `resume`.
+    redis_window: int = 10000
 
 
 def _whole(low: int, high: Optional[int] = None) -> Callable[[str], int]:
@@ -150,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plain-replies", choices=["bare", "framed"], default=d.plain_replies,
                    help="replies to 64-byte tutorial clients: bare text as the tutorial "
                         "servers send it, or framed with the 64-byte header (version 1)")
+    p.add_argument("--redis", metavar="URL", default=None,
+                   help="redis://HOST:PORT/DB: servers started with the same Redis form "
+                        "one chat (better: set CHAT_REDIS_URL); --db is then not used")
+    p.add_argument("--redis-window", type=_whole(0), default=d.redis_window,
+                   help="events kept per room in Redis beyond --history, for clients "
+                        "that reconnect (since, resume)")
     p.add_argument("--log-level", default="INFO", type=str.upper,
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
     return p
@@ -177,5 +188,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         max_rooms=args.max_rooms, max_rooms_per_user=args.max_rooms_per_user,
         frame_timeout=args.frame_timeout, idle_timeout=args.idle_timeout,
         max_send_queue=args.max_send_queue, plain_replies=args.plain_replies,
+        redis=args.redis or os.environ.get("CHAT_REDIS_URL") or None,
+        redis_window=args.redis_window,
         password=args.password or os.environ.get("CHAT_PASSWORD") or None,
         admin_password=args.admin_password or os.environ.get("CHAT_ADMIN_PASSWORD") or None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Optional
 
 import protocol
-from lanchat.errors import JournalClosed, MessageError
+from lanchat.errors import JournalClosed, MessageError, StoreUnavailable
 from lanchat.server import commands, roomcommands
 from lanchat.server.members import Member
 from lanchat.server.publishing import publish
@@ -89,4 +89,6 @@ def _one(room: Room, member: Member, text: str, msg_id: Optional[str],
         room.error(member, exc.code, exc.message, msg_id)
     except JournalClosed:
         room.error(member, protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT, msg_id)
+    except StoreUnavailable as exc:  # a group's Redis, for a command's event
+        room.error(member, protocol.UNAVAILABLE, str(exc), msg_id)
     return None

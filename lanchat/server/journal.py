@@ -65,6 +65,9 @@ class _Entry:
     deliver: Optional[Callable[..., None]]
     refused: Optional[Callable[[], None]] = None  # instead of deliver if the row failed
     prepare: Optional[Callable[[], object]] = None  # its result is deliver's argument
+    # A group's journal (redisjournal): told {seq: first seq} of its lines whose say
+    # id another server stored first (never called here: one server checks its ids).
+    repeated: Optional[Callable[[dict], None]] = None
 
 
 class Journal(HistoryReads):
@@ -74,6 +77,8 @@ class Journal(HistoryReads):
         path: database file, or ``":memory:"`` for a history that lives as long as
             the process.
     """
+
+    shared = False  # alone: the room counts its seqs (``redisjournal`` takes them)
 
     def __init__(self, path: str):
         self.path = path
@@ -99,13 +104,16 @@ class Journal(HistoryReads):
         self.batches = 0  # commits made, for benchmarks
         self.failed: Optional[str] = None
 
-    def start(self, deliver_batch: Optional[Callable[[list], None]] = None) -> None:
+    def start(self, deliver_batch: Optional[Callable[[list], None]] = None,
+              remote: Optional[Callable] = None) -> None:
         """Start the committer thread.
 
         Args:
             deliver_batch: runs a committed batch's callbacks, given as a list of
                 ``(prepare, deliver)`` (see ``submit``); the room gathers their sends.
                 By default each is called in turn.
+            remote: delivers events other servers stored: there are none here (a
+                group's journal, ``redisjournal``, calls it).
         """
         if deliver_batch is not None:
             self._deliver_batch = deliver_batch
@@ -153,6 +161,10 @@ class Journal(HistoryReads):
                                 "('mode', 'topic') ORDER BY seq").fetchall()
         return [(json.loads(body), recipient) for body, recipient in rows]
 
+    def fetch_session(self, token: str) -> Optional[tuple]:
+        """Every session is loaded at start (``sessions``): nothing more to fetch."""
+        return None
+
     def known_ids(self) -> dict:
         """``{session: {say id: seq}}`` for the recent messages that carried an id."""
         out: dict = {}
@@ -196,10 +208,11 @@ class Journal(HistoryReads):
         self._queue(_Entry(rows, session_row, deliver, refused, prepare), wake)
 
     def submit_rows(self, rows: list, deliver: Callable[[], None], *,
-                    refused: Optional[Callable[[], None]] = None, wake: bool = True) -> None:
+                    refused: Optional[Callable[[], None]] = None, wake: bool = True,
+                    repeated: Optional[Callable[[dict], None]] = None) -> None:
         """Like ``submit``, for several events (rows made by ``row``) delivered by one
         callback: a run of lines from one sender, stored all or none."""
-        self._queue(_Entry(tuple(rows), None, deliver, refused, None), wake)
+        self._queue(_Entry(tuple(rows), None, deliver, refused, None, repeated), wake)
 
     @staticmethod
     def row(event: dict, *, sender: Optional[str] = None, recipient: Optional[str] = None,

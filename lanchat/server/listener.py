@@ -18,6 +18,7 @@ from lanchat.netaddr import is_loopback
 from lanchat.server.config import ServerConfig
 from lanchat.server.handler import SHUTDOWN_FLUSH_SECONDS, ChatHandler
 from lanchat.server.journal import Journal
+from lanchat.server.redisjournal import RedisJournal
 from lanchat.server.room import Room
 
 log = logging.getLogger("chat.server")
@@ -45,7 +46,10 @@ class ChatServer(socketserver.ThreadingTCPServer):
 
     def __init__(self, config: ServerConfig):
         self.config = config
-        self.journal = Journal(config.db)
+        # Alone on SQLite, or one of a group sharing Redis (docs/cluster.md).
+        self.journal = RedisJournal(config.redis, config.history + config.redis_window,
+                                    config.server_name) \
+            if config.redis else Journal(config.db)
         self.room = Room(self.journal, config)
         self._handlers: set = set()
         self._per_ip: dict = {}
@@ -119,9 +123,10 @@ class ChatServer(socketserver.ThreadingTCPServer):
             return len(self._handlers)
 
     def people(self) -> int:
-        """How many people are in the chat now (what discovery advertises as ``users``)."""
+        """How many people are in the chat now, on every server of a group (what
+        discovery advertises as ``users``)."""
         with self.room.lock:
-            return len(self.room.members)
+            return len(self.room.members) + len(self.room.membership.remote)
 
     def handle_error(self, request, client_address) -> None:
         # One connection's bug must not reach the others: log it with the peer.

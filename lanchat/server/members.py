@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import protocol
+from lanchat.errors import MessageError
 from lanchat.text import name_key, numbered_name
 from lanchat.server.delivery import NameList
 from lanchat.ratelimit import TokenBucket
@@ -92,6 +93,42 @@ class Membership:
         self.names = NameList()       # the members' names, encoded for welcomes
         self._away: dict = {}         # name key -> Member, of those away
         self._guests = 0
+        # name key -> groupevents.Remote: the people on the group's other servers
+        self.remote: dict = {}
+
+    def add_remote(self, person) -> None:
+        """Someone on another server of the group (in ``names``, not ``members``)."""
+        self.remote[person.key] = person
+        self.names.add(person.key, person.name)
+
+    def drop_remote(self, person) -> None:
+        if self.remote.get(person.key) is person:
+            del self.remote[person.key]
+            self._away.pop(person.key, None)
+            if self.members.get(person.key) is None:
+                self.names.remove(person.key)
+
+    def _taken(self, key: str) -> bool:
+        return key in self.members or key in self.remote
+
+    def session_of(self, token: str, fetch: Callable[[str], Optional[tuple]]) -> Optional[Session]:
+        """The session ``token``: known here, or ``fetch(token)``'s ``(name, say ids)``
+        (in a group, a session another server made), or None.
+
+        Raises:
+            MessageError: ``unavailable``, if ``fetch`` cannot reach the group's store.
+        """
+        state = self.sessions.get(token)
+        if state is None:
+            try:
+                found = fetch(token)
+            except Exception as exc:  # the store's own errors: unreachable now
+                raise MessageError(protocol.UNAVAILABLE, f"cannot resume now ({exc}); "
+                                   "try again in a moment") from None
+            if found is not None:
+                state = self.sessions[token] = Session(found[0])
+                state.ids.update(found[1])
+        return state
 
     def get(self, name: str) -> Optional[Member]:
         """The member called ``name`` (any case), or None."""
@@ -142,15 +179,15 @@ class Membership:
     def guest_name(self) -> str:
         """``guest-<n>`` with the next n nobody holds (someone may have asked for it)."""
         self._guests += 1
-        while name_key(f"guest-{self._guests}") in self.members:
+        while self._taken(name_key(f"guest-{self._guests}")):
             self._guests += 1
         return f"guest-{self._guests}"
 
     def free_name(self, wanted: str) -> str:
         """``wanted`` if nobody has it, else ``wanted_2``, ``wanted_3``..."""
-        if name_key(wanted) not in self.members:
+        if not self._taken(name_key(wanted)):
             return wanted
         number = 2
-        while name_key(numbered_name(wanted, number)) in self.members:
+        while self._taken(name_key(numbered_name(wanted, number))):
             number += 1
         return numbered_name(wanted, number)

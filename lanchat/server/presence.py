@@ -49,6 +49,10 @@ def typing(room: Room, member: Member, message: protocol.Typing) -> None:
             target = None
         else:
             target = room.membership.get(message.to)
+            if target is None and room.shared and message.to.casefold() in room.membership.remote:
+                event["to"] = room.membership.remote[message.to.casefold()].name
+                room.journal.relay.publish(event)  # someone on another server
+                return
             if target is None or target is member or not target.welcomed:
                 return  # nobody to tell: typing is best effort
             event["to"] = target.name
@@ -67,6 +71,8 @@ def typing(room: Room, member: Member, message: protocol.Typing) -> None:
         except JournalClosed:
             return  # shutting down: nobody to tell
     room.journal.run_inline()
+    if room.shared:  # and the people on the group's other servers
+        room.journal.relay.publish(event)
 
 
 def set_away(room: Room, member: Member, message: Optional[str], msg_id: Optional[str]) -> None:
@@ -91,3 +97,5 @@ def set_away(room: Room, member: Member, message: Optional[str], msg_id: Optiona
                 room.stage_ack(delivery, member, msg_id, None)
 
         room.journal.submit(None, deliver)
+    if room.shared:
+        room.journal.relay.publish(outgoing.event)

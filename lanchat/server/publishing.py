@@ -22,7 +22,7 @@ from typing import Optional
 
 import protocol
 from lanchat.text import clean_text
-from lanchat.errors import JournalClosed, MessageError
+from lanchat.errors import JournalClosed, MessageError, StoreUnavailable
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.members import Member, Session
 from lanchat.server.moderation import RoomModes
@@ -92,25 +92,48 @@ def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]
     modes = where.modes
     # Mutes and slow mode hold lines in the room, not private ones, and never an op's.
     moderated = target is None and (modes.mutes or modes.slow) and not room.is_op(member, where)
-    items, rows, taken = [], [], {}
-    sender, session, name = member.key, member.session, member.name
-    recipient = target.key if target is not None else None
-    recipient_session = target.session if target is not None else None
+    plan, taken = [], {}  # (text, msg_id, seq or index of the line it repeats, error)
     for text, msg_id, error in lines:
         if error is not None:
-            items.append((None, msg_id, None, error))
+            plan.append((None, msg_id, None, error))
             continue
         if msg_id is not None:
-            seq = state.ids.get(msg_id) or taken.get(msg_id)
+            seq = state.ids.get(msg_id)
+            if seq is None and msg_id in taken:
+                seq = -1 - taken[msg_id]  # a repeat within this run: that line's seq
             if seq is not None:
                 # A resend of a line already taken: ack again (after its commit).
-                items.append((None, msg_id, seq, None))
+                plan.append((None, msg_id, seq, None))
                 continue
         refusal = _refusal(room, member, modes if moderated else None, msg_id)
         if refusal is not None:
-            items.append((None, msg_id, None, refusal))
+            plan.append((None, msg_id, None, refusal))
             continue
-        seq, now = room.next_seq()
+        if msg_id is not None:
+            taken[msg_id] = len(plan)
+        plan.append((text, msg_id, None, None))
+    count = sum(1 for text, _, _, _ in plan if text is not None)
+    first, now = 0, 0.0
+    if count:
+        try:
+            first, now = room.next_seqs(count)  # consecutive: the lines stay together
+        except StoreUnavailable as exc:
+            unavailable = str(exc)
+            plan = [(None, msg_id, seq, error if text is None and (seq is None or seq >= 0)
+                     else protocol.error_message(protocol.UNAVAILABLE, unavailable, msg_id))
+                    for text, msg_id, seq, error in plan]
+            taken = {}
+    items, rows, seqs = [], [], {}
+    sender, session, name = member.key, member.session, member.name
+    recipient = target.key if target is not None else None
+    recipient_session = target.session if target is not None else None
+    for index, (text, msg_id, seq, error) in enumerate(plan):
+        if text is None:
+            items.append((None, msg_id, seqs.get(-1 - seq, seq) if seq is not None and seq < 0
+                          else seq, error))
+            continue
+        seq = seqs[index] = first
+        first += 1
         event = {"type": "message", "seq": seq, "ts": now, "from": name, "text": text,
                  "kind": kind}
         if target is not None:
@@ -122,14 +145,13 @@ def _queue(room: Room, member: Member, kind: str, lines: list, to: Optional[str]
             event, sender=sender, recipient=recipient, session=session,
             recipient_session=recipient_session, msg_id=msg_id, body=out.body()))
         items.append((out, msg_id, seq, None))
-        if msg_id is not None:
-            taken[msg_id] = seq
+    taken = {msg_id: seqs[index] for msg_id, index in taken.items()}
     if not items:
         return
     try:
         room.journal.submit_rows(rows, partial(_deliver, room, member, target, where.key, items),
                                  refused=partial(_refused, room, member, state, items),
-                                 wake=False)
+                                 repeated=partial(_repeated, state, items), wake=False)
     except JournalClosed:
         for _, msg_id, _, _ in items:
             member.send(protocol.error_message(protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT, msg_id))
@@ -182,16 +204,28 @@ def _deliver(room: Room, member: Member, target: Optional[Member], where: str, i
             or b"" for _, msg_id, seq, error in items]))
 
 
+def _repeated(state: Session, items: list, firsts: dict) -> None:
+    # (A group) another server stored some of these lines first (the same say id):
+    # they are acked with that seq instead of being delivered again.
+    for index, (out, msg_id, seq, error) in enumerate(items):
+        if out is not None and seq in firsts:
+            items[index] = (None, msg_id, firsts[seq], None)
+            state.ids[msg_id] = firsts[seq]
+
+
 def _refused(room: Room, member: Member, state: Session, items: list,
              delivery: Delivery) -> None:
     # The journal could not store the new lines, so they were not sent, and a resend
     # of them is new. A resend of a line stored before is acked again, as it would
     # have been; the other refusals stand.
-    not_stored = "the server could not store your message (is its disk full?); it was not sent"
+    code, why = (protocol.UNAVAILABLE, "the chat's shared store (Redis) could not take your "
+                 "message; it was not sent: send it again in a moment") if room.shared else \
+        (protocol.NOT_STORED, "the server could not store your message (is its disk full?); "
+         "it was not sent")
     for out, msg_id, seq, error in items:
         if out is not None:
             state.ids.pop(msg_id, None)
-            error = protocol.error_message(protocol.NOT_STORED, not_stored, msg_id)
+            error = protocol.error_message(code, why, msg_id)
         if error is not None:
             delivery.one(member, member.frame(error))
         else:

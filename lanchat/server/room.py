@@ -23,11 +23,13 @@ import secrets
 import sqlite3
 import threading
 import time
+from functools import partial
 from typing import Any, Callable, Optional, Union
 
 import protocol
+from lanchat.server import groupevents
 from lanchat.text import name_key, name_problem, one_line
-from lanchat.errors import JournalClosed, MessageError
+from lanchat.errors import JournalClosed, MessageError, StoreUnavailable
 from lanchat.server.config import ServerConfig
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.journal import Journal
@@ -68,14 +70,29 @@ class Room:
         self.modes = self.rooms.lobby.modes      # #lobby's: bans here refuse connections
         self.admins: set = set()                 # session tokens that gave /admin PASSWORD
         self.seq = journal.last_seq
+        self.shared = journal.shared  # one of a group (--redis): the group gives seqs
         self.closing = False
         self._trimmer = Trimmer()
-        journal.start(self._deliver_batch)
+        if self.shared:
+            groupevents.load(self)
+        journal.start(self._deliver_batch, partial(groupevents.deliver, self))
 
     def next_seq(self) -> tuple:
-        """The next seq and the time for an event (room lock held)."""
-        self.seq += 1
+        """The next seq and the time for an event (room lock held). In a group,
+        raises ``StoreUnavailable`` if Redis cannot be reached."""
+        if self.shared:
+            self.seq = self.journal.take_seqs(1)
+        else:
+            self.seq += 1
         return self.seq, time.time()
+
+    def next_seqs(self, count: int) -> tuple:
+        """``count`` consecutive seqs (the first) and the time (room lock held)."""
+        if self.shared:
+            self.seq = self.journal.take_seqs(count)
+        else:
+            self.seq += count
+        return self.seq - count + 1, time.time()
 
     # ------------------------------------------------------------------ joining
 
@@ -105,7 +122,7 @@ class Room:
             if self.closing:
                 raise MessageError(protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT)
             roster = self.membership
-            state = roster.sessions.get(resume) if resume else None
+            state = roster.session_of(resume, self.journal.fetch_session) if resume else None
             if state is not None and state.name != "?":
                 self._refuse_banned(state.name, address)
             elif requested is not None or address is not None:
@@ -120,8 +137,13 @@ class Room:
             else:
                 token = secrets.token_urlsafe(18)
                 state = roster.sessions[token] = Session("?")
-            name = roster.free_name(roster.guest_name() if requested is None else requested)
-            seq, now = self.next_seq()
+            name = roster.guest_name() if requested is None else requested
+            try:
+                name = groupevents.claim_name(self, name, token) if self.shared \
+                    else roster.free_name(name)
+                seq, now = self.next_seq()
+            except StoreUnavailable as exc:
+                raise MessageError(protocol.UNAVAILABLE, str(exc)) from None
             member = Member(name=name, transport=transport, dialect=dialect, peer=peer, session=token,
                             bucket=TokenBucket(self.config.rate, self.config.burst), kick=kick,
                             address=address)
@@ -188,7 +210,7 @@ class Room:
             # joiner has its welcome, with the same seq).
             return self.journal.replay(member.session, since=since, until=event["seq"] - 1,
                                        limit=self.config.history)
-        except sqlite3.Error as exc:  # the join goes ahead, without the history
+        except (sqlite3.Error, StoreUnavailable) as exc:  # the join goes ahead, without the history
             log.error("could not read the history for %s: %s", member.name, exc)
             return [], 0
 
@@ -228,12 +250,19 @@ class Room:
             return
         member.gone = True
         self.membership.drop(member)
+        if self.shared:
+            self.journal.names.release(member.key)
         for where in member.rooms.values():  # out of every room now: it gets nothing more
             where.members.pop(member, None)
             where.stop_reading(member)
             self.rooms.ended(where)
         member.rooms = {}
-        seq, now = self.next_seq()
+        try:
+            seq, now = self.next_seq()
+        except StoreUnavailable:
+            log.info("%s (%s) left: %s (not told to the group: Redis is unreachable)",
+                     member.name, member.peer, reason)
+            return
         event = {"type": "leave", "seq": seq, "ts": now, "name": member.name, "reason": reason}
         out = Outgoing(event)
         try:
@@ -362,9 +391,9 @@ class Room:
         with self.lock:
             self.closing = True
             members = list(self.members.values())
-        for member in members:
-            # Straight to the socket: the queues are flushed next, the journal closes.
+        for member in members:  # to everyone's socket before any kick (and its leave)
             member.send(protocol.error_message(protocol.SHUTTING_DOWN, SHUTTING_DOWN_TEXT))
+        for member in members:
             if member.kick is not None:
                 member.kick("server shutting down", flush=True)
         return members

@@ -17,7 +17,7 @@ import sqlite3
 from typing import Optional
 
 import protocol
-from lanchat.errors import MessageError
+from lanchat.errors import MessageError, StoreUnavailable
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.members import Member
 from lanchat.server.room import MAX_REASON, Room
@@ -82,7 +82,7 @@ def enter(room: Room, member: Member, name: str, msg_id: Optional[str],
         try:
             return room.journal.room_messages(member.session, where.key, room.config.history,
                                               seq - 1, since)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreUnavailable) as exc:
             log.error("could not read the history of %s for %s: %s", where.name, member.name, exc)
             return []
 

@@ -78,6 +78,18 @@ class RoomList:
         """The room called ``name`` (any case), or None."""
         return self.rooms.get(name.casefold())
 
+    def modes_of(self, name: str) -> RoomModes:
+        """The modes of the room called ``name``, whether or not it exists now."""
+        key = name.casefold()
+        if key not in self.modes:
+            self.modes[key] = RoomModes(name)
+        return self.modes[key]
+
+    def opened(self, name: str) -> ChatRoom:
+        """The room called ``name``, made (with no op here) if it does not exist: a
+        room someone made on another server of the group."""
+        return self.get(name) or self._make(name)
+
     def make(self, name: str, creator_session: str) -> ChatRoom:
         """A new room; its maker is its op."""
         room = self._make(name)

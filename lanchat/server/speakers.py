@@ -71,10 +71,11 @@ def hello(conn, message: protocol.Hello) -> Optional[str]:
     """A structured client's ``hello``: the password, the join, its rooms."""
     expected = conn.server.config.password
     if expected is not None and not _same_secret(message.password or "", expected):
+        # Logged before the answer: once the client has it, the log says so too.
+        log.info("%s: refused, %s password", conn.peer, "wrong" if message.password else "no")
         conn.error(protocol.AUTH_FAILED, "wrong password (check client.py --password "
                     "or CHAT_PASSWORD)" if message.password else "this server needs a "
                     "password: connect with client.py --password (or set CHAT_PASSWORD)")
-        log.info("%s: refused, %s password", conn.peer, "wrong" if message.password else "no")
         return "auth failed"
     refusal = _join(conn, message.name, since=message.since, resume=message.resume)
     if refusal is None:

@@ -1,0 +1,178 @@
+"""Events another server of the group stored, applied and delivered here.
+
+``redisjournal.RedisJournal``'s reader hands each one to ``deliver``, in seq order,
+in a batch whose ``Delivery`` it shares with this server's own events (room lock
+held). The event first changes this server's picture of the group, as the other
+server's own callbacks changed its state (who is in the chat and in which rooms, a
+room's topic and modes), then goes to the members here who would have had it.
+
+The people on other servers are ``Remote`` entries: in ``Membership.remote`` (so the
+welcome's ``users`` and the names taken are the group's) and in the rooms' member
+lists (so ``/who``, ``/rooms`` and room objects count them); nothing is ever sent to
+one, as a room's readers are this server's members only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import protocol
+from lanchat.text import name_key, numbered_name
+from lanchat.server.delivery import Delivery, Outgoing
+
+
+@dataclass(eq=False)
+class Remote:
+    """Someone connected to another server of the group."""
+
+    name: str
+    rooms: dict = field(default_factory=dict)  # key -> ChatRoom it is in
+    session: str = ""       # not known here: never an op by session on this server
+    welcomed: bool = True
+    gone: bool = False
+    plain: bool = False
+    kicked: bool = False
+    away: Optional[str] = None
+
+    @property
+    def key(self) -> str:
+        return name_key(self.name)
+
+
+def claim_name(room, wanted: str, token: str) -> str:
+    """``wanted``, or ``wanted_2``... : the first nobody in the group holds, claimed
+    for ``token`` in Redis (room lock held). Raises ``StoreUnavailable``."""
+    roster, names = room.membership, room.journal.names
+    number = 1
+    while True:
+        candidate = wanted if number == 1 else numbered_name(wanted, number)
+        key = name_key(candidate)
+        if key not in roster.members and names.claim(key, candidate, token):
+            forget(room, key)  # a resume from a dead server, before its users were reaped
+            return candidate
+        number += 1
+
+
+def load(room) -> None:
+    """The people already on the group's other servers, and their rooms (at start):
+    the log's joins, parts and leaves replayed, then checked against the names the
+    group holds now."""
+    for event in room.journal.membership_events():
+        _apply(room, None, event)
+    holders = room.journal.names.holders()
+    for key in list(room.membership.remote):
+        if key not in holders:
+            forget(room, key)
+    for name, _ in holders.values():
+        add_remote(room, name)
+
+
+def add_remote(room, name: str) -> Remote:
+    """Someone on another server is in #lobby (room lock held)."""
+    key = name_key(name)
+    known = room.membership.remote.get(key)
+    if known is not None:
+        return known
+    person = Remote(name)
+    room.membership.add_remote(person)
+    person.rooms[protocol.LOBBY] = room.rooms.lobby
+    room.rooms.lobby.members[person] = None
+    return person
+
+
+def forget(room, key: str) -> Optional[Remote]:
+    """Take a remote person out of every room and the names (room lock held)."""
+    person = room.membership.remote.get(key)
+    if person is None:
+        return None
+    room.membership.drop_remote(person)
+    for where in person.rooms.values():
+        where.members.pop(person, None)
+        room.rooms.ended(where)
+    person.rooms = {}
+    return person
+
+
+def _replaced(room, member, delivery: Delivery) -> None:
+    # Its session resumed on another server: gone from here without a leave (the
+    # group sees it joined there), its old connection closed.
+    delivery.changing(member)
+    member.gone = True
+    room.membership.drop(member)
+    for where in member.rooms.values():
+        where.members.pop(member, None)
+        where.stop_reading(member)
+        room.rooms.ended(where)
+    member.rooms = {}
+    if member.kick is not None:
+        delivery.after.append(lambda: member.kick("replaced"))
+
+
+def _apply(room, delivery: Optional[Delivery], event: dict) -> None:
+    # What the event changes here, before it is delivered (no delivery: at start,
+    # when nobody is connected here yet).
+    kind = event["type"]
+    roster = room.membership
+    where_name = event.get("room") if isinstance(event.get("room"), str) else None
+    if kind == "join" and isinstance(event.get("name"), str):
+        if where_name is None or where_name.casefold() == protocol.LOBBY:
+            local = roster.get(event["name"])
+            if local is not None and not local.gone:
+                # The name moved to another server: the same session resumed there.
+                _replaced(room, local, delivery)
+            add_remote(room, event["name"])
+        else:
+            person = roster.remote.get(name_key(event["name"]))
+            if person is not None:
+                where = room.rooms.opened(where_name)
+                where.members[person] = None
+                person.rooms[where.key] = where
+    elif kind in ("part", "kick") and where_name is not None:
+        person = roster.remote.get(name_key(str(event.get("name") or event.get("target"))))
+        where = room.rooms.get(where_name)
+        if person is not None and where is not None:
+            where.members.pop(person, None)
+            person.rooms.pop(where.key, None)
+            room.rooms.ended(where)
+    elif kind == "leave" and isinstance(event.get("name"), str):
+        forget(room, name_key(event["name"]))
+    elif kind == "nick":
+        person = forget(room, name_key(str(event.get("old"))))
+        if person is not None:
+            rooms = person.rooms
+            renamed = add_remote(room, str(event.get("new")))
+            for key, where in rooms.items():
+                where.members[renamed] = None
+                renamed.rooms[key] = where
+    elif kind == "presence":
+        person = roster.remote.get(name_key(str(event.get("name"))))
+        if person is not None:
+            away = event.get("away")
+            roster.set_away(person, away if isinstance(away, str) else None)
+    elif kind in ("mode", "topic"):
+        key = (where_name or protocol.LOBBY).casefold()
+        modes = room.rooms.modes_of(where_name or protocol.LOBBY)
+        modes.apply(event, event.get("address"))
+        if key == protocol.LOBBY and event.get("change") == "+ban":
+            # Banned from #lobby on another server: out of the chat here too.
+            target = roster.get(str(event.get("target")))
+            if target is not None and not target.gone and target.kick is not None:
+                target.kicked = True
+                delivery.after.append(lambda: target.kick(f"banned by {event.get('by')}",
+                                                          flush=True))
+
+
+def deliver(room, delivery: Delivery, event: dict) -> None:
+    """``event`` (stored by another server) applied here and delivered to ``room``'s
+    members (a ``room.Room``; room lock held)."""
+    event.pop("address", None)  # a ban's address: for the servers, not the clients
+    _apply(room, delivery, event)
+    out = Outgoing(event)
+    if event["type"] in ("message", "typing") and "to" in event:  # private: to one
+        target = room.membership.get(event["to"])
+        if target is not None and target.welcomed:
+            delivery.one(target, out)
+        return
+    where = event.get("room")
+    delivery.to_room(where.casefold() if isinstance(where, str) else protocol.LOBBY, out)

@@ -1,0 +1,182 @@
+"""Who is in a group of servers: names unique across the group, servers alive.
+
+Every name in use is a field of one Redis hash (``KEY_NAMES``: name key -> ``[name,
+server, session]``), claimed by a Lua script (``claim``) so two ``hello``s for one
+name sent at the same moment to two servers never both get it. A claim succeeds if
+nobody holds the name, if its holder is the same session (a resume, on any server),
+or if the holder's server is dead.
+
+Each server says it is alive with a key that expires (``alive_key``, ``ALIVE_MS``),
+set again every ``BEAT_SECONDS`` by its heartbeat thread; one whose key has been
+missing for ``GRACE_SECONDS`` (while this server reached Redis) is dead. The same thread looks for
+names held by servers whose key has expired and hands them to ``reap``: one Lua
+script takes them out and stores a ``leave`` (reason ``connection lost``) for each
+in the log, with its seq, atomically, so exactly one server does it however many
+notice, and every server delivers those leaves like any other event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import redis
+
+from lanchat.errors import StoreUnavailable
+from lanchat.server.redishistory import KEY_LOG, KEY_SEQ, NO_ROOM, room_key
+
+log = logging.getLogger("chat.redis")
+
+KEY_NAMES = "lanchat:names"
+ALIVE_MS = 4000       # a server's alive key lasts this long after its last beat
+BEAT_SECONDS = 1.0    # how often a server says it is alive and looks for dead ones
+# A server is dead once its key has been missing this long while this server could
+# reach Redis: after Redis itself was down, every server beats again before any
+# decides another is dead.
+GRACE_SECONDS = 2.0
+UNREACHABLE_NAMES = "the chat's shared store (Redis) cannot be reached now to take a name; " \
+    "try again in a moment"
+REAPER = "group"      # the origin of the leaves a reap stores (no server's own)
+
+
+def alive_key(origin: str) -> str:
+    return "lanchat:alive:" + origin
+
+
+_CLAIM = """
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held then
+  local holder = cjson.decode(held)
+  if holder[3] ~= ARGV[4] and holder[2] ~= ARGV[3]
+     and redis.call('EXISTS', 'lanchat:alive:' .. holder[2]) == 1 then
+    return 0
+  end
+  if holder[3] ~= ARGV[4] and holder[2] == ARGV[3] then
+    return 0
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({ARGV[2], ARGV[3], ARGV[4]}))
+return 1
+"""
+
+_RELEASE = """
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held and cjson.decode(held)[2] == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+_REAP = """
+if redis.call('EXISTS', 'lanchat:alive:' .. ARGV[1]) == 1 then return {} end
+local all = redis.call('HGETALL', KEYS[1])
+local gone = {}
+for i = 1, #all, 2 do
+  local holder = cjson.decode(all[i + 1])
+  if holder[2] == ARGV[1] then
+    redis.call('HDEL', KEYS[1], all[i])
+    local seq = redis.call('INCR', KEYS[2])
+    local body = cjson.encode({type = 'leave', seq = seq, ts = tonumber(ARGV[2]),
+                               name = holder[1], reason = 'connection lost'})
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 's', seq, 'o', ARGV[3], 'e', body)
+    redis.call('ZADD', KEYS[4], seq,
+               cjson.encode({body, cjson.null, cjson.null, 0, cjson.null, 'leave'}))
+    table.insert(gone, holder[1])
+  end
+end
+return gone
+"""
+
+
+class GroupNames:
+    """The group's names and this server's heartbeat.
+
+    Args:
+        client: the journal's Redis client; origin: this server's id in the log;
+        server_name: what its alive key says (for a person reading Redis);
+        maxlen: the log's approximate length (as the journal trims it).
+    """
+
+    def __init__(self, client: redis.Redis, origin: str, server_name: str, maxlen: int):
+        self.redis = client
+        self.origin = origin
+        self.server_name = server_name
+        self.maxlen = maxlen
+        self._claim = client.register_script(_CLAIM)
+        self._release = client.register_script(_RELEASE)
+        self._reap = client.register_script(_REAP)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat_loop, name="heartbeat", daemon=True)
+        self._failing = False
+        self._missing: dict = {}  # origin -> when its alive key was first seen missing
+        self.beat()  # alive before the first claim
+
+    def beat(self) -> None:
+        self.redis.set(alive_key(self.origin), self.server_name, px=ALIVE_MS)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop beating; gone from the group at once (its users have left by now)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(3)
+        try:
+            self.redis.delete(alive_key(self.origin))
+        except redis.RedisError:
+            pass  # it expires by itself
+
+    def claim(self, key: str, name: str, session: str) -> bool:
+        """Take ``name`` (its key) for ``session`` on this server; False if someone
+        else in the group has it. Raises ``StoreUnavailable``."""
+        try:
+            return bool(self._claim(keys=[KEY_NAMES], args=[key, name, self.origin, session]))
+        except redis.RedisError as exc:
+            raise StoreUnavailable(UNREACHABLE_NAMES + f" ({exc})") from None
+
+    def release(self, key: str) -> None:
+        """Give ``key`` back, if this server still holds it (best effort)."""
+        try:
+            self._release(keys=[KEY_NAMES], args=[key, self.origin])
+        except redis.RedisError as exc:
+            log.info("could not give the name %s back: %s", key, exc)
+
+    def holders(self) -> dict:
+        """``{name key: (name, origin)}`` of every name in the group."""
+        return {key: tuple(json.loads(value)[:2])
+                for key, value in self.redis.hgetall(KEY_NAMES).items()}
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(BEAT_SECONDS):
+            try:
+                self.beat()
+                self._reap_dead()
+                if self._failing:
+                    self._failing = False
+                    log.warning("heartbeat: Redis is reachable again")
+            except redis.RedisError as exc:
+                self._missing.clear()  # what was seen before the outage does not count
+                if not self._failing:
+                    self._failing = True
+                    log.error("heartbeat: Redis cannot be reached (%s); retrying", exc)
+
+    def _reap_dead(self) -> None:
+        origins = {origin for _, origin in self.holders().values() if origin != self.origin}
+        now = time.monotonic()
+        for origin in list(self._missing):
+            if origin not in origins:
+                del self._missing[origin]
+        for origin in origins:
+            if self.redis.exists(alive_key(origin)):
+                self._missing.pop(origin, None)
+                continue
+            if now - self._missing.setdefault(origin, now) < GRACE_SECONDS:
+                continue
+            gone = self._reap(keys=[KEY_NAMES, KEY_SEQ, KEY_LOG, room_key(NO_ROOM)],
+                              args=[origin, time.time(), REAPER, self.maxlen])
+            if gone:
+                log.warning("a server of the group stopped answering: %d of its users "
+                            "left (connection lost)", len(gone))
