@@ -104,7 +104,11 @@ class Client:
             self.fail(f"connect: {errno.errorcode.get(err, err)}")
             return
         self.connecting = True
-        self.out += hello_frame(self.name)
+        self.out += self.hello()
+
+    def hello(self) -> bytes:
+        """What goes out first, once connected (other dialects override it)."""
+        return hello_frame(self.name)
 
     @property
     def wants_write(self) -> bool:
@@ -271,20 +275,23 @@ class Member(Client):
         allowed = (min(self.send_count, self.counts["acks"] + self.window) if self.window
                    else self.send_count)
         if allowed > self.sent:
-            self.out += b"".join(say_frame(self.index, n, self.text_len, room=self.room)
-                                 for n in range(self.sent, allowed))
+            self.out += b"".join(self.say(n) for n in range(self.sent, allowed))
             self.sent = allowed
             self.on_writable()
 
     def send_due(self, now_ns: int) -> None:
         """Paced sending: queue every message that is due by ``now_ns``."""
         while self.next_due_ns is not None and self.next_due_ns <= now_ns:
-            self.out += say_frame(self.index, self.sent, self.text_len, room=self.room)
+            self.out += self.say(self.sent)
             self.sent += 1
             self.next_due_ns = (None if self.sent >= self.send_count
                                 else self.next_due_ns + self.interval_ns)
         if self.out:
             self.on_writable()
+
+    def say(self, n: int) -> bytes:
+        """The bytes of this member's message ``n`` (other dialects override it)."""
+        return say_frame(self.index, n, self.text_len, room=self.room)
 
     def problem(self, kind: str, detail: str) -> None:
         self.counts[kind] += 1
@@ -405,6 +412,10 @@ class Member(Client):
                 where = room_m.group(1).decode(errors="replace") if room_m else "no room"
                 self.problem("wrong_room", f"b{sender}:{n} in {where}")
                 return
+        self.deliver(sender, n, int(m.group(3)), now_ns)
+
+    def deliver(self, sender: int, n: int, sent_ns: int, now_ns: int) -> None:
+        """Account for message ``n`` of ``sender`` (sent at ``sent_ns``) arriving now."""
         seen = self.seen[sender]
         if seen is None:
             self.problem("wrong_room", f"b{sender}:{n} from outside {self.room or 'the room'}")
@@ -420,7 +431,7 @@ class Member(Client):
         self.remaining -= 1
         self.last_ns = now_ns
         if self.latencies is not None:
-            self.latencies.append(now_ns - int(m.group(3)))
+            self.latencies.append(now_ns - sent_ns)
 
     def missing(self) -> int:
         """Deliveries owed to this client that never came."""

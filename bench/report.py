@@ -1,8 +1,8 @@
 """From raw results to one table: which figures, medians over repeats, text and markdown.
 
 Every figure is one row; the columns are the servers (``ours-mem``, ``ours-file``,
-``tutorial``, ``asyncio``) and two ratios, ``ours-mem / asyncio`` and
-``ours-mem / tutorial``, for the figures where a ratio means something. With
+``tutorial``, ``asyncio``, ``ngircd``, ``redis``) and the ratios of ``ours-mem`` to
+each baseline, for the figures where a ratio means something. With
 ``--repeat N`` a number is the median of the N runs; a yes/no is "yes" only if
 every run said yes.
 """
@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 from servers import KINDS
 
 OURS = "ours-mem"
-RATIOS = ("asyncio", "tutorial")
+RATIOS = ("asyncio", "tutorial", "ngircd", "redis")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ def _key(name: str) -> Callable[[dict], Any]:
 
 def completeness(r: dict) -> Any:
     """True when every stream was complete and in order; otherwise a short why."""
+    if r.get("skipped"):
+        return f"skipped: {r['skipped']}"
     if r.get("failure"):
         return "failed"
     if not r.get("server_alive", True):
@@ -226,6 +228,10 @@ def notes(runs: dict) -> list:
         for kind, results in by_kind.items():
             for i, r in enumerate(results, 1):
                 where = f"{workload} / {kind} / run {i}"
+                if r.get("skipped"):
+                    if i == 1:
+                        lines.append(f"{workload} / {kind}: skipped, {r['skipped']}")
+                    continue
                 if not r.get("ok", True):
                     samples = "; ".join(r.get("problem_samples", [])[:4])
                     lines.append(f"{where}: {problem_text(r)}"

@@ -11,8 +11,10 @@ server only; runs ``burst`` first and compares with it), ``steady``, ``stall``,
 ``slow`` (both run ``heavy`` first, the same load without the extra member, and
 compare with it), ``conns`` and ``render`` (the GUI client, via
 ``bench_render.py --json``). Servers: ``ours-mem``, ``ours-file`` (history in
-SQLite on disk), ``tutorial`` and ``asyncio`` (``bench/baselines``). One server runs
-at a time, each workload on a fresh one.
+SQLite on disk), ``tutorial`` and ``asyncio`` (``bench/baselines``), and for
+``burst`` and ``steady`` ngIRCd and Redis pub/sub when installed (``ngircd``,
+``redis``; otherwise their cells say "skipped"). One server runs at a time, each
+workload on a fresh one.
 
 Prints the table, writes every raw figure to ``bench/out/results.json`` and, with
 ``--markdown FILE``, the table as markdown with the date and the machine. Only
@@ -156,9 +158,10 @@ def main(argv=None) -> int:
                             control = runs.get(CONTROLLED[name], {}).get(kind, [None])[-1]
                         result = run_workload(name, kind, workdir, params, control)
                     runs.setdefault(name, {}).setdefault(kind, []).append(result)
-                    print(f" {result.get('wall_s', math.nan):5.1f} s"
-                          f"{'' if result.get('ok', True) else '  PROBLEM (see below)'}",
-                          flush=True)
+                    flag = ("" if result.get("ok", True) else "  PROBLEM (see below)")
+                    if result.get("skipped"):
+                        flag = f"  skipped: {result['skipped']}"
+                    print(f" {result.get('wall_s', math.nan):5.1f} s{flag}", flush=True)
     seconds = time.monotonic() - wall0
 
     rows = report.summarize(runs)

@@ -8,7 +8,15 @@ Kinds:
   Both with ``--rate 0`` (no rate limit), room for 10,000 clients, a long idle timeout.
 * ``tutorial``: ``bench/baselines/tutorial_server.py``, the classic thread-per-client
   server that ``sendall``s to everyone under one lock.
-* ``asyncio``: ``bench/baselines/asyncio_server.py``, a minimal asyncio server.
+* ``asyncio``: ``bench/baselines/asyncio_server.py``, a minimal asyncio server that
+  coalesces its writes.
+* ``ngircd``: the ngIRCd IRC server (C), one channel, penalties and limits off; the
+  load speaks IRC (``dialects.IrcMember``).
+* ``redis``: ``redis-server`` pub/sub (C), nothing saved; the load speaks RESP3
+  (``dialects.RespMember``).
+
+The last two run when their binary is installed; otherwise ``ServerProcess`` raises
+``Missing`` and the workload's result says "skipped" with the reason.
 
 Server CPU is utime + stime from ``/proc/<pid>/stat``: it counts every thread of the
 process, including threads that have exited, and nothing of the load generator.
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,7 +37,28 @@ from typing import Optional
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
-KINDS = ("ours-mem", "ours-file", "tutorial", "asyncio")
+KINDS = ("ours-mem", "ours-file", "tutorial", "asyncio", "ngircd", "redis")
+BINARIES = {"ngircd": "ngircd", "redis": "redis-server"}  # kind -> the program it needs
+# The ngIRCd configuration: 127.0.0.1 only, no limits, no penalties, no lookups.
+NGIRCD_CONF = """[Global]
+Name = bench.invalid
+Info = lanchat benchmark baseline
+Listen = 127.0.0.1
+Ports = {port}
+MotdPhrase = bench
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+MaxPenaltyTime = 0
+MaxNickLength = 30
+PingTimeout = 3600
+PongTimeout = 3600
+[Options]
+DNS = no
+Ident = no
+PAM = no
+"""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
@@ -48,6 +78,18 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+class Missing(RuntimeError):
+    """The program a server kind needs is not installed."""
+
+
+def missing_reason(kind: str) -> Optional[str]:
+    """Why ``kind`` cannot run here (its program is not on PATH), or None."""
+    program = BINARIES.get(kind)
+    if program and shutil.which(program) is None:
+        return f"{program} is not installed"
+    return None
+
+
 def command(kind: str, port: int, workdir: str, extra: tuple = (), ours_root: str = ROOT) -> list:
     """The command line that starts a server of ``kind`` on 127.0.0.1:port.
 
@@ -56,6 +98,16 @@ def command(kind: str, port: int, workdir: str, extra: tuple = (), ours_root: st
     if kind in ("tutorial", "asyncio"):
         return [sys.executable, os.path.join(BENCH, "baselines", f"{kind}_server.py"),
                 "--port", str(port), *extra]
+    if kind == "ngircd":
+        conf = os.path.join(tempfile.mkdtemp(dir=workdir), "ngircd.conf")
+        with open(conf, "w") as f:
+            f.write(NGIRCD_CONF.format(port=port))
+        return [shutil.which("ngircd"), "--nodaemon", "--passive", "--config", conf, *extra]
+    if kind == "redis":
+        return [shutil.which("redis-server"), "--bind", "127.0.0.1", "--port", str(port),
+                "--save", "", "--appendonly", "no", "--daemonize", "no",
+                "--protected-mode", "no", "--maxclients", "10000",
+                "--dir", tempfile.mkdtemp(dir=workdir), "--loglevel", "warning", *extra]
     if kind not in ("ours-mem", "ours-file"):
         raise ValueError(f"unknown server kind {kind!r}")
     db = (os.path.join(tempfile.mkdtemp(dir=workdir), "bench.db") if kind == "ours-file"
@@ -75,10 +127,14 @@ class ServerProcess:
         extra: more command-line arguments.
         ours_root: the checkout whose ``server.py`` the ``ours-*`` kinds run.
     Raises:
+        Missing: the kind's program is not installed.
         RuntimeError: the server exited or did not accept within 15 s.
     """
 
     def __init__(self, kind: str, workdir: str, extra: tuple = (), ours_root: str = ROOT):
+        reason = missing_reason(kind)
+        if reason:
+            raise Missing(reason)
         self.kind = kind
         self.port = free_port()
         self.log_tail = ""

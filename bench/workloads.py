@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from clients import IdleClient, Member, SlowReader, Staller
+from dialects import IrcMember, RespMember
 from loadgen import Fleet, LoadError, split
-from servers import ROOT, ServerProcess
+from servers import ROOT, Missing, ServerProcess
 
 # A message frame as our server writes it: 64-byte header + ~190 bytes of JSON
 # around a 100-character text. Used to size the stall/slow bursts in bytes.
@@ -121,8 +122,13 @@ class Session:
                 "last_ns": max(a["last_ns"] for a in answers)}
 
 
-def _members(count: int, per_sender: int, **kwargs) -> list:
-    return [Member(f"b{i}", i, count, per_sender, send_count=per_sender, **kwargs)
+# The load clients of the servers that do not speak our protocol (burst and steady).
+DIALECTS = {"ngircd": IrcMember, "redis": RespMember}
+
+
+def _members(count: int, per_sender: int, kind: str = "", **kwargs) -> list:
+    cls = DIALECTS.get(kind, Member)
+    return [cls(f"b{i}", i, count, per_sender, send_count=per_sender, **kwargs)
             for i in range(count)]
 
 
@@ -192,7 +198,7 @@ def message_run(kind: str, workdir: str, p: Params, members: list, extras: list,
 
 def burst(kind: str, workdir: str, p: Params) -> dict:
     """``burst_clients`` clients each pipeline ``burst_messages`` messages at once."""
-    members = _members(p.burst_clients, p.burst_messages, text_len=p.text_len)
+    members = _members(p.burst_clients, p.burst_messages, kind, text_len=p.text_len)
     result = message_run(kind, workdir, p, members, [], p.burst_timeout)
     result.pop("latencies_ns", None)
     return result
@@ -228,7 +234,8 @@ def steady(kind: str, workdir: str, p: Params) -> dict:
     """``steady_clients`` clients each at ``steady_rate``/s, phases spread evenly."""
     count = round(p.steady_rate * p.steady_seconds)
     interval_ns = round(1e9 / p.steady_rate)
-    members = [Member(f"b{i}", i, p.steady_clients, count, send_count=count,
+    cls = DIALECTS.get(kind, Member)
+    members = [cls(f"b{i}", i, p.steady_clients, count, send_count=count,
                       interval_ns=interval_ns, phase_ns=interval_ns * i // p.steady_clients,
                       text_len=p.text_len, latency=True)
                for i in range(p.steady_clients)]
@@ -355,11 +362,15 @@ def run_workload(name: str, kind: str, workdir: str, p: Params,
     and its ``burst`` result for ``rooms``.
     """
     started = time.monotonic()
+    if kind in DIALECTS and name not in ("burst", "steady"):
+        return {"ok": True, "skipped": f"{name} is not written for {kind}", "wall_s": 0.0}
     try:
         if name in CONTROLLED:
             result = WORKLOADS[name](kind, workdir, p, control)
         else:
             result = WORKLOADS[name](kind, workdir, p)
+    except Missing as exc:
+        result = {"ok": True, "skipped": str(exc)}
     except (LoadError, RuntimeError, OSError) as exc:
         result = _failure(f"{type(exc).__name__}: {exc}")
     result["wall_s"] = time.monotonic() - started
