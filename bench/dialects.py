@@ -157,7 +157,7 @@ class RespMember(Member):
         buf += data
         pos = 0
         if not self.hello_done:
-            end = _skip_value(buf, 0)
+            end = self._skip(buf, 0)
             if end is None:
                 return
             self.hello_done = True
@@ -188,7 +188,7 @@ class RespMember(Member):
                 self.users = 1
                 pos = m.end()
                 continue
-            end = _skip_value(buf, pos)
+            end = self._skip(buf, pos)
             if end is None:
                 break
             self.counts["frames"] += 1
@@ -199,6 +199,14 @@ class RespMember(Member):
             pos = end
         if pos:
             del buf[:pos]
+
+    def _skip(self, buf: bytearray, pos: int):
+        """``_skip_value``; a malformed header is a framing error (None, and no more)."""
+        try:
+            return _skip_value(buf, pos)
+        except ValueError:
+            self.problem("framing_errors", repr(bytes(buf[pos:pos + 60])))
+            return None
 
     def on_published(self, buf: bytearray, start: int, stop: int, now_ns: int) -> None:
         t = TEXT_AT_RE.match(buf, start, stop)

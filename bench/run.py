@@ -5,6 +5,7 @@
     python bench/run.py --only burst steady --repeat 3
     python bench/run.py --only rooms --servers ours-mem   # runs burst first, for the ratio
     python bench/run.py --markdown bench/out/results.md
+    python bench/run.py --only burst steady --plot     # also the chart, bench/results.png
 
 Workloads (``bench/README.md`` says what each measures): ``burst``, ``rooms`` (our
 server only; runs ``burst`` first and compares with it), ``steady``, ``stall``,
@@ -37,6 +38,7 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 
+import plot  # noqa: E402
 import report  # noqa: E402
 from servers import KINDS, ROOT, raise_fd_limit  # noqa: E402
 from workloads import CONTROLLED, Params, run_workload  # noqa: E402
@@ -116,6 +118,10 @@ def machine() -> dict:
             "python": platform.python_version(), "load_avg_at_start": os.getloadavg()}
 
 
+def machine_line(host: dict) -> str:
+    return f"{host['platform']}, {host['cpus']} CPUs, Python {host['python']}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,6 +133,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="run everything N times; the table gives medians")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
+    parser.add_argument("--plot", nargs="?", const=os.path.join(BENCH, "results.png"),
+                        metavar="PNG", help="also draw the burst and steady figures as a "
+                        "chart (default file: bench/results.png)")
     parser.add_argument("--out", default=os.path.join(BENCH, "out", "results.json"),
                         help="where the raw results go (default: %(default)s)")
     parser.add_argument("--ours", default=ROOT, metavar="DIR",
@@ -188,6 +197,11 @@ def main(argv=None) -> int:
         with open(args.markdown, "w") as f:
             f.write(report.markdown(rows, runs, header))
         print(f"wrote {args.markdown}")
+    if args.plot:
+        try:
+            print(f"wrote {plot.save_chart(rows, args.plot, when + ', ' + machine_line(host))}")
+        except ValueError as exc:
+            print(f"no chart: {exc}")
     return 0
 
 
