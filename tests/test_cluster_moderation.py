@@ -168,3 +168,28 @@ def test_an_admin_of_another_server_is_an_ordinary_member_to_an_op_here(group, m
     assert (kick["name"], kick["reason"]) == ("bob", "banned")
     bob.send(type="say", text="/join #games", id="back")
     assert bob.expect("error", id="back")["code"] == "banned"
+
+
+def test_a_server_started_later_knows_the_ops_and_a_rename_keeps_them(group, make_client):
+    a, b = group(2)
+    alice = make_client(a.address)
+    alice.hello("alice")
+    in_room(alice, "alice", "#games")
+    bob = make_client(b.address)
+    bob.hello("bob")
+    in_room(bob, "bob", "#games")
+    alice.expect("join", name="bob", room="#games")
+    assert command(alice, "/op bob", "op", "#games")["type"] == "ack"
+    bob.expect("mode", change="+op", target="bob")
+    # Renamed on B: on A still in the room, and still an op.
+    assert command(bob, "/nick robert", "nick")["type"] == "ack"
+    alice.expect("nick", old="bob", new="robert")
+    carol = make_client(a.address)
+    carol.hello("carol")
+    room = in_room(carol, "carol", "#games")
+    assert (room["users"], room["ops"]) == (["alice", "robert", "carol"], ["alice", "robert"])
+    (c,) = group(1)  # learns the rooms and their ops from the log
+    dave = make_client(c.address)
+    dave.hello("dave")
+    room = in_room(dave, "dave", "#games")
+    assert room["ops"] == ["alice", "robert"]
