@@ -10,6 +10,12 @@ The people on other servers are ``Remote`` entries: in ``Membership.remote`` (so
 welcome's ``users`` and the names taken are the group's) and in the rooms' member
 lists (so ``/who``, ``/rooms`` and room objects count them); nothing is ever sent to
 one, as a room's readers are this server's members only.
+
+Ops are the group's: a ``+op``/``-op`` (and a kick, which ends one) is applied by every
+server, to the session of its own member (``RoomModes.ops``) or to the name of a
+``Remote`` (``RoomModes.remote_ops``), so room objects list the ops wherever they are
+connected; whoever makes a room is its op everywhere. A kick stored by another server
+is applied here, as a local kick, when its target is connected here.
 """
 
 from __future__ import annotations
@@ -38,6 +44,48 @@ class Remote:
     @property
     def key(self) -> str:
         return name_key(self.name)
+
+
+def present(room, name: str, where):
+    """The ``Member`` here or the ``Remote`` called ``name`` who is in the room
+    ``where`` (a ``ChatRoom``), or None (room lock held)."""
+    roster = room.membership
+    person = roster.get(name) or roster.remote.get(name_key(name))
+    if person is None or not person.welcomed or person.gone or person not in where.members:
+        return None
+    return person
+
+
+def holds_op(where, person) -> bool:
+    """``person`` (a ``Member`` or a ``Remote``) is an op of ``where`` (admins aside)."""
+    if isinstance(person, Remote):
+        return person.key in where.modes.remote_ops
+    return person.session in where.modes.ops
+
+
+def with_remote_ops(room, where, names: list) -> list:
+    """``names`` (the ops of ``where`` here) and its ops on the group's other servers,
+    sorted (every server lists them alike; room lock held)."""
+    remote = room.membership.remote
+    names = names + [remote[key].name for key in where.modes.remote_ops
+                     if key in remote and remote[key] in where.members]
+    return sorted(names, key=name_key)
+
+
+def set_op(where, person, on: bool) -> None:
+    """``person`` (a ``Member`` or a ``Remote``) is an op of ``where``, or no longer
+    (room lock held)."""
+    if isinstance(person, Remote):
+        (where.modes.remote_ops.add if on else where.modes.remote_ops.discard)(person.key)
+    else:
+        (where.modes.ops.add if on else where.modes.ops.discard)(person.session)
+
+
+def out_of_room(room, person: Remote, where) -> None:
+    """A remote person parted or was kicked from ``where`` (room lock held)."""
+    where.members.pop(person, None)
+    person.rooms.pop(where.key, None)
+    room.rooms.ended(where)
 
 
 def claim_name(room, wanted: str, token: str) -> str:
@@ -87,6 +135,8 @@ def forget(room, key: str) -> Optional[Remote]:
     if person is None:
         return None
     room.membership.drop_remote(person)
+    for modes in room.rooms.modes.values():
+        modes.remote_ops.discard(key)
     for where in person.rooms.values():
         where.members.pop(person, None)
         room.rooms.ended(where)
@@ -109,9 +159,56 @@ def _replaced(room, member, delivery: Delivery) -> None:
         delivery.after.append(lambda: member.kick("replaced"))
 
 
-def _apply(room, delivery: Optional[Delivery], event: dict) -> None:
+def _kicked(room, delivery: Optional[Delivery], event: dict, where_name: str):
+    # A kick another server stored: a remote target is out of the room (of #lobby when
+    # its leave comes); a target connected here is kicked as by a local op. Returns
+    # what to do once the kick is queued to the room (its target stops reading it).
+    where = room.rooms.get(where_name)
+    name = str(event.get("name"))
+    if where is None:
+        return None
+    person = room.membership.remote.get(name_key(name))
+    if person is not None and person in where.members:
+        set_op(where, person, False)
+        if not where.lobby:
+            out_of_room(room, person, where)
+        return None
+    target = room.membership.get(name)
+    if delivery is None or target is None or target.gone or target not in where.members:
+        return None
+    set_op(where, target, False)
+    if where.lobby:
+        target.kicked = True
+        reason = event.get("reason")
+        leave = f"kicked by {event.get('by')}" + (f": {reason}" if reason else "")
+        if target.kick is not None:
+            delivery.after.append(lambda: target.kick(leave, flush=True))
+        return None
+    where.members.pop(target, None)
+    target.rooms.pop(where.key, None)
+    room.membership.note_rooms(target)
+    if target.plain and target.current == where.key:
+        target.current = protocol.LOBBY
+    room.rooms.ended(where)
+
+    def stop_reading(later: Delivery) -> None:
+        later.changing(target)
+        where.stop_reading(target)
+    return stop_reading
+
+
+def _op_changed(room, event: dict, where_name: str) -> None:
+    # +op or -op given on another server: to the member here or the remote person.
+    where = room.rooms.get(where_name)
+    person = present(room, str(event.get("target")), where) if where is not None else None
+    if person is not None:
+        set_op(where, person, event.get("change") == "+op")
+
+
+def _apply(room, delivery: Optional[Delivery], event: dict):
     # What the event changes here, before it is delivered (no delivery: at start,
-    # when nobody is connected here yet).
+    # when nobody is connected here yet). Returns None, or what to do once the event
+    # is queued (with the delivery).
     kind = event["type"]
     roster = room.membership
     where_name = event.get("room") if isinstance(event.get("room"), str) else None
@@ -125,26 +222,40 @@ def _apply(room, delivery: Optional[Delivery], event: dict) -> None:
         else:
             person = roster.remote.get(name_key(event["name"]))
             if person is not None:
-                where = room.rooms.opened(where_name)
+                where = room.rooms.get(where_name)
+                if where is None:  # made by this join: its maker is its op
+                    where = room.rooms.opened(where_name)
+                    set_op(where, person, True)
                 where.members[person] = None
                 person.rooms[where.key] = where
-    elif kind in ("part", "kick") and where_name is not None:
-        person = roster.remote.get(name_key(str(event.get("name") or event.get("target"))))
+    elif kind == "part" and where_name is not None:
+        person = roster.remote.get(name_key(str(event.get("name"))))
         where = room.rooms.get(where_name)
         if person is not None and where is not None:
-            where.members.pop(person, None)
-            person.rooms.pop(where.key, None)
-            room.rooms.ended(where)
+            out_of_room(room, person, where)
+    elif kind == "kick" and where_name is not None:
+        return _kicked(room, delivery, event, where_name)
     elif kind == "leave" and isinstance(event.get("name"), str):
         forget(room, name_key(event["name"]))
     elif kind == "nick":
-        person = forget(room, name_key(str(event.get("old"))))
+        person = roster.remote.get(name_key(str(event.get("old"))))
         if person is not None:
-            rooms = person.rooms
+            # Out under the old name and in under the new, in the same rooms (not
+            # through forget, which would end a room they alone are in) and an op
+            # where they were one.
+            held = [modes for modes in room.rooms.modes.values()
+                    if person.key in modes.remote_ops]
+            roster.drop_remote(person)
+            for modes in held:
+                modes.remote_ops.discard(person.key)
+            for where in person.rooms.values():
+                where.members.pop(person, None)
             renamed = add_remote(room, str(event.get("new")))
-            for key, where in rooms.items():
+            for key, where in person.rooms.items():
                 where.members[renamed] = None
                 renamed.rooms[key] = where
+            for modes in held:
+                modes.remote_ops.add(renamed.key)
     elif kind == "presence":
         person = roster.remote.get(name_key(str(event.get("name"))))
         if person is not None:
@@ -154,20 +265,16 @@ def _apply(room, delivery: Optional[Delivery], event: dict) -> None:
         key = (where_name or protocol.LOBBY).casefold()
         modes = room.rooms.modes_of(where_name or protocol.LOBBY)
         modes.apply(event, event.get("address"))
-        if key == protocol.LOBBY and event.get("change") == "+ban":
-            # Banned from #lobby on another server: out of the chat here too.
-            target = roster.get(str(event.get("target")))
-            if target is not None and not target.gone and target.kick is not None:
-                target.kicked = True
-                delivery.after.append(lambda: target.kick(f"banned by {event.get('by')}",
-                                                          flush=True))
+        if event.get("change") in ("+op", "-op"):
+            _op_changed(room, event, key)
+    return None
 
 
 def deliver(room, delivery: Delivery, event: dict) -> None:
     """``event`` (stored by another server) applied here and delivered to ``room``'s
     members (a ``room.Room``; room lock held)."""
     event.pop("address", None)  # a ban's address: for the servers, not the clients
-    _apply(room, delivery, event)
+    then = _apply(room, delivery, event)
     out = Outgoing(event)
     if event["type"] in ("message", "typing") and "to" in event:  # private: to one
         target = room.membership.get(event["to"])
@@ -176,3 +283,5 @@ def deliver(room, delivery: Delivery, event: dict) -> None:
         return
     where = event.get("room")
     delivery.to_room(where.casefold() if isinstance(where, str) else protocol.LOBBY, out)
+    if then is not None:
+        then(delivery)

@@ -130,6 +130,13 @@ class Membership:
                 state.ids.update(found[1])
         return state
 
+    def note_rooms(self, member: Member) -> None:
+        """Remember ``member``'s rooms (besides #lobby) in its session, so a resume
+        comes back to them."""
+        state = self.sessions.get(member.session)
+        if state is not None:
+            state.rooms = [r.name for r in member.rooms.values() if not r.lobby]
+
     def get(self, name: str) -> Optional[Member]:
         """The member called ``name`` (any case), or None."""
         return self.members.get(name_key(name))

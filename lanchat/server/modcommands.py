@@ -5,8 +5,12 @@ on). Ops may ``/op`` and ``/deop``, ``/kick NAME [reason]``, ``/ban NAME [minute
 and ``/unban``, ``/mute NAME [minutes]`` and ``/unmute``, ``/slow SECONDS``. Each
 change is a stored ``mode`` (or ``kick``) event with a seq, to everyone in the room,
 the actor and the target included, then the actor's ack; ``moderation.RoomModes``
-holds the state the events make. Same shape as ``commands``: ``command(room, member,
-arg, msg_id)``, refusals raised as ``MessageError``.
+holds the state the events make. In a group (``--redis``) the target may be connected
+to another server (a ``groupevents.Remote``): the event is stored here and that server
+applies it to its member (``groupevents``). Admins are per server: an op cannot act
+on an admin of this server, but one on another server is an ordinary member here.
+Same shape as ``commands``: ``command(room, member, arg, msg_id)``, refusals raised
+as ``MessageError``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Callable, Optional
 import protocol
 from lanchat.errors import MessageError
 from lanchat.ratelimit import TokenBucket
+from lanchat.server import groupevents
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.members import Member
 from lanchat.server.room import MAX_REASON, Room
@@ -61,12 +66,13 @@ def _need_op(room: Room, member: Member, where: ChatRoom) -> None:
         raise MessageError(protocol.NOT_OP, f"only an op of {where.name} may do that")
 
 
-def _target(room: Room, member: Member, name: str, where: ChatRoom) -> Member:
-    # Room lock held: a member of the room an op may act on.
+def _target(room: Room, member: Member, name: str, where: ChatRoom):
+    # Room lock held: a member of the room an op may act on (in a group, a Remote if
+    # connected to another server).
     if not name:
         raise MessageError(protocol.BAD_ARGUMENT, "say whom: a name")
-    target = room.membership.get(name)
-    if target is None or not target.welcomed or target.gone or target not in where.members:
+    target = groupevents.present(room, name, where)
+    if target is None:
         raise MessageError(protocol.NO_SUCH_USER, f"nobody called {name[:40]!r} is in {where.name}")
     if target.session in room.admins:
         raise MessageError(protocol.NOT_OP, "ops cannot act on an admin")
@@ -102,13 +108,19 @@ def _event(room: Room, member: Member, msg_id: Optional[str], event: dict, where
     room.journal.submit(event, deliver, sender=member.key, recipient=recipient, now=now)
 
 
-def _kick_out(room: Room, member: Member, target: Member, reason: str,
+def _kick_out(room: Room, member: Member, target, reason: str,
               msg_id: Optional[str], where: ChatRoom) -> None:
     # Room lock held: the kick event; from #lobby the target's connection then closes
     # (after it got the event) and it leaves with "kicked by X: reason", from another
-    # room it is out of that room.
-    where.modes.ops.discard(target.session)  # a kicked op is one no more
+    # room it is out of that room. A target on another server of the group: its
+    # server does that when the event reaches it (its leave takes it out of #lobby).
+    groupevents.set_op(where, target, False)  # a kicked op is one no more
     event = {"type": "kick", "name": target.name, "by": member.name, "reason": reason}
+    if isinstance(target, groupevents.Remote):
+        if not where.lobby:
+            groupevents.out_of_room(room, target, where)
+        _event(room, member, msg_id, event, where)
+        return
     if not where.lobby:
         leave_room(room, target, where, event, msg_id, ack=member)
         return
@@ -139,10 +151,10 @@ def _set_op(room: Room, member: Member, name: str, msg_id: Optional[str], where:
     with room.lock:
         _need_op(room, member, where)
         target = _target(room, member, name.strip(), where)
-        if (target.session in where.modes.ops) == on:
+        if groupevents.holds_op(where, target) == on:
             room.ack(member, msg_id)
             return
-        (where.modes.ops.add if on else where.modes.ops.discard)(target.session)
+        groupevents.set_op(where, target, on)
         _event(room, member, msg_id, {"type": "mode", "by": member.name,
                                       "change": "+op" if on else "-op", "target": target.name},
                where)
@@ -172,15 +184,17 @@ def ban(room: Room, member: Member, arg: str, msg_id: Optional[str],
             raise MessageError(protocol.BAD_ARGUMENT, "say whom: /ban NAME [minutes]")
         if name_key(name) == member.key:
             raise MessageError(protocol.BAD_ARGUMENT, "you cannot ban yourself")
-        target = room.membership.get(name)
-        if target is not None and target.session in room.admins:
+        local = room.membership.get(name)
+        if local is not None and local.session in room.admins:
             raise MessageError(protocol.NOT_OP, "ops cannot act on an admin")
-        shown = target.name if target is not None else name[:40]
+        known = local or room.membership.remote.get(name_key(name))  # in a group
+        shown = known.name if known is not None else name[:40]
         event = {"type": "mode", "by": member.name, "change": "+ban", "target": shown}
         if seconds:
             event["seconds"] = seconds
-        address = target.address if target is not None else None
-        if target is None or not target.welcomed or target.gone or target not in where.members:
+        address = local.address if local is not None else None
+        target = groupevents.present(room, name, where)  # in the room, here or elsewhere
+        if target is None:
             _event(room, member, msg_id, event, where, recipient=address)
             return
         _event(room, member, msg_id, event, where, recipient=address, ack=False)

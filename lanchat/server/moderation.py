@@ -9,6 +9,8 @@ own; a ban's address, which the event must not show, is kept in the event row's
 
 Ops are sessions (so an op stays one across a rename or a resume) and live as long as
 the server process; admins (``/admin``) are ops in every room and cannot be acted on.
+In a group (``--redis``) the ops connected to other servers are name keys
+(``remote_ops``): their sessions are not known here.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class RoomModes:
     def __init__(self, room: str):
         self.room = room
         self.ops: set = set()            # session tokens
+        self.remote_ops: set = set()     # name keys of ops on the group's other servers
         self.bans: dict = {}             # name key -> (until, address or None)
         self.mutes: dict = {}            # name key -> until
         self.slow = 0                    # seconds between a non-op's lines; 0 = off
@@ -71,6 +74,11 @@ class RoomModes:
             self.slow = int(event.get("seconds") or 0)
         elif change == "-slow":
             self.slow = 0
+
+    def clear_ops(self) -> None:
+        """The room ended: its ops, here and elsewhere, are ops no more."""
+        self.ops.clear()
+        self.remote_ops.clear()
 
     def ban_of(self, key: str, address: Optional[str]) -> Optional[float]:
         """When the ban on this name or (non-loopback) address ends (``FOREVER``), or

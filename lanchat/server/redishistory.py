@@ -86,8 +86,9 @@ class RedisHistory:
                 (json.loads(item) for item in self.redis.zrange(KEY_MODES, 0, -1))]
 
     def membership_events(self, upto: str) -> list:
-        """The joins, parts, kicks, leaves and nicks still in the log up to the stream
-        id ``upto``, oldest first: who is in which room, for a server starting."""
+        """The joins, parts, kicks, leaves, nicks and ``+op``/``-op`` still in the log
+        up to the stream id ``upto``, oldest first: who is in which room (and its op),
+        for a server starting."""
         events, start = [], "-"
         while True:
             chunk = self.redis.xrange(KEY_LOG, start, upto, count=2000)
@@ -95,7 +96,9 @@ class RedisHistory:
                 body = fields["e"]
                 if not body.startswith('{"type":"message"'):
                     event = json.loads(body)
-                    if event.get("type") in ("join", "part", "kick", "leave", "nick"):
+                    kind = event.get("type")
+                    if kind in ("join", "part", "kick", "leave", "nick") or (
+                            kind == "mode" and event.get("change") in ("+op", "-op")):
                         events.append(event)
             if len(chunk) < 2000:
                 return events

@@ -191,11 +191,12 @@ class Room:
         return self._is_op_session(member.session, where)
 
     def op_names(self, where: Optional[ChatRoom] = None) -> list:
-        """The names of the room's ops and the admins in it (room lock held)."""
+        """The names of the room's ops and admins in it, and its ops elsewhere in a group."""
         where = where or self.rooms.lobby
         by_session = self.membership.by_session
-        return [by_session[token].name for token in sorted(self.admins | where.modes.ops)
-                if token in by_session and by_session[token] in where.members]
+        names = [by_session[token].name for token in sorted(self.admins | where.modes.ops)
+                 if token in by_session and by_session[token] in where.members]
+        return groupevents.with_remote_ops(self, where, names) if self.shared else names
 
     def room_object(self, where: ChatRoom, member: Member) -> dict:
         """The contract's room object of ``where`` for ``member`` (room lock held)."""

@@ -69,7 +69,7 @@ def enter(room: Room, member: Member, name: str, msg_id: Optional[str],
         raise MessageError(protocol.BANNED, f"you are banned from {where.name}")
     where.members[member] = None
     member.rooms[where.key] = where
-    _session_rooms(room, member)
+    room.membership.note_rooms(member)
     seq, now = room.next_seq()
     event = {"type": "join", "seq": seq, "ts": now, "name": member.name, "room": where.name}
     users = room.room_object(where, member)
@@ -127,7 +127,7 @@ def leave_room(room: Room, member: Member, where: ChatRoom, event: dict,
     Room lock held."""
     where.members.pop(member, None)
     member.rooms.pop(where.key, None)
-    _session_rooms(room, member)
+    room.membership.note_rooms(member)
     if member.plain and member.current == where.key:
         member.current = protocol.LOBBY
     room.rooms.ended(where)
@@ -143,13 +143,6 @@ def leave_room(room: Room, member: Member, where: ChatRoom, event: dict,
         where.stop_reading(member)
 
     room.journal.submit(event, deliver, sender=member.key, now=now)
-
-
-def _session_rooms(room: Room, member: Member) -> None:
-    # A resumed session comes back to its rooms (room lock held).
-    state = room.membership.sessions.get(member.session)
-    if state is not None:
-        state.rooms = [r.name for r in member.rooms.values() if not r.lobby]
 
 
 def join(room: Room, member: Member, arg: str, msg_id: Optional[str], where: ChatRoom) -> None:

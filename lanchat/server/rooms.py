@@ -102,7 +102,7 @@ class RoomList:
         if room.lobby or room.members or self.rooms.get(room.key) is not room:
             return False
         del self.rooms[room.key]
-        room.modes.ops.clear()
+        room.modes.clear_ops()
         return True
 
     def readers(self) -> dict:
