@@ -75,12 +75,31 @@ def xvfb():
         proc.wait()
 
 
+def _xdotool_ran(display, *args) -> bool:
+    """``xdotool args`` ran without an error."""
+    return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display},
+                          capture_output=True, text=True, timeout=WAIT).returncode == 0
+
+
 def xdotool(display, *args, check=True):
     result = subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display},
                             capture_output=True, text=True, timeout=WAIT)
     if check and result.returncode != 0:
         raise AssertionError(f"xdotool {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout.strip()
+
+
+def focus_window(display, pid) -> str:
+    """The client's window, once it is shown and has taken the focus: its id.
+
+    Found by pid (SDL sets WM_NAME as UTF-8, which ``search --name`` does not match),
+    visible windows only, and tried again until ``windowfocus`` takes: a window found
+    while the client is still starting may be gone a moment later (BadWindow)."""
+    def focused():
+        found = xdotool(display, "search", "--onlyvisible", "--pid", str(pid), check=False)
+        window = found.split("\n")[0]
+        return window if window and _xdotool_ran(display, "windowfocus", window) else None
+    return wait_until(focused, "the client window to show and take the focus")
 
 
 def test_type_in_real_window_and_quit(xvfb, chat_server, make_client, tmp_path):
@@ -95,10 +114,7 @@ def test_type_in_real_window_and_quit(xvfb, chat_server, make_client, tmp_path):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         watcher.expect("join", name="xgui", timeout=WAIT)
-        # by pid: SDL sets WM_NAME as UTF-8, which `search --name` does not match
-        window = wait_until(lambda: xdotool(xvfb, "search", "--pid", str(gui.pid), check=False)
-                            .split("\n")[0], "the client window")
-        xdotool(xvfb, "windowfocus", window)
+        window = focus_window(xvfb, gui.pid)
         xdotool(xvfb, "type", "--delay", "15", "hello from xdotool")
         xdotool(xvfb, "key", "Return")
         message = watcher.expect("message", timeout=WAIT, **{"from": "xgui"})

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import uuid
 
-from test_gui_e2e import ROOT, WAIT, pytestmark, wait_until, xdotool, xvfb  # noqa: F401
+from test_gui_e2e import ROOT, WAIT, focus_window, pytestmark, wait_until, xdotool, xvfb  # noqa: F401
 from test_ui_found_live import findable  # noqa: F401 (a fixture)
 
 
@@ -32,9 +32,7 @@ def test_a_chat_found_is_joined_with_up_and_return(xvfb, make_server, make_clien
     gui = subprocess.Popen([sys.executable, os.path.join(ROOT, "client.py"), "--name", "xfound"],
                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        window = wait_until(lambda: xdotool(xvfb, "search", "--pid", str(gui.pid), check=False)
-                            .split("\n")[0], "the client window")
-        xdotool(xvfb, "windowfocus", window)
+        window = focus_window(xvfb, gui.pid)
         # The list fills within a second or two; until it has a row, Up stays in the
         # address field and Return asks for an address. Press until the join is seen.
         def joined():

@@ -24,7 +24,7 @@ import sys
 import time
 
 import pytest
-from test_gui_e2e import ROOT, WAIT, wait_until, xdotool, xvfb  # noqa: F401 (a fixture)
+from test_gui_e2e import ROOT, WAIT, focus_window, wait_until, xdotool, xvfb  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.live, pytest.mark.skipif(
     not (shutil.which("Xvfb") and shutil.which("xdotool")),
@@ -48,10 +48,7 @@ class Window:
         self.id = None
 
     def find(self):
-        # by pid: SDL sets WM_NAME as UTF-8, which `search --name` does not match
-        self.id = wait_until(lambda: xdotool(self.display, "search", "--pid", str(self.proc.pid),
-                                             check=False).split("\n")[0], "the client window")
-        xdotool(self.display, "windowfocus", self.id)
+        self.id = focus_window(self.display, self.proc.pid)
 
     def title(self) -> str:
         return xdotool(self.display, "getwindowname", self.id, check=False)
