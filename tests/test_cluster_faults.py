@@ -1,0 +1,45 @@
+"""A group's faults that must leave every server consistent and serving (issue 15):
+a command refused while Redis is down changes nothing, and a malformed entry in the
+shared log does not stop a server's reader.
+
+Each test starts its own ``redis-server`` and in-process ``ChatServer``s sharing it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import RunningServer
+from redisserver import RedisServer, needs_redis
+
+pytestmark = needs_redis
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(str(tmp_path), aof=True)  # a restart keeps the seq counter
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server(redis_server):
+    running = RunningServer(redis=redis_server.url, rate=0)
+    yield running
+    running.stop()
+
+
+def test_a_join_refused_while_redis_is_down_leaves_the_member_out_of_the_room(
+        redis_server, server, make_client):
+    alice = make_client(server.address)
+    alice.hello("alice")
+    redis_server.stop()
+    alice.send(type="say", text="/join #games", id="j1")
+    assert alice.expect("error", id="j1")["code"] == "unavailable"
+    redis_server.start()
+    # Not in #games: the /join again is a real join, not 'already in it'.
+    alice.send(type="say", text="/join #games", id="j2")
+    joined = alice.expect("joined", timeout=10)
+    assert joined["room"]["users"] == ["alice"]
+    assert alice.expect("ack", id="j2")
