@@ -43,3 +43,20 @@ def test_a_join_refused_while_redis_is_down_leaves_the_member_out_of_the_room(
     joined = alice.expect("joined", timeout=10)
     assert joined["room"]["users"] == ["alice"]
     assert alice.expect("ack", id="j2")
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]"])
+def test_a_malformed_entry_in_the_log_does_not_stop_the_reader(redis_server, server, make_client,
+                                                                body):
+    import redis as redis_py
+    from lanchat.server.redishistory import KEY_LOG, KEY_SEQ
+    alice = make_client(server.address)
+    alice.hello("alice")
+    store = redis_py.Redis.from_url(redis_server.url, decode_responses=True)
+    try:  # an entry no server of this version wrote (another version, a person's XADD)
+        store.xadd(KEY_LOG, {"s": store.incr(KEY_SEQ), "o": "elsewhere", "e": body})
+        store.xadd(KEY_LOG, {"o": "elsewhere", "e": "{}"})  # and one without a seq
+    finally:
+        store.close()
+    alice.send(type="say", text="still here", id="s1")
+    assert alice.expect("ack", id="s1", timeout=10)["seq"] > 0
