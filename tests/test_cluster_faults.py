@@ -60,3 +60,22 @@ def test_a_malformed_entry_in_the_log_does_not_stop_the_reader(redis_server, ser
         store.close()
     alice.send(type="say", text="still here", id="s1")
     assert alice.expect("ack", id="s1", timeout=10)["seq"] > 0
+
+
+def test_an_unreadable_name_does_not_stop_the_heartbeat_reaping_a_dead_server(
+        redis_server, server, make_client):
+    import json
+    import redis as redis_py
+    from lanchat.server.redispresence import KEY_NAMES
+    alice = make_client(server.address)
+    alice.hello("alice")
+    store = redis_py.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        store.hset(KEY_NAMES, mapping={
+            "junk": "not json", "number": "5",
+            # held by a server whose alive key does not exist: dead
+            "ghost": json.dumps(["ghost", "a-dead-server", "its-session"])})
+    finally:
+        store.close()
+    # The heartbeat reaps the ghost (a leave) despite the two names it cannot read.
+    assert alice.expect("leave", name="ghost", timeout=10)["reason"] == "connection lost"

@@ -74,8 +74,8 @@ if redis.call('EXISTS', 'lanchat:alive:' .. ARGV[1]) == 1 then return {} end
 local all = redis.call('HGETALL', KEYS[1])
 local gone = {}
 for i = 1, #all, 2 do
-  local holder = cjson.decode(all[i + 1])
-  if holder[2] == ARGV[1] then
+  local ok, holder = pcall(cjson.decode, all[i + 1])
+  if ok and type(holder) == 'table' and holder[2] == ARGV[1] then
     redis.call('HDEL', KEYS[1], all[i])
     local seq = redis.call('INCR', KEYS[2])
     local body = cjson.encode({type = 'leave', seq = seq, ts = tonumber(ARGV[2]),
@@ -146,8 +146,18 @@ class GroupNames:
 
     def holders(self) -> dict:
         """``{name key: (name, origin)}`` of every name in the group."""
-        return {key: tuple(json.loads(value)[:2])
-                for key, value in self.redis.hgetall(KEY_NAMES).items()}
+        found = {}
+        for key, value in self.redis.hgetall(KEY_NAMES).items():
+            try:
+                holder = json.loads(value)
+            except ValueError:
+                holder = None
+            if isinstance(holder, list) and len(holder) >= 2 and all(
+                    isinstance(part, str) for part in holder[:2]):
+                found[key] = (holder[0], holder[1])
+            else:  # not written by a server of this version: not a name anyone holds
+                log.warning("the group's name %r is unreadable (%r); ignored", key, value[:80])
+        return found
 
     def _beat_loop(self) -> None:
         while not self._stop.wait(BEAT_SECONDS):
@@ -162,6 +172,8 @@ class GroupNames:
                 if not self._failing:
                     self._failing = True
                     log.error("heartbeat: Redis cannot be reached (%s); retrying", exc)
+            except Exception:  # never end the heartbeat: the group would reap this server
+                log.exception("heartbeat: looking for dead servers failed")
 
     def _reap_dead(self) -> None:
         origins = {origin for _, origin in self.holders().values() if origin != self.origin}
