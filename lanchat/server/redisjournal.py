@@ -39,7 +39,7 @@ import redis
 
 from lanchat.errors import StoreUnavailable
 from lanchat.server.journal import Journal
-from lanchat.server.redispresence import GroupNames
+from lanchat.server.redispresence import Breaker, GroupNames
 from lanchat.server.redisrelay import Relay
 from lanchat.server.rediswrite import BatchWriter
 from lanchat.server.redishistory import KEY_LOG, KEY_SEQ, RedisHistory
@@ -103,10 +103,12 @@ class RedisJournal(RedisHistory, Journal):
         self.redis = connect(url)
         self.keep = max(1, keep)
         self.origin = secrets.token_hex(8)  # this server's entries in the stream
+        self._breaker = Breaker()  # the calls made holding the room lock fail fast
         try:
             self.last_seq = int(self.redis.get(KEY_SEQ) or 0)
             newest = self.redis.xrevrange(KEY_LOG, count=1)
-            self.names = GroupNames(self.redis, self.origin, server_name, self.keep * 4)
+            self.names = GroupNames(self.redis, self.origin, server_name, self.keep * 4,
+                                    self._breaker)
             self.relay = Relay(self.redis, self.origin, self._heard)
             self._writer = BatchWriter(self.redis, self.origin, self.keep)
         except redis.RedisError as exc:
@@ -155,9 +157,12 @@ class RedisJournal(RedisHistory, Journal):
     def take_seqs(self, count: int) -> int:
         """Take ``count`` consecutive seqs of the group's order (room lock held);
         returns the last. Raises ``StoreUnavailable``."""
+        if self._breaker.open():
+            raise StoreUnavailable(UNREACHABLE)
         try:
             last = self.redis.incrby(KEY_SEQ, count)
         except redis.RedisError as exc:
+            self._breaker.tripped()
             self._seq_health.failed(exc)
             raise StoreUnavailable(UNREACHABLE) from None
         self._seq_health.worked()

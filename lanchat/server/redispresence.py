@@ -41,6 +41,24 @@ UNREACHABLE_NAMES = "the chat's shared store (Redis) cannot be reached now to ta
 REAPER = "group"      # the origin of the leaves a reap stores (no server's own)
 
 
+class Breaker:
+    """The calls made holding the room lock (a seq, a name) fail at once for
+    ``BREAK_SECONDS`` after one failed: while Redis stalls, each would otherwise hold
+    the lock for a whole socket timeout in turn, and every connection, pong and
+    delivery of this server would wait behind them all."""
+
+    BREAK_SECONDS = 1.0
+
+    def __init__(self):
+        self._until = 0.0
+
+    def open(self) -> bool:
+        return time.monotonic() < self._until
+
+    def tripped(self) -> None:
+        self._until = time.monotonic() + self.BREAK_SECONDS
+
+
 def alive_key(origin: str) -> str:
     return "lanchat:alive:" + origin
 
@@ -99,8 +117,10 @@ class GroupNames:
         maxlen: the log's approximate length (as the journal trims it).
     """
 
-    def __init__(self, client: redis.Redis, origin: str, server_name: str, maxlen: int):
+    def __init__(self, client: redis.Redis, origin: str, server_name: str, maxlen: int,
+                 breaker: Breaker):
         self.redis = client
+        self.breaker = breaker
         self.origin = origin
         self.server_name = server_name
         self.maxlen = maxlen
@@ -132,16 +152,23 @@ class GroupNames:
     def claim(self, key: str, name: str, session: str) -> bool:
         """Take ``name`` (its key) for ``session`` on this server; False if someone
         else in the group has it. Raises ``StoreUnavailable``."""
+        if self.breaker.open():
+            raise StoreUnavailable(UNREACHABLE_NAMES)
         try:
             return bool(self._claim(keys=[KEY_NAMES], args=[key, name, self.origin, session]))
         except redis.RedisError as exc:
+            self.breaker.tripped()
             raise StoreUnavailable(UNREACHABLE_NAMES + f" ({exc})") from None
 
     def release(self, key: str) -> None:
         """Give ``key`` back, if this server still holds it (best effort)."""
+        if self.breaker.open():
+            log.info("could not give the name %s back: Redis is failing", key)
+            return
         try:
             self._release(keys=[KEY_NAMES], args=[key, self.origin])
         except redis.RedisError as exc:
+            self.breaker.tripped()
             log.info("could not give the name %s back: %s", key, exc)
 
     def holders(self) -> dict:
