@@ -39,7 +39,7 @@ import redis
 
 from lanchat.errors import StoreUnavailable
 from lanchat.server.journal import Journal
-from lanchat.server.redispresence import GroupNames
+from lanchat.server.redispresence import Breaker, GroupNames
 from lanchat.server.redisrelay import Relay
 from lanchat.server.rediswrite import BatchWriter
 from lanchat.server.redishistory import KEY_LOG, KEY_SEQ, RedisHistory
@@ -60,6 +60,14 @@ def connect(url: str) -> redis.Redis:
     except (ValueError, redis.RedisError) as exc:
         raise StoreUnavailable(f"cannot use Redis at {url}: {exc}") from None
     return client
+
+
+def _event(body: str) -> dict:
+    """The event of another server's log entry; ``ValueError`` if it is not one."""
+    event = json.loads(body)
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        raise ValueError("not an event object")
+    return event
 
 
 class _Failing:
@@ -95,10 +103,12 @@ class RedisJournal(RedisHistory, Journal):
         self.redis = connect(url)
         self.keep = max(1, keep)
         self.origin = secrets.token_hex(8)  # this server's entries in the stream
+        self._breaker = Breaker()  # the calls made holding the room lock fail fast
         try:
             self.last_seq = int(self.redis.get(KEY_SEQ) or 0)
             newest = self.redis.xrevrange(KEY_LOG, count=1)
-            self.names = GroupNames(self.redis, self.origin, server_name, self.keep * 4)
+            self.names = GroupNames(self.redis, self.origin, server_name, self.keep * 4,
+                                    self._breaker)
             self.relay = Relay(self.redis, self.origin, self._heard)
             self._writer = BatchWriter(self.redis, self.origin, self.keep)
         except redis.RedisError as exc:
@@ -147,9 +157,12 @@ class RedisJournal(RedisHistory, Journal):
     def take_seqs(self, count: int) -> int:
         """Take ``count`` consecutive seqs of the group's order (room lock held);
         returns the last. Raises ``StoreUnavailable``."""
+        if self._breaker.open():
+            raise StoreUnavailable(UNREACHABLE)
         try:
             last = self.redis.incrby(KEY_SEQ, count)
         except redis.RedisError as exc:
+            self._breaker.tripped()
             self._seq_health.failed(exc)
             raise StoreUnavailable(UNREACHABLE) from None
         self._seq_health.worked()
@@ -242,7 +255,7 @@ class RedisJournal(RedisHistory, Journal):
     # ------------------------------------------------------------------ reading
 
     def _read_loop(self) -> None:
-        waiting: dict = {}  # seq -> (when it came, origin, event body)
+        waiting: dict = {}  # seq -> (when it came, origin, event or None if it is ours)
         last_id = self._read_from
         while not self._stopped.is_set():
             try:
@@ -256,10 +269,21 @@ class RedisJournal(RedisHistory, Journal):
             for _, entries in got or ():
                 for entry_id, fields in entries:
                     last_id = entry_id
-                    seq = int(fields["s"])
+                    try:
+                        seq = int(fields["s"])
+                        origin = fields["o"]
+                        event = None if origin == self.origin else _event(fields["e"])
+                    except (KeyError, TypeError, ValueError) as exc:
+                        # Not written by a server of this version: skipped (a seq it
+                        # had is a gap), the reader goes on.
+                        log.error("entry %s of the log cannot be read (%r); skipped", entry_id, exc)
+                        continue
                     if seq > self._delivered:
-                        waiting[seq] = (came, fields["o"], fields["e"])
-            self._deliver_ready(waiting)
+                        waiting[seq] = (came, origin, event)
+            try:
+                self._deliver_ready(waiting)
+            except Exception:  # never end the reader: nothing here would be delivered again
+                log.exception("delivering from the log failed")
 
     def _deliver_ready(self, waiting: dict) -> None:
         # Deliver what is next in seq order, stepping over seqs that never came.
@@ -268,12 +292,12 @@ class RedisJournal(RedisHistory, Journal):
             while True:
                 seq = self._delivered + 1
                 if seq in waiting:
-                    _, origin, body = waiting.pop(seq)
+                    _, origin, event = waiting.pop(seq)
                     if origin == self.origin:
                         if seq not in self._gone:
                             actions += self._local.pop(seq, [])
-                    else:
-                        actions.append((None, partial(self._remote, event=json.loads(body))))
+                    elif event is not None:
+                        actions.append((None, partial(self._remote, event=event)))
                 elif seq in self._gone or (
                         waiting and seq not in self._local and seq not in self._unwritten
                         and time.monotonic() - min(

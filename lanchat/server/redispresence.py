@@ -41,6 +41,24 @@ UNREACHABLE_NAMES = "the chat's shared store (Redis) cannot be reached now to ta
 REAPER = "group"      # the origin of the leaves a reap stores (no server's own)
 
 
+class Breaker:
+    """The calls made holding the room lock (a seq, a name) fail at once for
+    ``BREAK_SECONDS`` after one failed: while Redis stalls, each would otherwise hold
+    the lock for a whole socket timeout in turn, and every connection, pong and
+    delivery of this server would wait behind them all."""
+
+    BREAK_SECONDS = 1.0
+
+    def __init__(self):
+        self._until = 0.0
+
+    def open(self) -> bool:
+        return time.monotonic() < self._until
+
+    def tripped(self) -> None:
+        self._until = time.monotonic() + self.BREAK_SECONDS
+
+
 def alive_key(origin: str) -> str:
     return "lanchat:alive:" + origin
 
@@ -74,8 +92,8 @@ if redis.call('EXISTS', 'lanchat:alive:' .. ARGV[1]) == 1 then return {} end
 local all = redis.call('HGETALL', KEYS[1])
 local gone = {}
 for i = 1, #all, 2 do
-  local holder = cjson.decode(all[i + 1])
-  if holder[2] == ARGV[1] then
+  local ok, holder = pcall(cjson.decode, all[i + 1])
+  if ok and type(holder) == 'table' and holder[2] == ARGV[1] then
     redis.call('HDEL', KEYS[1], all[i])
     local seq = redis.call('INCR', KEYS[2])
     local body = cjson.encode({type = 'leave', seq = seq, ts = tonumber(ARGV[2]),
@@ -99,8 +117,10 @@ class GroupNames:
         maxlen: the log's approximate length (as the journal trims it).
     """
 
-    def __init__(self, client: redis.Redis, origin: str, server_name: str, maxlen: int):
+    def __init__(self, client: redis.Redis, origin: str, server_name: str, maxlen: int,
+                 breaker: Breaker):
         self.redis = client
+        self.breaker = breaker
         self.origin = origin
         self.server_name = server_name
         self.maxlen = maxlen
@@ -132,22 +152,39 @@ class GroupNames:
     def claim(self, key: str, name: str, session: str) -> bool:
         """Take ``name`` (its key) for ``session`` on this server; False if someone
         else in the group has it. Raises ``StoreUnavailable``."""
+        if self.breaker.open():
+            raise StoreUnavailable(UNREACHABLE_NAMES)
         try:
             return bool(self._claim(keys=[KEY_NAMES], args=[key, name, self.origin, session]))
         except redis.RedisError as exc:
+            self.breaker.tripped()
             raise StoreUnavailable(UNREACHABLE_NAMES + f" ({exc})") from None
 
     def release(self, key: str) -> None:
         """Give ``key`` back, if this server still holds it (best effort)."""
+        if self.breaker.open():
+            log.info("could not give the name %s back: Redis is failing", key)
+            return
         try:
             self._release(keys=[KEY_NAMES], args=[key, self.origin])
         except redis.RedisError as exc:
+            self.breaker.tripped()
             log.info("could not give the name %s back: %s", key, exc)
 
     def holders(self) -> dict:
         """``{name key: (name, origin)}`` of every name in the group."""
-        return {key: tuple(json.loads(value)[:2])
-                for key, value in self.redis.hgetall(KEY_NAMES).items()}
+        found = {}
+        for key, value in self.redis.hgetall(KEY_NAMES).items():
+            try:
+                holder = json.loads(value)
+            except ValueError:
+                holder = None
+            if isinstance(holder, list) and len(holder) >= 2 and all(
+                    isinstance(part, str) for part in holder[:2]):
+                found[key] = (holder[0], holder[1])
+            else:  # not written by a server of this version: not a name anyone holds
+                log.warning("the group's name %r is unreadable (%r); ignored", key, value[:80])
+        return found
 
     def _beat_loop(self) -> None:
         while not self._stop.wait(BEAT_SECONDS):
@@ -162,6 +199,8 @@ class GroupNames:
                 if not self._failing:
                     self._failing = True
                     log.error("heartbeat: Redis cannot be reached (%s); retrying", exc)
+            except Exception:  # never end the heartbeat: the group would reap this server
+                log.exception("heartbeat: looking for dead servers failed")
 
     def _reap_dead(self) -> None:
         origins = {origin for _, origin in self.holders().values() if origin != self.origin}

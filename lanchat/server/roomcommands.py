@@ -64,13 +64,16 @@ def enter(room: Room, member: Member, name: str, msg_id: Optional[str],
         modes = room.rooms.modes.get(name.casefold())
         if modes is not None and modes.ban_of(member.key, member.address) is not None:
             raise MessageError(protocol.BANNED, f"you are banned from {modes.room}")
-        where = room.rooms.make(name, member.session)
     elif where.modes.ban_of(member.key, member.address) is not None:
         raise MessageError(protocol.BANNED, f"you are banned from {where.name}")
+    # The seq before anything changes: in a group it may be unavailable. Nothing may
+    # raise after it, or the seq would be a hole the group's reader waits on.
+    seq, now = room.next_seq()
+    if where is None:
+        where = room.rooms.make(name, member.session)
     where.members[member] = None
     member.rooms[where.key] = where
     room.membership.note_rooms(member)
-    seq, now = room.next_seq()
     event = {"type": "join", "seq": seq, "ts": now, "name": member.name, "room": where.name}
     users = room.room_object(where, member)
     away = {name: message for name, message in room.membership.away_names().items()
