@@ -19,6 +19,10 @@ come. A seq taken by a server that died before writing it never comes; after
 are delivered right after the last event this server took a seq for, as on one
 server they are delivered right after the event submitted before them.
 
+A Redis that comes back empty (no persistence, a flush) would give seqs again that
+were delivered: ``take_seqs`` first raises the counter to the highest seq this server
+has seen (``_TAKE``), so the group carries on in one increasing order.
+
 If Redis cannot be reached, ``take_seqs`` raises ``StoreUnavailable`` (the line or
 join is refused with ``unavailable``), a failed write refuses its lines (not acked),
 and the reader retries; each is logged once when it starts failing and once when
@@ -48,6 +52,19 @@ log = logging.getLogger("chat.redis")
 
 GAP_SECONDS = 2.0     # how long the reader waits for a seq taken but not written
 READ_BLOCK_MS = 200   # one XREAD's wait (the reader checks for gaps and stopping between)
+# Takes seqs, never below ARGV[2] (the highest seq the calling server has seen): a
+# Redis restarted without persistence (or flushed) starts its counter at 0 again,
+# and every server would drop the events with seqs it has already delivered. Returns
+# {last, 1 if the counter was behind and was raised}.
+_TAKE = """
+local floor = tonumber(ARGV[2])
+local behind = 0
+if tonumber(redis.call('GET', KEYS[1]) or '0') < floor then
+  redis.call('SET', KEYS[1], floor)
+  behind = 1
+end
+return {redis.call('INCRBY', KEYS[1], ARGV[1]), behind}
+"""
 UNREACHABLE = "the chat's shared store (Redis) cannot be reached now; try again in a moment"
 
 
@@ -111,6 +128,7 @@ class RedisJournal(RedisHistory, Journal):
                                     self._breaker)
             self.relay = Relay(self.redis, self.origin, self._heard)
             self._writer = BatchWriter(self.redis, self.origin, self.keep)
+            self._take = self.redis.register_script(_TAKE)
         except redis.RedisError as exc:
             raise StoreUnavailable(f"cannot use Redis at {url}: {exc}") from None
         self._read_from = newest[0][0] if newest else "0-0"
@@ -119,6 +137,7 @@ class RedisJournal(RedisHistory, Journal):
         self._local: dict = {}   # seq -> [(prepare, deliver)] of this server's entries
         self._gone: set = set()  # this server's seqs whose write failed
         self._unwritten: set = set()  # seqs this server took and has not yet written
+        self._taken = self._delivered  # the highest seq this server took
         self._deliver_lock = threading.Lock()  # _delivered, _local, _gone; one batch at a time
         self._lock = threading.Condition()
         self._pending: list = []
@@ -160,14 +179,24 @@ class RedisJournal(RedisHistory, Journal):
         if self._breaker.open():
             raise StoreUnavailable(UNREACHABLE)
         try:
-            last = self.redis.incrby(KEY_SEQ, count)
+            last, behind = self._take(keys=[KEY_SEQ], args=[count, self._highest_seen()])
         except redis.RedisError as exc:
             self._breaker.tripped()
             self._seq_health.failed(exc)
             raise StoreUnavailable(UNREACHABLE) from None
         self._seq_health.worked()
+        last = int(last)
+        if behind:
+            log.error("Redis's seq counter was behind the seqs this server has seen (Redis "
+                      "restarted without persistence, or flushed?): raised it, the group goes "
+                      "on; the history from before is lost (docs/cluster.md)")
+        self._taken = max(self._taken, last)
         self._unwritten.update(range(last - count + 1, last + 1))
         return last
+
+    def _highest_seen(self) -> int:
+        # The floor of the next seq: what this server took, wrote or delivered.
+        return max(self._taken, self._last_key, self._delivered)
 
     # ------------------------------------------------------------------ writing
 

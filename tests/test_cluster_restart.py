@@ -1,0 +1,82 @@
+"""A group whose Redis comes back empty (issue 15): restarted without persistence,
+or flushed. The servers have delivered seqs the new counter would give again; the
+group must carry on in one increasing order, not drop every event in silence.
+
+Each test starts its own ``redis-server`` (no persistence) and in-process
+``ChatServer``s sharing it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from conftest import RunningServer
+from redisserver import RedisServer, needs_redis
+
+pytestmark = needs_redis
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(str(tmp_path))  # no AOF: a restart empties it
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pair(redis_server):
+    servers = [RunningServer(redis=redis_server.url, rate=0) for _ in range(2)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def say_until_acked(client, text: str, timeout: float = 15) -> dict:
+    """Send ``text`` as a client's outbox does (again while ``unavailable``)."""
+    deadline = time.monotonic() + timeout
+    for attempt in itertools.count():
+        assert time.monotonic() < deadline, f"{text!r} was never acked"
+        client.send(type="say", text=text, id=f"{text}-{attempt}")
+        answer = client.recv(10)
+        while answer["type"] not in ("ack", "error"):
+            answer = client.recv(10)
+        if answer["type"] == "ack":
+            return answer
+        assert answer["code"] == "unavailable", answer
+        time.sleep(0.2)
+
+
+def test_an_emptied_redis_does_not_stop_the_group(redis_server, pair, make_client):
+    alice = make_client(pair[0].address)
+    alice.hello("alice")
+    bob = make_client(pair[1].address)
+    bob.hello("bob")
+    alice.expect("join", name="bob")
+    before = [say_until_acked(alice, f"line {number}")["seq"] for number in range(5)]
+    bob.expect("message", text="line 4", timeout=10)
+    redis_server.stop()
+    redis_server.start()  # empty: its seq counter starts at 0 again
+    after = say_until_acked(alice, "after the restart")["seq"]
+    assert after > max(before)
+    assert bob.expect("message", text="after the restart", timeout=10)["seq"] == after
+    # And from the other server, on the counter the first one raised.
+    bob.send(type="say", text="from bob", id="b1")
+    assert bob.expect("ack", id="b1", timeout=10)["seq"] > after
+    assert alice.expect("message", text="from bob", timeout=10)["from"] == "bob"
+
+
+def test_a_flushed_redis_does_not_stop_the_group(redis_server, pair, make_client):
+    import redis as redis_py
+    alice = make_client(pair[0].address)
+    alice.hello("alice")
+    before = say_until_acked(alice, "before")["seq"]
+    store = redis_py.Redis.from_url(redis_server.url)
+    try:
+        store.flushall()
+    finally:
+        store.close()
+    assert say_until_acked(alice, "after the flush")["seq"] > before
