@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import RunningServer
+from conftest import RunningServer, wait_for
 from redisserver import RedisServer, needs_redis
 
 pytestmark = needs_redis
@@ -80,3 +80,43 @@ def test_a_flushed_redis_does_not_stop_the_group(redis_server, pair, make_client
     finally:
         store.close()
     assert say_until_acked(alice, "after the flush")["seq"] > before
+
+
+def broken_seq(url: str):
+    """Redis answers names but not seqs: the counter is not a number."""
+    import redis as redis_py
+    from lanchat.server.redishistory import KEY_SEQ
+    store = redis_py.Redis.from_url(url, decode_responses=True)
+    store.set(KEY_SEQ, "not a number")
+    return store
+
+
+def test_a_join_refused_for_its_seq_gives_its_name_back(redis_server, pair, make_client):
+    from lanchat.server.redispresence import KEY_NAMES
+    store = broken_seq(redis_server.url)
+    try:
+        alice = make_client(pair[0].address)
+        alice.send(type="hello", name="alice")
+        assert alice.expect("error", timeout=10)["code"] == "unavailable"
+        wait_for(lambda: "alice" not in store.hgetall(KEY_NAMES), timeout=10,
+                 what="the name given back")
+        assert all(state.name != "?" for state in pair[0].room.membership.sessions.values())
+    finally:
+        store.close()
+
+
+def test_a_nick_refused_for_its_seq_gives_the_new_name_back(redis_server, pair, make_client):
+    from lanchat.server.redishistory import KEY_SEQ
+    from lanchat.server.redispresence import KEY_NAMES
+    alice = make_client(pair[0].address)
+    alice.hello("alice")
+    store = broken_seq(redis_server.url)
+    try:
+        alice.send(type="say", text="/nick alicia", id="n1")
+        assert alice.expect("error", id="n1", timeout=10)["code"] == "unavailable"
+        wait_for(lambda: "alicia" not in store.hgetall(KEY_NAMES), timeout=10,
+                 what="the new name given back")
+        assert "alice" in store.hgetall(KEY_NAMES)
+        store.set(KEY_SEQ, 1000)
+    finally:
+        store.close()

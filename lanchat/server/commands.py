@@ -109,12 +109,17 @@ def nick(room: Room, member: Member, new: str, msg_id: Optional[str],
         if room.shared and name_key(new) != member.key and \
                 not room.journal.names.claim(name_key(new), new, member.session):
             raise MessageError(protocol.NAME_TAKEN, f"the name {new!r} is taken")
-        seq, now = room.next_seq()  # before anything changes: it may be unavailable
+        try:
+            seq, now = room.next_seq()  # before anything changes: it may be unavailable
+        except StoreUnavailable:
+            if room.shared and name_key(new) != member.key:
+                room.journal.names.release(name_key(new), member.session)
+            raise
         old = member.name
         for modes in room.rooms.modes.values():  # a mute goes with the person
             modes.renamed(member.key, name_key(new))
         if room.shared and name_key(old) != name_key(new):
-            room.journal.names.release(name_key(old))
+            room.journal.names.release(name_key(old), member.session)
         room.membership.rename(member, new)
         event = {"type": "nick", "seq": seq, "ts": now, "old": old, "new": new}
         out = Outgoing(event)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import protocol
+from lanchat.errors import StoreUnavailable
 from lanchat.text import name_key, numbered_name
 from lanchat.server.delivery import Delivery, Outgoing
 
@@ -100,6 +101,19 @@ def claim_name(room, wanted: str, token: str) -> str:
             forget(room, key)  # a resume from a dead server, before its users were reaped
             return candidate
         number += 1
+
+
+def claim_join(room, wanted: str, token: str) -> tuple:
+    """A join's name (``claim_name``) and its ``(seq, time)``: ``(name, seq, time)``
+    (room lock held). If the seq cannot be taken the name is given back, so a refused
+    join holds nothing. Raises ``StoreUnavailable``."""
+    name = claim_name(room, wanted, token)
+    try:
+        seq, now = room.next_seq()
+    except StoreUnavailable:
+        room.journal.names.release(name_key(name), token)
+        raise
+    return name, seq, now
 
 
 def load(room) -> None:

@@ -21,6 +21,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 
 import redis
 
@@ -39,6 +40,7 @@ GRACE_SECONDS = 2.0
 UNREACHABLE_NAMES = "the chat's shared store (Redis) cannot be reached now to take a name; " \
     "try again in a moment"
 REAPER = "group"      # the origin of the leaves a reap stores (no server's own)
+PENDING_MAX = 1000    # names not given back (Redis failing) kept for the heartbeat
 
 
 class Breaker:
@@ -81,8 +83,9 @@ return 1
 
 _RELEASE = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
-if held and cjson.decode(held)[2] == ARGV[2] then
-  redis.call('HDEL', KEYS[1], ARGV[1])
+if held then
+  local holder = cjson.decode(held)
+  if holder[2] == ARGV[2] and holder[3] == ARGV[3] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 end
 return 0
 """
@@ -131,6 +134,11 @@ class GroupNames:
         self._thread = threading.Thread(target=self._beat_loop, name="heartbeat", daemon=True)
         self._failing = False
         self._missing: dict = {}  # origin -> when its alive key was first seen missing
+        # (key, session) of names not given back while Redis failed; the heartbeat
+        # gives them back once it answers. The lock keeps a retry and a claim of the
+        # same name (a resume) from crossing.
+        self._pending: deque = deque(maxlen=PENDING_MAX)
+        self._pending_lock = threading.Lock()
         self.beat()  # alive before the first claim
 
     def beat(self) -> None:
@@ -155,21 +163,37 @@ class GroupNames:
         if self.breaker.open():
             raise StoreUnavailable(UNREACHABLE_NAMES)
         try:
-            return bool(self._claim(keys=[KEY_NAMES], args=[key, name, self.origin, session]))
+            with self._pending_lock:
+                got = bool(self._claim(keys=[KEY_NAMES], args=[key, name, self.origin, session]))
+                if got and any(pending[0] == key for pending in self._pending):
+                    self._pending = deque((p for p in self._pending if p[0] != key),
+                                          maxlen=PENDING_MAX)
+                return got
         except redis.RedisError as exc:
             self.breaker.tripped()
             raise StoreUnavailable(UNREACHABLE_NAMES + f" ({exc})") from None
 
-    def release(self, key: str) -> None:
-        """Give ``key`` back, if this server still holds it (best effort)."""
+    def release(self, key: str, session: str) -> None:
+        """Give ``key`` back, if this server still holds it for ``session``; if Redis
+        fails, the heartbeat gives it back once Redis answers (``PENDING_MAX`` kept)."""
         if self.breaker.open():
-            log.info("could not give the name %s back: Redis is failing", key)
+            log.info("could not give the name %s back yet: Redis is failing", key)
+            self._pending.append((key, session))
             return
         try:
-            self._release(keys=[KEY_NAMES], args=[key, self.origin])
+            self._release(keys=[KEY_NAMES], args=[key, self.origin, session])
         except redis.RedisError as exc:
             self.breaker.tripped()
-            log.info("could not give the name %s back: %s", key, exc)
+            log.info("could not give the name %s back yet: %s", key, exc)
+            self._pending.append((key, session))
+
+    def _release_pending(self) -> None:
+        # Heartbeat: the names not given back, oldest first; stops at a failure.
+        with self._pending_lock:
+            while self._pending:
+                key, session = self._pending[0]
+                self._release(keys=[KEY_NAMES], args=[key, self.origin, session])
+                self._pending.popleft()
 
     def holders(self) -> dict:
         """``{name key: (name, origin)}`` of every name in the group."""
@@ -190,6 +214,7 @@ class GroupNames:
         while not self._stop.wait(BEAT_SECONDS):
             try:
                 self.beat()
+                self._release_pending()
                 self._reap_dead()
                 if self._failing:
                     self._failing = False

@@ -136,14 +136,14 @@ class Room:
                     self.remove(holder, "replaced")
             else:
                 token = secrets.token_urlsafe(18)
-                state = roster.sessions[token] = Session("?")
+                state = Session("?")  # kept once the join has its name and seq
             name = roster.guest_name() if requested is None else requested
             try:
-                name = groupevents.claim_name(self, name, token) if self.shared \
-                    else roster.free_name(name)
-                seq, now = self.next_seq()
+                name, seq, now = groupevents.claim_join(self, name, token) if self.shared \
+                    else (roster.free_name(name), *self.next_seq())
             except StoreUnavailable as exc:
                 raise MessageError(protocol.UNAVAILABLE, str(exc)) from None
+            roster.sessions[token] = state
             member = Member(name=name, transport=transport, dialect=dialect, peer=peer, session=token,
                             bucket=TokenBucket(self.config.rate, self.config.burst), kick=kick,
                             address=address)
@@ -252,7 +252,7 @@ class Room:
         member.gone = True
         self.membership.drop(member)
         if self.shared:
-            self.journal.names.release(member.key)
+            self.journal.names.release(member.key, member.session)
         for where in member.rooms.values():  # out of every room now: it gets nothing more
             where.members.pop(member, None)
             where.stop_reading(member)
