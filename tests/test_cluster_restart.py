@@ -120,3 +120,27 @@ def test_a_nick_refused_for_its_seq_gives_the_new_name_back(redis_server, pair, 
         store.set(KEY_SEQ, 1000)
     finally:
         store.close()
+
+
+def test_a_sessions_say_ids_are_capped_and_a_resume_loads_the_newest(
+        redis_server, pair, make_client, monkeypatch):
+    import redis as redis_py
+    from lanchat.server import redishistory
+    monkeypatch.setattr(redishistory, "IDS_KEPT", 5, raising=False)
+    alice = make_client(pair[0].address)
+    session = alice.hello("alice")["session"]
+    seqs = [say_until_acked(alice, f"line{number}")["seq"] for number in range(8)]
+    store = redis_py.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        kept = store.hgetall(redishistory.ids_key(session))
+    finally:
+        store.close()
+    assert kept == {f"line{number}-0": str(seq) for number, seq in enumerate(seqs)
+                    if number >= 3}
+    alice.close()
+    again = make_client(pair[1].address)
+    again.hello("alice", resume=session)
+    state = pair[1].room.membership.sessions[session]
+    assert state.ids == {f"line{number}-0": seq for number, seq in enumerate(seqs) if number >= 3}
+    again.send(type="say", text="line7", id="line7-0")  # a resend: acked with its first seq
+    assert again.expect("ack", id="line7-0", timeout=10)["seq"] == seqs[7]

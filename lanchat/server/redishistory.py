@@ -23,12 +23,14 @@ import redis
 import protocol
 from lanchat.errors import StoreUnavailable
 from lanchat.server.historyreads import REPLAY_CAP
+from lanchat.server.journal import KNOWN_IDS_LOADED
 
 KEY_LOG = "lanchat:log"            # the stream: fields s (seq), o (origin), e (event), m (meta)
 KEY_SEQ = "lanchat:seq"            # the last seq given out (INCR)
 KEY_MODES = "lanchat:modes"        # mode and topic events: [body, recipient], by seq
 KEY_SESSIONS = "lanchat:sessions"  # session token -> last name
 NO_ROOM = ""                       # the room key of events of no room
+IDS_KEPT = KNOWN_IDS_LOADED         # say ids kept per session (one server reloads as many)
 
 
 def room_key(room: str) -> str:
@@ -40,6 +42,12 @@ def ids_key(session: str) -> str:
     """The hash of a session's say ids: id -> seq (a resend to any server is acked
     with its first seq)."""
     return "lanchat:ids:" + session
+
+
+def ids_order_key(session: str) -> str:
+    """The sorted set of a session's say ids by seq: which ones are the newest, so
+    the hash keeps ``IDS_KEPT`` and a resume loads at most that many."""
+    return "lanchat:idorder:" + session
 
 
 def pack(event_body: str, session: Optional[str], msg_id: Optional[str], private: int,
@@ -73,11 +81,11 @@ class RedisHistory:
         None. Raises ``StoreUnavailable``-mapped redis errors to the caller."""
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hget(KEY_SESSIONS, token)
-            pipe.hgetall(ids_key(token))
+            pipe.zrevrange(ids_order_key(token), 0, IDS_KEPT - 1, withscores=True)
             name, ids = pipe.execute()
         if name is None:
             return None
-        return name, {key: int(value) for key, value in ids.items()}
+        return name, {key: int(seq) for key, seq in ids}
 
     def mode_events(self) -> list:
         """Every ``mode`` and ``topic`` event of the group, oldest first, with its

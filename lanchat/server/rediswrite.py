@@ -2,7 +2,7 @@
 
 For each event the script ``XADD``s it to the log, adds it to its room's sorted set
 (and a ``mode`` or ``topic`` to ``KEY_MODES``), and records its say id in the
-session's hash; a say id the session already used, on any server of the group, is
+session's hash (the newest ``IDS_KEPT``, by a companion sorted set); a say id the session already used, on any server of the group, is
 not stored again: the script returns its first seq instead, so a resend that reached
 two servers is stored once (the journal acks it with that seq). A script runs
 atomically, so no other server's write falls inside a batch.
@@ -14,8 +14,9 @@ import json
 
 import redis
 
+from lanchat.server import redishistory
 from lanchat.server.redishistory import (KEY_LOG, KEY_MODES, KEY_SESSIONS, NO_ROOM, ids_key,
-                                         pack, room_key)
+                                         ids_order_key, pack, room_key)
 
 IDS_DAYS = 7  # a session's say ids are kept this long after its last line
 
@@ -29,8 +30,16 @@ for _, r in ipairs(rows) do
   if ids ~= cjson.null then
     first = redis.call('HGET', ids, msgid)
     if not first then
+      local order = r[8]
       redis.call('HSET', ids, msgid, seq)
+      redis.call('ZADD', order, seq, msgid)
+      local over = math.min(redis.call('ZCARD', order) - tonumber(ARGV[7]), 1000)  -- unpack's limit
+      if over > 0 then
+        redis.call('HDEL', ids, unpack(redis.call('ZRANGE', order, 0, over - 1)))
+        redis.call('ZREMRANGEBYRANK', order, 0, over - 1)
+      end
       redis.call('EXPIRE', ids, ARGV[3])
+      redis.call('EXPIRE', order, ARGV[3])
     end
   end
   if first then
@@ -73,9 +82,11 @@ class BatchWriter:
                 seq, ids_key(session) if msg_id is not None and session is not None else None,
                 msg_id, logged, room_key(room or NO_ROOM),
                 pack(body, session, msg_id, private, recipient_session, kind),
-                json.dumps([body, recipient]) if kind in ("mode", "topic") else None])
+                json.dumps([body, recipient]) if kind in ("mode", "topic") else None,
+                ids_order_key(session) if session is not None else None])
         found = self._script(
             keys=[KEY_LOG, KEY_MODES, KEY_SESSIONS],
             args=[self.keep * 4, self.origin, IDS_DAYS * 86400, json.dumps(packed),
-                  json.dumps([[token, name] for token, name, _ in sessions]), self.keep])
+                  json.dumps([[token, name] for token, name, _ in sessions]), self.keep,
+                  redishistory.IDS_KEPT])
         return {int(found[i]): int(found[i + 1]) for i in range(0, len(found), 2)}
