@@ -144,3 +144,38 @@ def test_a_sessions_say_ids_are_capped_and_a_resume_loads_the_newest(
     assert state.ids == {f"line{number}-0": seq for number, seq in enumerate(seqs) if number >= 3}
     again.send(type="say", text="line7", id="line7-0")  # a resend: acked with its first seq
     assert again.expect("ack", id="line7-0", timeout=10)["seq"] == seqs[7]
+
+
+@pytest.fixture
+def durable_pair(tmp_path):
+    redis_server = RedisServer(str(tmp_path), aof=True)  # the outage keeps the log
+    redis_server.start()
+    servers = [RunningServer(redis=redis_server.url, rate=0) for _ in range(2)]
+    yield redis_server, servers
+    for server in servers:
+        server.stop()
+    redis_server.stop()
+
+
+def test_a_leave_during_an_outage_reaches_the_group_when_redis_is_back(durable_pair,
+                                                                       make_client):
+    import redis as redis_py
+    from lanchat.server.redispresence import KEY_NAMES
+    redis_server, (a, b) = durable_pair
+    alice = make_client(a.address)
+    alice.hello("alice")
+    bob = make_client(b.address)
+    bob.hello("bob")
+    alice.expect("join", name="bob")
+    redis_server.stop()
+    alice.close()
+    wait_for(lambda: "alice" not in a.room.membership.members, timeout=10, what="alice gone")
+    redis_server.start()
+    assert bob.expect("leave", name="alice", timeout=10)
+    bob.send(type="say", text="/who", id="w")
+    assert bob.expect("users", timeout=10)["users"] == ["bob"]
+    store = redis_py.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        assert "alice" not in store.hgetall(KEY_NAMES)
+    finally:
+        store.close()

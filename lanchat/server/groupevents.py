@@ -20,6 +20,7 @@ is applied here, as a local kick, when its target is connected here.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -27,6 +28,8 @@ import protocol
 from lanchat.errors import StoreUnavailable
 from lanchat.text import name_key, numbered_name
 from lanchat.server.delivery import Delivery, Outgoing
+
+log = logging.getLogger("chat.group")
 
 
 @dataclass(eq=False)
@@ -114,6 +117,15 @@ def claim_join(room, wanted: str, token: str) -> tuple:
         room.journal.names.release(name_key(name), token)
         raise
     return name, seq, now
+
+
+def left_later(room, member, reason: str) -> None:
+    """``member`` left but its leave could not take a seq (Redis failing; room lock
+    held): the heartbeat gives its name back and stores the leave once Redis answers,
+    so the other servers do not keep a ghost."""
+    log.info("%s (%s) left: %s (told to the group once Redis answers)",
+             member.name, member.peer, reason)
+    room.journal.names.release(member.key, member.session, leave=(member.name, reason))
 
 
 def load(room) -> None:

@@ -125,7 +125,7 @@ class RedisJournal(RedisHistory, Journal):
             self.last_seq = int(self.redis.get(KEY_SEQ) or 0)
             newest = self.redis.xrevrange(KEY_LOG, count=1)
             self.names = GroupNames(self.redis, self.origin, server_name, self.keep * 4,
-                                    self._breaker)
+                                    self._breaker, lambda: self._highest_seen())
             self.relay = Relay(self.redis, self.origin, self._heard)
             self._writer = BatchWriter(self.redis, self.origin, self.keep)
             self._take = self.redis.register_script(_TAKE)

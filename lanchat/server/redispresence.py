@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections import deque
+from typing import Callable, Optional
 
 import redis
 
@@ -81,13 +82,27 @@ redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({ARGV[2], ARGV[3], ARGV[4]}))
 return 1
 """
 
+# Gives a name back if this server holds it for the session, and then, if ARGV[4]
+# (a name) is given, stores its leave unless another server holds the name now (the
+# person is back there): a leave this server could not store while Redis failed.
+# The seq is raised to ARGV[9] first, as ``redisjournal._TAKE`` does.
 _RELEASE = """
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if held then
   local holder = cjson.decode(held)
-  if holder[2] == ARGV[2] and holder[3] == ARGV[3] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+  if holder[2] ~= ARGV[2] or holder[3] ~= ARGV[3] then return 0 end
+  redis.call('HDEL', KEYS[1], ARGV[1])
 end
-return 0
+if ARGV[4] == '' then return 0 end
+if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[9]) then
+  redis.call('SET', KEYS[2], ARGV[9])
+end
+local seq = redis.call('INCR', KEYS[2])
+local body = cjson.encode({type = 'leave', seq = seq, ts = tonumber(ARGV[5]),
+                           name = ARGV[4], reason = ARGV[6]})
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '*', 's', seq, 'o', ARGV[7], 'e', body)
+redis.call('ZADD', KEYS[4], seq, cjson.encode({body, cjson.null, cjson.null, 0, cjson.null, 'leave'}))
+return 1
 """
 
 _REAP = """
@@ -121,7 +136,8 @@ class GroupNames:
     """
 
     def __init__(self, client: redis.Redis, origin: str, server_name: str, maxlen: int,
-                 breaker: Breaker):
+                 breaker: Breaker, floor: Callable[[], int]):
+        self.floor = floor  # the highest seq this server has seen (a leave's seq is above)
         self.redis = client
         self.breaker = breaker
         self.origin = origin
@@ -173,26 +189,34 @@ class GroupNames:
             self.breaker.tripped()
             raise StoreUnavailable(UNREACHABLE_NAMES + f" ({exc})") from None
 
-    def release(self, key: str, session: str) -> None:
-        """Give ``key`` back, if this server still holds it for ``session``; if Redis
-        fails, the heartbeat gives it back once Redis answers (``PENDING_MAX`` kept)."""
+    def release(self, key: str, session: str, leave: Optional[tuple] = None) -> None:
+        """Give ``key`` back, if this server still holds it for ``session``, and store
+        ``leave`` (``(name, reason)``) if given: while Redis fails, the heartbeat does
+        it once Redis answers (the last ``PENDING_MAX`` kept)."""
+        pending = (key, session, leave, time.time())
         if self.breaker.open():
             log.info("could not give the name %s back yet: Redis is failing", key)
-            self._pending.append((key, session))
+            self._pending.append(pending)
             return
         try:
-            self._release(keys=[KEY_NAMES], args=[key, self.origin, session])
+            self._give_back(pending)
         except redis.RedisError as exc:
             self.breaker.tripped()
             log.info("could not give the name %s back yet: %s", key, exc)
-            self._pending.append((key, session))
+            self._pending.append(pending)
+
+    def _give_back(self, pending: tuple) -> None:
+        key, session, leave, when = pending
+        name, reason = leave or ("", "")
+        self._release(keys=[KEY_NAMES, KEY_SEQ, KEY_LOG, room_key(NO_ROOM)],
+                      args=[key, self.origin, session, name, when, reason, REAPER,
+                            self.maxlen, self.floor()])
 
     def _release_pending(self) -> None:
         # Heartbeat: the names not given back, oldest first; stops at a failure.
         with self._pending_lock:
             while self._pending:
-                key, session = self._pending[0]
-                self._release(keys=[KEY_NAMES], args=[key, self.origin, session])
+                self._give_back(self._pending[0])
                 self._pending.popleft()
 
     def holders(self) -> dict:

@@ -261,8 +261,7 @@ class Room:
         try:
             seq, now = self.next_seq()
         except StoreUnavailable:
-            log.info("%s (%s) left: %s (not told to the group: Redis is unreachable)",
-                     member.name, member.peer, reason)
+            groupevents.left_later(self, member, reason)
             return
         event = {"type": "leave", "seq": seq, "ts": now, "name": member.name, "reason": reason}
         out = Outgoing(event)
