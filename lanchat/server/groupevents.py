@@ -29,7 +29,7 @@ from lanchat.errors import StoreUnavailable
 from lanchat.text import name_key, numbered_name
 from lanchat.server.delivery import Delivery, Outgoing
 
-log = logging.getLogger("chat.group")
+log = logging.getLogger("chat.redis")
 
 
 @dataclass(eq=False)
