@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from conftest import RunningServer
+
 REDIS_SERVER = shutil.which("redis-server")
 needs_redis = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed "
                                  "(.ci/run installs the redis-server package)")
@@ -73,3 +75,27 @@ class RedisServer:
         with open(f"/proc/{self.process.pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(str(tmp_path))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def group(redis_server):
+    """Factory: ``group(n, **config)`` -> n servers sharing the test's Redis."""
+    started = []
+
+    def factory(count: int, **overrides):
+        overrides.setdefault("rate", 0)
+        servers = [RunningServer(redis=redis_server.url, **overrides) for _ in range(count)]
+        started.extend(servers)
+        return servers
+
+    yield factory
+    for server in started:
+        server.stop()

@@ -11,34 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import RunningServer
-from redisserver import RedisServer, needs_redis
+from redisserver import group, needs_redis, redis_server  # noqa: F401 (fixtures)
 
 pytestmark = needs_redis
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(str(tmp_path))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def group(redis_server):
-    """Factory: ``group(n, **config)`` -> n servers sharing the test's Redis."""
-    started = []
-
-    def factory(count: int, **overrides):
-        overrides.setdefault("rate", 0)
-        servers = [RunningServer(redis=redis_server.url, **overrides) for _ in range(count)]
-        started.extend(servers)
-        return servers
-
-    yield factory
-    for server in started:
-        server.stop()
 
 
 def command(client, text, msg_id, room=None):
