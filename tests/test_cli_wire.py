@@ -4,26 +4,11 @@ conversation on stdout exactly as without the flag."""
 import json
 import re
 
-import pytest
 
 from serverhelpers import join
-from test_cli import CliProcess
+from test_cli import cli  # noqa: F401 (a fixture)
 
 WIRE_LINE = re.compile(r"(->|<-) \d\d:\d\d:\d\d\.\d\d\d \[(.{64})\] (.*)")
-
-
-@pytest.fixture
-def cli():
-    started = []
-
-    def factory(*args, **kwargs):
-        process = CliProcess(*args, **kwargs)
-        started.append(process)
-        return process
-
-    yield factory
-    for process in started:
-        process.stop()
 
 
 def session(srv, cli, bob, *flags):
