@@ -4,7 +4,6 @@ conversation on stdout exactly as without the flag."""
 import json
 import re
 
-
 from serverhelpers import join
 from test_cli import cli  # noqa: F401 (a fixture)
 
