@@ -28,10 +28,11 @@ import logging
 import sqlite3
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Optional
 
-import protocol
 from lanchat.errors import JournalClosed
+from lanchat.server import eventrows
 from lanchat.server.database import lock_history, open_database
 from lanchat.server.historyreads import HistoryReads
 
@@ -44,6 +45,8 @@ SESSION_DAYS = 7           # a session unused this long cannot be resumed after 
 # hold megabytes per member when a crowd pipelines lines.
 BATCH_ROWS = 512
 CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied into the database file
+_UPSERT_SESSION = ("INSERT INTO sessions VALUES (?,?,?) ON CONFLICT(token) DO UPDATE "
+                   "SET name=excluded.name, updated=excluded.updated")
 
 
 
@@ -79,6 +82,7 @@ class Journal(HistoryReads):
     """
 
     shared = False  # alone: the room counts its seqs (``redisjournal`` takes them)
+    _deliverer: Optional[int] = None  # the thread running a batch's deliveries, if any
 
     def __init__(self, path: str):
         self.path = path
@@ -95,9 +99,13 @@ class Journal(HistoryReads):
             self._checkpointer = threading.Thread(target=self._checkpoint_loop,
                                                   name="checkpoint", daemon=True)
         self.last_seq: int = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-        self._lock = threading.Condition()
+        self._db_lock = threading.Lock()  # one transaction or history read at a time
+        state = threading.Lock()
+        self._lock = threading.Condition(state)  # the committer thread waits on it for work
+        self._turn = threading.Condition(state)  # a committed batch waits on it to deliver
         self._pending: list = []
-        self._committing = False  # a batch is being written or delivered (by anyone)
+        self._committing = False  # a batch is being written, or waits for its turn
+        self._delivering = False  # a batch's deliveries are running
         self._closing = False
         self._thread = threading.Thread(target=self._commit_loop, name="journal", daemon=True)
         self._deliver_batch: Callable[[list], None] = _call_each
@@ -214,16 +222,7 @@ class Journal(HistoryReads):
         callback: a run of lines from one sender, stored all or none."""
         self._queue(_Entry(tuple(rows), None, deliver, refused, None, repeated), wake)
 
-    @staticmethod
-    def row(event: dict, *, sender: Optional[str] = None, recipient: Optional[str] = None,
-            session: Optional[str] = None, recipient_session: Optional[str] = None,
-            msg_id: Optional[str] = None, body: Optional[str] = None) -> tuple:
-        """The events row of ``event`` (see ``submit`` for the arguments)."""
-        room = event.get("room")
-        return (event["seq"], event["ts"], event["type"], sender, recipient,
-                1 if event.get("kind") == "private" else 0, session, recipient_session,
-                msg_id, body if body is not None else protocol.ENCODE(event),
-                room.casefold() if isinstance(room, str) else None)
+    row = staticmethod(eventrows.row)  # an event's row, for ``submit_rows``
 
     def _queue(self, entry: _Entry, wake: bool) -> None:
         with self._lock:
@@ -240,7 +239,8 @@ class Journal(HistoryReads):
         being committed, whoever commits it picks up what is pending afterwards.
         """
         with self._lock:
-            if self._committing or not self._pending or self._closing:
+            if self._committing or not self._pending or self._closing \
+                    or self._deliverer == threading.get_ident():  # called by a delivery
                 if self._pending and not self._committing:
                     self._lock.notify()
                 return
@@ -251,9 +251,10 @@ class Journal(HistoryReads):
     def _commit_loop(self) -> None:
         while True:
             with self._lock:
-                while self._committing or (not self._pending and not self._closing):
+                while self._committing or (not self._pending and not (
+                        self._closing and not self._delivering)):
                     self._lock.wait()
-                if not self._pending:  # closing, and nothing is left
+                if not self._pending:  # closing, nothing is left, the last one delivered
                     return
                 batch = self._take_batch()
                 self._committing = True
@@ -271,22 +272,46 @@ class Journal(HistoryReads):
         return batch
 
     def _run(self, batch: list) -> None:
+        # Commit the batch, which may overlap the previous batch's deliveries (on
+        # another thread), wait for those to end, then deliver this one; from then on
+        # the next batch may commit. So at most two batches are in flight, each is
+        # committed before it is delivered, and they are delivered in order.
+        actions: list = []
         try:
             stored = self._write(batch)
-            actions = []
             for entry in batch:
                 if not stored and entry.rows and entry.refused is not None:
                     actions.append((None, entry.refused))
                 elif entry.deliver is not None:
-                    actions.append((entry.prepare, entry.deliver))
+                    prepare = entry.prepare
+                    actions.append((None if prepare is None else partial(self._read, prepare),
+                                    entry.deliver))
+        except Exception:
+            log.exception("delivery failed")
+        with self._lock:
+            while self._delivering:
+                self._turn.wait()
+            self._delivering = True
+            self._deliverer = threading.get_ident()
+            self._committing = False
+            if self._pending or self._closing:
+                self._lock.notify()  # the committer thread takes what came meanwhile
+        try:
             self._deliver_batch(actions)
         except Exception:
             log.exception("delivery failed")
         finally:
             with self._lock:
-                self._committing = False
-                if self._pending or self._closing:
-                    self._lock.notify()  # the committer thread takes what came meanwhile
+                self._delivering = False
+                self._deliverer = None
+                self._turn.notify()  # the next batch, if it is committed and waiting
+                if self._closing:
+                    self._lock.notify()
+
+    def _read(self, prepare: Callable[[], object]) -> object:
+        # A delivery's history query: not in the middle of the next batch's commit.
+        with self._db_lock:
+            return prepare()
 
     def _write(self, batch: list) -> bool:
         """Commit the batch's rows in one transaction; False if that failed."""
@@ -294,27 +319,26 @@ class Journal(HistoryReads):
         sessions = [e.session for e in batch if e.session is not None]
         if not rows and not sessions:
             return True
-        try:
-            self._db.execute("BEGIN")
-            if rows:
-                self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-            if sessions:
-                self._db.executemany(
-                    "INSERT INTO sessions VALUES (?,?,?) ON CONFLICT(token) DO UPDATE "
-                    "SET name=excluded.name, updated=excluded.updated", sessions)
-            self._db.execute("COMMIT")
-            self.batches += 1
-            return True
-        except Exception as exc:  # sqlite3.Error, or a row it cannot take
-            # A full disk must not stop the server; the lines in this batch are refused
-            # (their senders are told), so nothing unstored is ever acked.
-            self.failed = str(exc)
-            log.error("could not store %d events: %s", len(rows), exc)
+        with self._db_lock:
             try:
-                self._db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            return False
+                self._db.execute("BEGIN")
+                if rows:
+                    self._db.executemany(eventrows.INSERT, rows)
+                if sessions:
+                    self._db.executemany(_UPSERT_SESSION, sessions)
+                self._db.execute("COMMIT")
+                self.batches += 1
+                return True
+            except Exception as exc:  # sqlite3.Error, or a row it cannot take
+                # A full disk must not stop the server; the lines in this batch are
+                # refused (their senders are told), so nothing unstored is ever acked.
+                self.failed = str(exc)
+                log.error("could not store %d events: %s", len(rows), exc)
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                return False
 
     def close(self, timeout: float = 5.0) -> None:
         """Store and deliver what is queued, stop the thread, close the database."""
