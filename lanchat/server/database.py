@@ -23,19 +23,19 @@ CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
     ts REAL NOT NULL,
     type TEXT NOT NULL,
-    sender TEXT,        -- casefolded name of whoever caused it
+    sender TEXT,        -- casefolded name of whoever caused it (none in a narrow line)
     recipient TEXT,     -- casefolded name of a private message's addressee; a ban's address
     private INTEGER NOT NULL DEFAULT 0,
     session TEXT,       -- the sender's session token
     recipient_session TEXT,  -- a private message's addressee's session token
     msg_id TEXT,        -- the sender's say id (messages only)
-    body TEXT NOT NULL, -- the event as broadcast, JSON; '' for a chat line stored narrow
+    body TEXT NOT NULL, -- the event as broadcast, JSON; '' in a narrow line
     room TEXT,          -- the room's key (#lobby...); none for private lines, leaves, nicks
-    -- A chat line stored narrow (eventrows.py); all four NULL for any other row:
+    -- A line said in a room, stored narrow (eventrows.py); NULL in any other row:
     name TEXT,          -- its "from"
     text TEXT,          -- its "text"
     kind TEXT,          -- its "kind"
-    place TEXT          -- its "room", or a private line's "to"
+    room_name TEXT      -- its "room" (the room's name as shown)
 );
 CREATE INDEX IF NOT EXISTS events_modes ON events (seq) WHERE type IN ('mode', 'topic');
 CREATE TABLE IF NOT EXISTS sessions (
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 """
 # Columns a history from an older version may lack, added when it is opened.
-_ADDED_COLUMNS = ("room", "name", "text", "kind", "place")
+_ADDED_COLUMNS = ("room", "name", "text", "kind", "room_name")
 
 
 def check_location(path: str) -> None:
@@ -99,7 +99,7 @@ def open_database(path: str) -> sqlite3.Connection:
         db.executescript(_SCHEMA)
         _migrate(db)
         db.execute("SELECT seq, ts, type, sender, recipient, private, session, "
-                   "recipient_session, msg_id, body, room, name, text, kind, place "
+                   "recipient_session, msg_id, body, room, name, text, kind, room_name "
                    "FROM events LIMIT 0")
     except sqlite3.DatabaseError as exc:
         db.close()
@@ -115,7 +115,7 @@ def _migrate(db: sqlite3.Connection) -> None:
 
     Its rows stay as they are (``eventrows.event`` reads both forms): a history from
     before rooms gets ``room`` (its lines were #lobby's), one from before narrow rows
-    the four columns of a narrow chat line; the index of every event by type, which
+    the four columns of a narrow line; the index of every event by type, which
     each insert paid for and only the start's read of modes and topics needed, gives
     way to a partial index of those alone.
     """

@@ -315,15 +315,23 @@ class Journal(HistoryReads):
 
     def _write(self, batch: list) -> bool:
         """Commit the batch's rows in one transaction; False if that failed."""
-        rows = [row for e in batch for row in e.rows]
-        sessions = [e.session for e in batch if e.session is not None]
-        if not rows and not sessions:
+        shapes: dict = {}  # a row's length -> the rows of that shape (eventrows.INSERTS)
+        sessions = []
+        for entry in batch:
+            for row in entry.rows:
+                shape = shapes.get(len(row))
+                if shape is None:
+                    shape = shapes[len(row)] = []
+                shape.append(row)
+            if entry.session is not None:
+                sessions.append(entry.session)
+        if not shapes and not sessions:
             return True
         with self._db_lock:
             try:
                 self._db.execute("BEGIN")
-                if rows:
-                    self._db.executemany(eventrows.INSERT, rows)
+                for size, rows in shapes.items():
+                    self._db.executemany(eventrows.INSERTS[size], rows)
                 if sessions:
                     self._db.executemany(_UPSERT_SESSION, sessions)
                 self._db.execute("COMMIT")
@@ -333,7 +341,8 @@ class Journal(HistoryReads):
                 # A full disk must not stop the server; the lines in this batch are
                 # refused (their senders are told), so nothing unstored is ever acked.
                 self.failed = str(exc)
-                log.error("could not store %d events: %s", len(rows), exc)
+                log.error("could not store %d events: %s",
+                          sum(len(rows) for rows in shapes.values()), exc)
                 try:
                     self._db.execute("ROLLBACK")
                 except sqlite3.Error:
