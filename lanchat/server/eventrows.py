@@ -56,7 +56,9 @@ def row(event: dict, *, sender: Optional[str] = None, recipient: Optional[str] =
         body: the event's JSON if the caller has it already (used for the events
             that are not stored narrow; encoded here otherwise).
     """
-    if type(event.get("ts")) is float and tuple(event) == _ROOM_LINE \
+    ts = event.get("ts")
+    # (SQLite gives -0.0 back as 0.0, and NaN as NULL: such a time goes whole.)
+    if type(ts) is float and ts != 0.0 and ts == ts and tuple(event) == _ROOM_LINE \
             and event["type"] == "message":
         _, seq, ts, name, text, kind, place = event.values()
         if type(seq) is int and type(name) is type(text) is type(kind) is type(place) is str:
