@@ -82,7 +82,10 @@ class Journal(HistoryReads):
     """
 
     shared = False  # alone: the room counts its seqs (``redisjournal`` takes them)
-    _deliverer: Optional[int] = None  # the thread running a batch's deliveries, if any
+    # The batch being delivered (set in ``_run``; a group's journal, ``redisjournal``,
+    # delivers from its reader and leaves them so): whether one is, and on which thread.
+    _delivering = False
+    _deliverer: Optional[int] = None
 
     def __init__(self, path: str):
         self.path = path
@@ -105,7 +108,6 @@ class Journal(HistoryReads):
         self._turn = threading.Condition(state)  # a committed batch waits on it to deliver
         self._pending: list = []
         self._committing = False  # a batch is being written, or waits for its turn
-        self._delivering = False  # a batch's deliveries are running
         self._closing = False
         self._thread = threading.Thread(target=self._commit_loop, name="journal", daemon=True)
         self._deliver_batch: Callable[[list], None] = _call_each
