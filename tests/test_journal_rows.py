@@ -29,7 +29,8 @@ def stored_and_read(event: dict, **columns) -> dict:
     db = open_database(":memory:")
     try:
         row = eventrows.row(event, **columns)
-        db.execute(eventrows.INSERTS[len(row)], row)
+        ((sql, values),) = eventrows.statements([row])
+        db.execute(sql, values)
         got = db.execute(f"SELECT {eventrows.EVENT_COLUMNS} FROM events").fetchone()
         return eventrows.event(*got)
     finally:
@@ -206,3 +207,26 @@ def test_a_replayed_line_is_the_bytes_that_were_broadcast(make_server, make_clie
         if json.loads(body).get("type") == "message":
             replays.append(body)
     assert replays == [body[:-1] + b',"replay":true}' for body in live]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["line", "join"]), max_size=300))
+def test_a_batch_of_any_mix_is_inserted_row_for_row(kinds):
+    # statements() cuts a batch into a few INSERTs of 128, 32, 8 or 1 rows of one shape.
+    events = [dict({"type": "message", "seq": seq, "ts": 2.5, "from": "a", "text": f"t{seq}",
+                    "kind": "chat", "room": "#r"} if kind == "line" else
+                   {"type": "join", "seq": seq, "ts": 2.5, "name": f"n{seq}"})
+              for seq, kind in enumerate(kinds, 1)]
+    made = [eventrows.row(event, session="s", msg_id=f"m{event['seq']}") for event in events]
+    found = eventrows.statements(made)
+    assert len(found) <= 2 * (len(made) // 128 + 3 + 3 + 7)
+    db = open_database(":memory:")
+    try:
+        for sql, values in found:
+            db.execute(sql, values)
+        rows = db.execute(f"SELECT {eventrows.EVENT_COLUMNS}, msg_id FROM events ORDER BY seq"
+                          ).fetchall()
+    finally:
+        db.close()
+    assert [eventrows.event(*row[:-1]) for row in rows] == events
+    assert [row[-1] for row in rows] == [f"m{n}" for n in range(1, len(events) + 1)]

@@ -7,10 +7,13 @@ So it is stored narrow: its parts in columns (``name``, ``text``, ``kind``,
 ``sender``: its name says who). Every other event (private lines, joins, leaves,
 modes, topics, nicks...) and any line of another shape keeps its JSON in ``body``.
 
-A row's shape says its statement: ``row`` gives a narrow line as a tuple of
-``len(LINE_COLUMNS)`` and any other event as one of ``len(WHOLE_COLUMNS)``, and
-``INSERTS`` maps each length to its ``INSERT``. Binding costs SQLite about 0.1 us a
-value, so a line binds the nine values it needs, not all fifteen columns.
+``statements`` turns a batch's rows into a few ``INSERT``s: a row's length says its
+shape (a narrow line's ``LINE_COLUMNS`` or any other event's ``WHOLE_COLUMNS``), and
+each statement inserts up to ``CHUNKS[0]`` rows of one shape. Binding costs SQLite
+about 0.1 us a value, so a line binds the nine values it needs, not fifteen; and one
+statement of many rows is stepped once, where ``executemany`` steps (and lets go of
+the GIL, waking another thread) once a row. The statements are a handful of fixed
+strings, prepared once and reused from the connection's statement cache.
 
 ``event`` rebuilds the very dict that was stored: the same keys in the same order,
 the same values (a line is stored narrow only if its values come back from SQLite as
@@ -22,6 +25,7 @@ every line in ``body``, and reads back the same way.
 from __future__ import annotations
 
 import json
+from itertools import chain
 from typing import Optional
 
 import protocol
@@ -31,12 +35,42 @@ LINE_COLUMNS = ("seq", "ts", "session", "msg_id", "room", "name", "text", "kind"
 # Any other event's columns, in the order of its row (the narrow ones are NULL).
 WHOLE_COLUMNS = ("seq", "ts", "type", "sender", "recipient", "private", "session",
                      "recipient_session", "msg_id", "body", "room")
-INSERTS = {
-    len(LINE_COLUMNS): "INSERT INTO events (type, body, private, %s) VALUES ('message', '', "
-                       "0, %s)" % (", ".join(LINE_COLUMNS), ", ".join("?" * len(LINE_COLUMNS))),
-    len(WHOLE_COLUMNS): "INSERT INTO events (%s) VALUES (%s)" % (
-        ", ".join(WHOLE_COLUMNS), ", ".join("?" * len(WHOLE_COLUMNS))),
-}
+CHUNKS = (128, 32, 8, 1)  # rows per INSERT: a batch of 512 lines is four statements
+
+
+def _insert(columns: str, values: str, count: int) -> str:
+    return f"INSERT INTO events ({columns}) VALUES {', '.join([values] * count)}"
+
+
+_LINE_VALUES = "('message', '', 0, %s)" % ", ".join("?" * len(LINE_COLUMNS))
+_WHOLE_VALUES = "(%s)" % ", ".join("?" * len(WHOLE_COLUMNS))
+# (a row's length, rows) -> the INSERT of that many rows of that shape
+INSERTS = {(len(LINE_COLUMNS), count): _insert("type, body, private, " + ", ".join(LINE_COLUMNS),
+                                               _LINE_VALUES, count) for count in CHUNKS}
+INSERTS.update({(len(WHOLE_COLUMNS), count): _insert(", ".join(WHOLE_COLUMNS), _WHOLE_VALUES,
+                                                     count) for count in CHUNKS})
+
+
+def statements(rows: list) -> list:
+    """``[(sql, values)]`` that insert ``rows`` (made by ``row``), in any order."""
+    shapes: dict = {}
+    for made in rows:
+        shape = shapes.get(len(made))
+        if shape is None:
+            shape = shapes[len(made)] = []
+        shape.append(made)
+    out = []
+    for size, same in shapes.items():
+        start, left = 0, len(same)
+        for count in CHUNKS:
+            while left >= count:
+                out.append((INSERTS[size, count],
+                            tuple(chain.from_iterable(same[start:start + count]))))
+                start += count
+                left -= count
+    return out
+
+
 # What ``event`` reads, in its order: select these to rebuild a row's event.
 EVENT_COLUMNS = "body, seq, ts, name, text, kind, room_name"
 

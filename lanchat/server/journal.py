@@ -317,23 +317,15 @@ class Journal(HistoryReads):
 
     def _write(self, batch: list) -> bool:
         """Commit the batch's rows in one transaction; False if that failed."""
-        shapes: dict = {}  # a row's length -> the rows of that shape (eventrows.INSERTS)
-        sessions = []
-        for entry in batch:
-            for row in entry.rows:
-                shape = shapes.get(len(row))
-                if shape is None:
-                    shape = shapes[len(row)] = []
-                shape.append(row)
-            if entry.session is not None:
-                sessions.append(entry.session)
-        if not shapes and not sessions:
+        rows = [row for entry in batch for row in entry.rows]
+        sessions = [entry.session for entry in batch if entry.session is not None]
+        if not rows and not sessions:
             return True
         with self._db_lock:
             try:
                 self._db.execute("BEGIN")
-                for size, rows in shapes.items():
-                    self._db.executemany(eventrows.INSERTS[size], rows)
+                for sql, values in eventrows.statements(rows):
+                    self._db.execute(sql, values)
                 if sessions:
                     self._db.executemany(_UPSERT_SESSION, sessions)
                 self._db.execute("COMMIT")
@@ -343,8 +335,7 @@ class Journal(HistoryReads):
                 # A full disk must not stop the server; the lines in this batch are
                 # refused (their senders are told), so nothing unstored is ever acked.
                 self.failed = str(exc)
-                log.error("could not store %d events: %s",
-                          sum(len(rows) for rows in shapes.values()), exc)
+                log.error("could not store %d events: %s", len(rows), exc)
                 try:
                     self._db.execute("ROLLBACK")
                 except sqlite3.Error:
