@@ -11,8 +11,18 @@ is seq order). SQLite never runs under the room's lock.
 A thread that submits with ``wake=False`` calls ``run_inline`` once it has left the
 room's lock: if no batch is being committed, it commits and delivers that batch itself,
 which saves the hand-off to the committer thread (a wake-up and a GIL switch per line,
-the main cost of a line in a quiet room). One batch at a time, whoever runs it, so the
-order and commit-before-delivery are the same either way.
+the main cost of a line in a quiet room).
+
+Two batches may be in flight: while one batch's deliveries run (the room gathering and
+handing its bytes to the send queues), the next batch is committed, by the committer
+thread or another reader's ``run_inline``; it is delivered once those deliveries are
+through (``_run``). So every event is committed before anyone sees it, batches are
+delivered in order, and SQLite (which lets go of the GIL while it works) overlaps the
+Python of the sends. A third batch waits until the second starts its deliveries.
+History reads (a delivery's ``prepare``) and commits take turns on the connection.
+
+Rows (``eventrows``): a line said in a room is stored narrow, its parts in columns
+and no JSON; a batch's rows go in as a few fixed multi-row ``INSERT``s, prepared once.
 
 WAL with ``synchronous=NORMAL``: a commit is in the WAL file when ``COMMIT`` returns,
 so it survives ``kill -9`` of the process (not necessarily a power cut). Checkpoints
