@@ -59,20 +59,21 @@ def test_the_next_batch_commits_while_this_one_is_delivered_and_waits_its_turn(t
         inline.start()
         assert entered.wait(WAIT)
         # Batch 1 is being delivered; batch 2 is committed meanwhile by the journal's
-        # thread, and waits: nothing of it is delivered before batch 1 is through.
+        # thread and handed over: nothing of it is delivered before batch 1 is through.
         journal.submit(line(2), record(2))
         wait_for(lambda: committed(path, 2), what="batch 2 committed during batch 1's sends")
-        with journal._lock:
-            assert journal._delivering and journal._committing  # 2 holds the next turn
+        wait_for(lambda: journal._ready is not None, what="batch 2 handed to the deliverer")
         # A third batch is not taken while one is committed and waiting: two in flight.
         journal.submit(line(3), record(3))
         with journal._lock:
-            assert [e.rows[0][0] for e in journal._pending] == [3] and journal._committing
-        assert record.seen == [(1, True)]
+            assert [e.rows[0][0] for e in journal._pending] == [3]
+            assert journal._ready is not None and not journal._committing
+        assert not committed(path, 3) and record.seen == [(1, True)]
         gate.set()
         wait_for(lambda: len(record.seen) == 3, what="batches 2 and 3 delivered")
         assert record.seen == [(1, True), (2, True), (3, True)]
         inline.join(WAIT)
+        assert not inline.is_alive()
     finally:
         gate.set()
         journal.close()

@@ -15,11 +15,12 @@ the main cost of a line in a quiet room).
 
 Two batches may be in flight: while one batch's deliveries run (the room gathering and
 handing its bytes to the send queues), the next batch is committed, by the committer
-thread or another reader's ``run_inline``; it is delivered once those deliveries are
-through (``_run``). So every event is committed before anyone sees it, batches are
-delivered in order, and SQLite (which lets go of the GIL while it works) overlaps the
-Python of the sends. A third batch waits until the second starts its deliveries.
-History reads (a delivery's ``prepare``) and commits take turns on the connection.
+thread or another reader's ``run_inline``, and handed to the thread delivering, which
+runs its deliveries next (``_run``: no thread waits for another). So every event is
+committed before anyone sees it, batches are delivered in order, and SQLite (which
+lets go of the GIL while it works) overlaps the Python of the sends. A third batch is
+taken once the second's deliveries have begun. History reads (a delivery's
+``prepare``) and commits take turns on the connection.
 
 Rows (``eventrows``): a line said in a room is stored narrow, its parts in columns
 and no JSON; a batch's rows go in as a few fixed multi-row ``INSERT``s, prepared once.
@@ -92,10 +93,12 @@ class Journal(HistoryReads):
     """
 
     shared = False  # alone: the room counts its seqs (``redisjournal`` takes them)
-    # The batch being delivered (set in ``_run``; a group's journal, ``redisjournal``,
-    # delivers from its reader and leaves them so): whether one is, and on which thread.
+    # Set in ``_run`` (a group's journal, ``redisjournal``, delivers from its reader and
+    # leaves them so): whether a batch is being delivered, on which thread, and the
+    # deliveries of the committed batch that thread runs next.
     _delivering = False
     _deliverer: Optional[int] = None
+    _ready: Optional[list] = None
 
     def __init__(self, path: str):
         self.path = path
@@ -113,11 +116,9 @@ class Journal(HistoryReads):
                                                   name="checkpoint", daemon=True)
         self.last_seq: int = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         self._db_lock = threading.Lock()  # one transaction or history read at a time
-        state = threading.Lock()
-        self._lock = threading.Condition(state)  # the committer thread waits on it for work
-        self._turn = threading.Condition(state)  # a committed batch waits on it to deliver
+        self._lock = threading.Condition()  # the committer thread waits on it for work
         self._pending: list = []
-        self._committing = False  # a batch is being written, or waits for its turn
+        self._committing = False  # a batch is being written (by anyone)
         self._closing = False
         self._thread = threading.Thread(target=self._commit_loop, name="journal", daemon=True)
         self._deliver_batch: Callable[[list], None] = _call_each
@@ -251,9 +252,10 @@ class Journal(HistoryReads):
         being committed, whoever commits it picks up what is pending afterwards.
         """
         with self._lock:
-            if self._committing or not self._pending or self._closing \
+            free = not self._committing and self._ready is None
+            if not free or not self._pending or self._closing \
                     or self._deliverer == threading.get_ident():  # called by a delivery
-                if self._pending and not self._committing:
+                if self._pending and free:
                     self._lock.notify()
                 return
             batch = self._take_batch()
@@ -263,8 +265,8 @@ class Journal(HistoryReads):
     def _commit_loop(self) -> None:
         while True:
             with self._lock:
-                while self._committing or (not self._pending and not (
-                        self._closing and not self._delivering)):
+                while self._committing or self._ready is not None or (
+                        not self._pending and not (self._closing and not self._delivering)):
                     self._lock.wait()
                 if not self._pending:  # closing, nothing is left, the last one delivered
                     return
@@ -284,11 +286,12 @@ class Journal(HistoryReads):
         return batch
 
     def _run(self, batch: list) -> None:
-        # Commit the batch, which may overlap the previous batch's deliveries (on
-        # another thread), wait for those to end, then deliver this one; from then on
-        # the next batch may commit. So at most two batches are in flight, each is
-        # committed before it is delivered, and they are delivered in order.
-        actions: list = []
+        # Commit the batch; if the batch before is still being delivered, hand this
+        # one's deliveries to that thread, which runs them next; else deliver it here,
+        # and then whatever was handed over meanwhile. The next batch may commit as soon
+        # as the hand-over slot is free: at most two batches in flight, each committed
+        # before it is delivered, delivered in order, and no thread waits for another.
+        actions: Optional[list] = []
         try:
             stored = self._write(batch)
             for entry in batch:
@@ -301,24 +304,26 @@ class Journal(HistoryReads):
         except Exception:
             log.exception("delivery failed")
         with self._lock:
-            while self._delivering:
-                self._turn.wait()
+            self._committing = False
+            if self._delivering:
+                self._ready = actions
+                return
             self._delivering = True
             self._deliverer = threading.get_ident()
-            self._committing = False
             if self._pending or self._closing:
-                self._lock.notify()  # the committer thread takes what came meanwhile
-        try:
-            self._deliver_batch(actions)
-        except Exception:
-            log.exception("delivery failed")
-        finally:
+                self._lock.notify()  # the committer thread commits the next meanwhile
+        while actions is not None:
+            try:
+                self._deliver_batch(actions)
+            except Exception:
+                log.exception("delivery failed")
             with self._lock:
-                self._delivering = False
-                self._deliverer = None
-                self._turn.notify()  # the next batch, if it is committed and waiting
-                if self._closing:
-                    self._lock.notify()
+                actions, self._ready = self._ready, None
+                if actions is None:
+                    self._delivering = False
+                    self._deliverer = None
+                if self._pending or self._closing:
+                    self._lock.notify()  # the slot is free: the next batch may commit
 
     def _read(self, prepare: Callable[[], object]) -> object:
         # A delivery's history query: not in the middle of the next batch's commit.
