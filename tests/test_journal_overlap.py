@@ -58,22 +58,55 @@ def test_the_next_batch_commits_while_this_one_is_delivered_and_waits_its_turn(t
         inline = threading.Thread(target=journal.run_inline)  # a reader thread's way
         inline.start()
         assert entered.wait(WAIT)
-        # Batch 1 is being delivered; batch 2 is committed meanwhile by the journal's
-        # thread and handed over: nothing of it is delivered before batch 1 is through.
+        # Batch 1 is being delivered; batches 2 and 3 are committed meanwhile by the
+        # journal's thread and handed over: nothing of them is delivered before batch 1
+        # is through, then both go out as one batch, in order.
         journal.submit(line(2), record(2))
         wait_for(lambda: committed(path, 2), what="batch 2 committed during batch 1's sends")
-        wait_for(lambda: journal._ready is not None, what="batch 2 handed to the deliverer")
-        # A third batch is not taken while one is committed and waiting: two in flight.
         journal.submit(line(3), record(3))
+        wait_for(lambda: committed(path, 3), what="batch 3 committed during batch 1's sends")
         with journal._lock:
-            assert [e.rows[0][0] for e in journal._pending] == [3]
-            assert journal._ready is not None and not journal._committing
-        assert not committed(path, 3) and record.seen == [(1, True)]
+            assert len(journal._ready) == 2 and journal._ready_rows == 2
+        assert record.seen == [(1, True)]
         gate.set()
         wait_for(lambda: len(record.seen) == 3, what="batches 2 and 3 delivered")
         assert record.seen == [(1, True), (2, True), (3, True)]
         inline.join(WAIT)
         assert not inline.is_alive()
+    finally:
+        gate.set()
+        journal.close()
+
+
+def test_no_more_than_batch_rows_wait_for_the_thread_delivering(tmp_path, monkeypatch):
+    from lanchat.server import journal as history
+    monkeypatch.setattr(history, "BATCH_ROWS", 2)
+    path = str(tmp_path / "chat.db")
+    journal = Journal(path)
+    journal.start(run_each)
+    record = Recorder(path)
+    entered, gate = threading.Event(), threading.Event()
+
+    def first():
+        record(1)()
+        entered.set()
+        assert gate.wait(WAIT)
+
+    try:
+        journal.submit(line(1), first, wake=False)
+        inline = threading.Thread(target=journal.run_inline)
+        inline.start()
+        assert entered.wait(WAIT)
+        journal.submit_rows([Journal.row(line(2)), Journal.row(line(3))], record(2))
+        wait_for(lambda: journal._ready_rows == 2, what="two rows waiting")
+        journal.submit(line(4), record(4))
+        with journal._lock:  # not taken: the rows waiting are at the bound
+            assert [e.rows[0][0] for e in journal._pending] == [4]
+        assert not committed(path, 4)
+        gate.set()
+        wait_for(lambda: len(record.seen) == 3, what="the rest delivered")
+        assert record.seen == [(1, True), (2, True), (4, True)]
+        inline.join(WAIT)
     finally:
         gate.set()
         journal.close()

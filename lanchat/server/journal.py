@@ -13,14 +13,14 @@ room's lock: if no batch is being committed, it commits and delivers that batch 
 which saves the hand-off to the committer thread (a wake-up and a GIL switch per line,
 the main cost of a line in a quiet room).
 
-Two batches may be in flight: while one batch's deliveries run (the room gathering and
-handing its bytes to the send queues), the next batch is committed, by the committer
-thread or another reader's ``run_inline``, and handed to the thread delivering, which
-runs its deliveries next (``_run``: no thread waits for another). So every event is
-committed before anyone sees it, batches are delivered in order, and SQLite (which
-lets go of the GIL while it works) overlaps the Python of the sends. A third batch is
-taken once the second's deliveries have begun. History reads (a delivery's
-``prepare``) and commits take turns on the connection.
+While one batch's deliveries run (the room gathering and handing its bytes to the
+send queues), what comes meanwhile is committed, by the committer thread or another
+reader's ``run_inline``, and handed to the thread delivering, which delivers all of it
+next as one batch (``_run``: no thread waits for another; up to ``BATCH_ROWS`` rows
+wait so). So every event is committed before anyone sees it, batches are delivered in
+order and as big as without the overlap (one send per member each), and SQLite
+(which lets go of the GIL while it works) runs beside the Python of the sends.
+History reads (a delivery's ``prepare``) and commits take turns on the connection.
 
 Rows (``eventrows``): a line said in a room is stored narrow, its parts in columns
 and no JSON; a batch's rows go in as a few fixed multi-row ``INSERT``s, prepared once.
@@ -95,10 +95,12 @@ class Journal(HistoryReads):
     shared = False  # alone: the room counts its seqs (``redisjournal`` takes them)
     # Set in ``_run`` (a group's journal, ``redisjournal``, delivers from its reader and
     # leaves them so): whether a batch is being delivered, on which thread, and the
-    # deliveries of the committed batch that thread runs next.
+    # deliveries committed meanwhile, which that thread runs next as one batch (and
+    # how many rows they stored).
     _delivering = False
     _deliverer: Optional[int] = None
     _ready: Optional[list] = None
+    _ready_rows = 0
 
     def __init__(self, path: str):
         self.path = path
@@ -252,7 +254,7 @@ class Journal(HistoryReads):
         being committed, whoever commits it picks up what is pending afterwards.
         """
         with self._lock:
-            free = not self._committing and self._ready is None
+            free = not self._committing and self._ready_rows < BATCH_ROWS
             if not free or not self._pending or self._closing \
                     or self._deliverer == threading.get_ident():  # called by a delivery
                 if self._pending and free:
@@ -265,7 +267,7 @@ class Journal(HistoryReads):
     def _commit_loop(self) -> None:
         while True:
             with self._lock:
-                while self._committing or self._ready is not None or (
+                while self._committing or self._ready_rows >= BATCH_ROWS or (
                         not self._pending and not (self._closing and not self._delivering)):
                     self._lock.wait()
                 if not self._pending:  # closing, nothing is left, the last one delivered
@@ -286,15 +288,18 @@ class Journal(HistoryReads):
         return batch
 
     def _run(self, batch: list) -> None:
-        # Commit the batch; if the batch before is still being delivered, hand this
-        # one's deliveries to that thread, which runs them next; else deliver it here,
-        # and then whatever was handed over meanwhile. The next batch may commit as soon
-        # as the hand-over slot is free: at most two batches in flight, each committed
-        # before it is delivered, delivered in order, and no thread waits for another.
+        # Commit the batch. If the batch before is still being delivered, add this
+        # one's deliveries to what that thread runs next (what is committed while one
+        # batch is sent goes out as one batch, so each member still gets one send for
+        # it); else deliver it here, then whatever was committed meanwhile. The next
+        # commit may start at once, up to BATCH_ROWS rows waiting: every event is
+        # committed before it is delivered, in order, and no thread waits for another.
         actions: Optional[list] = []
+        rows = 0
         try:
             stored = self._write(batch)
             for entry in batch:
+                rows += len(entry.rows)
                 if not stored and entry.rows and entry.refused is not None:
                     actions.append((None, entry.refused))
                 elif entry.deliver is not None:
@@ -306,7 +311,13 @@ class Journal(HistoryReads):
         with self._lock:
             self._committing = False
             if self._delivering:
-                self._ready = actions
+                if self._ready is None:
+                    self._ready = actions
+                else:
+                    self._ready += actions
+                self._ready_rows += rows
+                if self._pending and self._ready_rows < BATCH_ROWS:
+                    self._lock.notify()  # the committer thread commits the next meanwhile
                 return
             self._delivering = True
             self._deliverer = threading.get_ident()
@@ -318,12 +329,12 @@ class Journal(HistoryReads):
             except Exception:
                 log.exception("delivery failed")
             with self._lock:
-                actions, self._ready = self._ready, None
+                actions, self._ready, self._ready_rows = self._ready, None, 0
                 if actions is None:
                     self._delivering = False
                     self._deliverer = None
                 if self._pending or self._closing:
-                    self._lock.notify()  # the slot is free: the next batch may commit
+                    self._lock.notify()  # room for the next commit
 
     def _read(self, prepare: Callable[[], object]) -> object:
         # A delivery's history query: not in the middle of the next batch's commit.
