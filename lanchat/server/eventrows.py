@@ -34,7 +34,7 @@ import protocol
 LINE_COLUMNS = ("seq", "ts", "session", "msg_id", "room", "name", "text", "kind", "room_name")
 # Any other event's columns, in the order of its row (the narrow ones are NULL).
 WHOLE_COLUMNS = ("seq", "ts", "type", "sender", "recipient", "private", "session",
-                     "recipient_session", "msg_id", "body", "room")
+                 "recipient_session", "msg_id", "body", "room")
 CHUNKS = (128, 32, 8, 1)  # rows per INSERT: a batch of 512 lines is four statements
 
 
