@@ -61,6 +61,8 @@ def say_like_bodies(draw) -> bytes:
     """A JSON object near a ``say``: its fields (some repeated), maybe a stranger, any
     values, written with or without ASCII escapes and with whitespace around it."""
     pairs = [("type", draw(st.sampled_from(["say", "say", "say", "ping", "hello", "typing"])))]
+    if draw(st.integers(0, 9)) == 0:
+        pairs = []  # no type
     if draw(st.booleans()):
         pairs.append(("text", draw(awkward)))
     pairs += draw(st.lists(st.tuples(say_fields | awkward, say_values), max_size=4))
@@ -94,6 +96,8 @@ def mutated(draw) -> bytes:
                  st.text(alphabet='{}[]":,0123456789.eE+-truefalsnyaidxom \\u', max_size=40)
                  .map(str.encode)))
 @example(b'{"type":"say","text":"a","text":"b"}')
+@example(b'{"text":"hi"}')
+@example(b'{"type":null,"text":"hi"}')
 @example(b'{"type":"say","type":"ping","text":"x"}')
 @example(b'{"type":"ping","type":"say","text":"x"}')
 @example(b'{"type":"say","text":"\\ud800"}')
