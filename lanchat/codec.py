@@ -7,8 +7,8 @@ call each way, and the stdlib code stays as the reference that decides everythin
 
 * Decoding: a ``say`` with only its documented fields (``type``, ``text``, ``id``,
   ``room``) is decoded and validated by one ``msgspec.json.Decoder`` call (0.2 us
-  instead of 2). Anything that call refuses (another type, an unknown field, a null,
-  an empty room, a lone surrogate escape, malformed JSON) goes through the reference,
+  instead of 1.3-2). Anything else (another type, an unknown field, a null, an empty
+  room, a lone surrogate escape, malformed JSON) goes through the reference,
   ``protocol.decode_message`` + ``parse_client_message``, which gives exactly the
   answer and the error it always gave. Unknown fields are refused by the fast path
   because msgspec skips them without the stdlib's checks (invalid UTF-8, depth).
