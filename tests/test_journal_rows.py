@@ -6,7 +6,7 @@ import sqlite3
 
 from hypothesis import example, given, settings, strategies as st
 
-import protocol
+from lanchat import codec
 from lanchat.server import eventrows, rediswrite
 from lanchat.server.database import open_database
 from lanchat.server.journal import Journal
@@ -54,7 +54,7 @@ room_lines = st.builds(
 def test_a_room_line_comes_back_key_for_key_and_encodes_to_the_same_bytes(line):
     back = stored_and_read(line, sender="x", session="s", msg_id="m")
     assert list(back.items()) == list(line.items())
-    assert protocol.encode_event(back) == protocol.encode_event(line)
+    assert codec.encode_event(back) == codec.encode_event(line)
 
 
 def test_a_room_line_is_stored_narrow_and_other_events_whole():
