@@ -20,6 +20,7 @@ call each way, and the stdlib code stays as the reference that decides everythin
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Optional, Union
 
 import msgspec
@@ -119,7 +120,9 @@ def parse_client_message(obj: dict) -> ClientMessage:
                    room=_field(obj, "room", str) or LOBBY)
     if kind == "ping":
         ping_id = obj.get("id")
-        if not (ping_id is None or isinstance(ping_id, (str, int, float))):
+        if not (ping_id is None or isinstance(ping_id, (str, int, float))) or \
+                (isinstance(ping_id, float) and not math.isfinite(ping_id)):
+            # NaN and Infinity: Python's json reads them, but echoed they are not JSON
             raise MessageError(BAD_JSON, 'field "id" must be a string or a number')
         return Ping(id=ping_id)
     if kind == "bye":

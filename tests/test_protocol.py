@@ -371,6 +371,8 @@ def test_parse_say_ping_bye():
     {"type": "say", "text": "hi", "id": "x" * 65},
     {"type": "ping", "id": [1]},
     {"type": "ping", "id": {"a": 1}},
+    {"type": "ping", "id": float("nan")},
+    {"type": "ping", "id": float("inf")},
     {"type": "bye", "reason": 3},
 ])
 def test_parse_rejects_missing_or_mistyped_fields(obj):
