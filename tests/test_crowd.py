@@ -14,11 +14,12 @@ import sys
 import time
 
 import pytest
-from conftest import WAIT, RawClient, wait_for
+from conftest import WAIT, wait_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import protocol
+from redisserver import group, needs_redis, redis_server  # noqa: F401 (fixtures)
 from lanchat.client.connection import ChatConnection
 from lanchat.dialects import writers
 from lanchat.server.crowd import CrowdNotice, crowd_size
@@ -161,9 +162,11 @@ def pump(viewers, condition, what, timeout=STORM_WAIT):
         selector.close()
 
 
-def here(srv) -> set:
+def here(srv, group: bool = False) -> set:
+    """Who the server says is here (``group``: on every server of its group)."""
     with srv.room.lock:
-        return {member.name for member in srv.room.members.values()}
+        names = {member.name for member in srv.room.members.values()}
+        return names | {p.name for p in srv.room.membership.remote.values()} if group else names
 
 
 def test_hundreds_join_and_leave_at_once_and_every_view_is_right(make_server):
@@ -217,6 +220,37 @@ def test_up_to_the_limit_every_join_and_leave_is_its_own_event(make_server, make
         got.append((msg["type"], msg.get("name")))
     names = {f"o{i}" for i in range(20)}
     assert sorted(got) == sorted([("join", n) for n in names] + [("leave", n) for n in names])
+
+
+@needs_redis
+def test_a_group_of_servers_announces_a_crowd_on_each(group):
+    # Joins and leaves stored by the other server reach this one's members the same
+    # way: one notice per run once the group's #lobby is crowded. (In a group a
+    # notice's users is this server's count at the time: only the lists are checked.)
+    servers = group(2, announce_limit=8, max_per_ip=1000)
+    viewers = []
+    for i in range(30):
+        # One at a time: a welcome lists the people this server has heard of, and
+        # one who joined elsewhere a moment before may not be among them yet.
+        viewers.append(Viewer(servers[i % 2].address, f"g{i}"))
+        names = {v.name for v in viewers}
+        wait_for(lambda: all(here(s, group=True) == names for s in servers),
+                 what="both servers to know the newcomer")
+    try:
+        everyone = {v.name for v in viewers}
+        pump(viewers, lambda: all(v.view == everyone for v in viewers),
+             "every member of the group to know all 30")
+        for viewer in viewers[:25]:
+            viewer.sock.close()
+        staying = viewers[25:]
+        left = {v.name for v in staying}
+        pump(staying, lambda: all(v.view == left for v in staying),
+             "the 5 still here to know who stayed")
+        for viewer in staying:  # the other server's leaves too came in notices
+            assert viewer.counts["crowd"] and viewer.counts["leave"] <= 8, viewer.counts
+    finally:
+        for viewer in viewers:
+            viewer.sock.close()
 
 
 class Window:
