@@ -4,7 +4,7 @@ A join is sent to everyone already in the room, so N people joining a room make
 N(N-1)/2 ``join`` frames: 12.5 million (1.8 GB) for 5,000, which costs the server
 little (a journal batch's frames are joined once and sent in one call per member)
 but every client a gigabyte to read, and no person reads "x joined" 5,000 times.
-So a room with more than ``--announce-limit`` members (``crowded``) stops sending
+So a room with more than ``--announce-limit`` members (``crowd_size``) stops sending
 each ``join`` and ``leave``: the events are still stored with their seq (history,
 ``since``), but a batch's run of them goes out as one ``crowd`` notice
 (docs/protocol.md, "Crowded rooms"):

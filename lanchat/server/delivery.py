@@ -12,7 +12,8 @@ slice while the batch holds one room's events) whenever something is added for i
 alone. ``collect`` then gives every member its bytes: each room's frames joined once
 and shared by all who take them as they are, and one joined string per own stream.
 So a member costs one ``send`` per batch, and an event meant for a room costs one list
-append, however many members it has.
+append, however many members it has. A crowded room's joins and leaves
+(``crowd``) become one notice per run of them (``lanchat.server.crowd``).
 """
 
 from __future__ import annotations
