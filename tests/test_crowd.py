@@ -15,6 +15,8 @@ import time
 
 import pytest
 from conftest import WAIT, wait_for
+from headless import fonts  # noqa: F401 (fixture; before pygame: no display needed)
+import pygame  # noqa: E402 (after headless)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +27,7 @@ from lanchat.dialects import writers
 from lanchat.server.crowd import CrowdNotice, crowd_size
 from lanchat.server.delivery import Delivery, Outgoing
 from ui.chatlog import ChatLog
+from ui.userlist import UserList
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 from clients import IdleClient  # noqa: E402
@@ -270,7 +273,8 @@ class Window:
         return wait_for(check, timeout=STORM_WAIT, what=what)
 
 
-def test_the_window_lists_everyone_in_a_crowd_without_a_line_for_each(make_server, make_client):
+def test_the_window_lists_everyone_in_a_crowd_without_a_line_for_each(make_server, make_client,
+                                                                      fonts):
     limit = 10
     srv = make_server(rate=0, announce_limit=limit, max_per_ip=1000)
     window = Window(srv.port, "me")
@@ -281,10 +285,14 @@ def test_the_window_lists_everyone_in_a_crowd_without_a_line_for_each(make_serve
             client.hello(f"p{i}")
         window.wait(lambda: len(window.log.users) == 61, "61 in the user list")
         assert set(window.log.users) == here(srv)
+        sidebar = UserList(pygame.Rect(0, 0, 240, 700), fonts, window.log)
+        sidebar.draw(pygame.Surface((240, 700)))
+        assert sidebar.title_lines() == ["ONLINE \u2014 61"]
         for client in crowd[:45]:
             client.close()
         window.wait(lambda: len(window.log.users) == 16, "16 left in the user list")
         assert set(window.log.users) == here(srv)
+        assert sidebar.title_lines() == ["ONLINE \u2014 16"]
         assert window.log.users[0] == "me"
         notices = [e.text for e in window.log.entries if e.text.endswith((" joined", " left"))
                    or " left (" in e.text]
