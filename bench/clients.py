@@ -45,7 +45,7 @@ LEAVE_MARK = b'"type":"leave"'
 # A crowded room's joins and leaves, one notice per batch (docs/protocol.md, "Crowded
 # rooms"): its "users" is the room's size after them.
 CROWD_MARK = b'{"type":"crowd"'
-CROWD_USERS_RE = re.compile(rb'\{"type":"crowd","room":"[^"]*","users":(\d+)[,}]')
+CROWD_USERS_RE = re.compile(rb'\{"type":"crowd","room":"[^"]*","seq":\d+,"users":(\d+)[,}]')
 CROWD_HEAD = 128  # bytes that always hold a notice's head up to its "users"
 MAX_PROBLEMS = 5  # problem descriptions kept per client (the counts are complete)
 

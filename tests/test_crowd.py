@@ -93,18 +93,20 @@ def test_a_run_ends_at_the_next_event_and_joiners_of_the_run_get_it():
     old, new = Reader("old"), Reader("new")
     new.welcomed = False
     delivery = Delivery()
-    delivery.crowd("#lobby", "a", True, 601)
+    delivery.crowd("#lobby", "a", True, 601, 7)
     delivery.starting(new)  # welcomed in the middle of the run
     new.welcomed = True
     delivery.one(new, protocol.message_frame({"type": "welcome", "name": "new"}))
-    delivery.crowd("#lobby", "new", True, 602)
+    delivery.crowd("#lobby", "new", True, 602, 8)
     line = Outgoing({"type": "message", "seq": 9, "ts": 1.0, "from": "a", "text": "hi",
                      "kind": "chat", "room": "#lobby"})
     delivery.to_room("#lobby", line)
-    delivery.crowd("#lobby", "a", False, 601)
+    delivery.crowd("#lobby", "a", False, 601, 10)
     sends = dict(delivery.collect({"#lobby": ({old: None, new: None}, {})}))
-    assert [(b["type"], b.get("joined"), b.get("left"), b.get("users")) for b in bodies(sends[old])] == [
-        ("crowd", ["a", "new"], [], 602), ("message", None, None, None), ("crowd", [], ["a"], 601)]
+    assert [(b["type"], b.get("joined"), b.get("left"), b.get("users"), b["seq"])
+            for b in bodies(sends[old])] == [("crowd", ["a", "new"], [], 602, 8),
+                                             ("message", None, None, None, 9),
+                                             ("crowd", [], ["a"], 601, 10)]
     assert [b["type"] for b in bodies(sends[new])] == ["welcome", "crowd", "message", "crowd"]
 
 
@@ -288,11 +290,14 @@ def test_the_window_lists_everyone_in_a_crowd_without_a_line_for_each(make_serve
         sidebar = UserList(pygame.Rect(0, 0, 240, 700), fonts, window.log)
         sidebar.draw(pygame.Surface((240, 700)))
         assert sidebar.title_lines() == ["ONLINE \u2014 61"]
+        # Everything up to the last join has arrived: a resume asks since it.
+        assert window.conn.last_seq == srv.room.seq
         for client in crowd[:45]:
             client.close()
         window.wait(lambda: len(window.log.users) == 16, "16 left in the user list")
         assert set(window.log.users) == here(srv)
         assert sidebar.title_lines() == ["ONLINE \u2014 16"]
+        assert window.conn.last_seq == srv.room.seq
         assert window.log.users[0] == "me"
         notices = [e.text for e in window.log.entries if e.text.endswith((" joined", " left"))
                    or " left (" in e.text]
@@ -328,11 +333,12 @@ def frame(message: dict) -> bytes:
 
 STREAM = (frame({"type": "welcome", "name": "c0", "users": ["c0", "a"]})
           + frame({"type": "join", "seq": 2, "ts": 1.0, "name": "b", "room": "#lobby"})
-          + frame({"type": "crowd", "room": "#lobby", "users": 4, "left": ["a"],
+          + frame({"type": "crowd", "room": "#lobby", "seq": 8, "users": 4, "left": ["a"],
                    "joined": ["c0", "x", "y"]})
           + frame({"type": "join", "seq": 9, "ts": 1.0, "name": "q", "room": "#lobby"})
           + frame({"type": "leave", "seq": 10, "ts": 1.0, "name": "q", "reason": "bye"})
-          + frame({"type": "crowd", "room": "#lobby", "users": 5, "left": [], "joined": ["z"]})
+          + frame({"type": "crowd", "room": "#lobby", "seq": 11, "users": 5, "left": [],
+                   "joined": ["z"]})
           + frame({"type": "join", "seq": 12, "ts": 1.0, "name": "b2", "room": "#lobby"})
           + frame({"type": "message", "seq": 13, "ts": 1.0, "from": "b", "text": "MARK"}))
 

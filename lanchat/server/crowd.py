@@ -9,13 +9,16 @@ each ``join`` and ``leave``: the events are still stored with their seq (history
 ``since``), but a batch's run of them goes out as one ``crowd`` notice
 (docs/protocol.md, "Crowded rooms"):
 
-    {"type": "crowd", "room": "#lobby", "users": 5000, "left": [names], "joined": [names]}
+    {"type": "crowd", "room": "#lobby", "seq": 7421, "users": 5000, "left": [names],
+     "joined": [names]}
 
 A client removes ``left``, then adds ``joined`` (names it has stay, names it lacks
 go): the notice is the net change of the run, so applying it is idempotent, and a
 member who joined during the run (its welcome lists who was there before it) may
 safely get the whole run. ``users`` is how many are in the room after the run's last
-event (what the list then holds). Tutorial clients get nothing for it (no line).
+event (what the list then holds), ``seq`` that event's seq: the notice comes after
+everything before it, so a client that resumes may ask ``since`` it. Tutorial clients
+get nothing for it (no line).
 """
 
 from __future__ import annotations
@@ -36,12 +39,13 @@ def crowd_size(members: int, limit: int) -> Optional[int]:
 class CrowdNotice:
     """The net joins and leaves of one run in one room (``room``: as shown)."""
 
-    __slots__ = ("room", "key", "users", "_joined", "_left")
+    __slots__ = ("room", "key", "users", "seq", "_joined", "_left")
 
     def __init__(self, room: str):
         self.room = room
         self.key = room.casefold()
         self.users = 0  # the room's size after the last join or leave so far
+        self.seq = 0    # and that join's or leave's seq
         self._joined: dict = {}  # name key -> name, present at the end of the run
         self._left: dict = {}    # name -> None: removed (exact names, applied first)
 
@@ -56,5 +60,5 @@ class CrowdNotice:
 
     def event(self) -> dict:
         """The ``crowd`` notice."""
-        return {"type": CROWD, "room": self.room, "users": self.users,
+        return {"type": CROWD, "room": self.room, "seq": self.seq, "users": self.users,
                 "left": list(self._left), "joined": list(self._joined.values())}

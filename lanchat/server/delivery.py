@@ -179,9 +179,9 @@ class Delivery:
             self._catch_up(stream, start)
             stream.taken = len(self._common)
 
-    def crowd(self, room: str, name: str, joined: bool, users: int) -> None:
-        """``name`` joined (or left) the crowded ``room`` (its name as shown), which
-        then had ``users`` members: told to its readers in one ``crowd`` notice with the
+    def crowd(self, room: str, name: str, joined: bool, users: int, seq: int) -> None:
+        """``name`` joined (or left) the crowded ``room`` (its name as shown) at ``seq``,
+        which then had ``users`` members: told to its readers in one ``crowd`` notice with the
         rest of this run of joins and leaves (``lanchat.server.crowd``), placed where
         the run ends: before the next event for a room, or at the end of the batch.
         Members welcomed during the run get it too (they ignore what they had)."""
@@ -194,14 +194,15 @@ class Delivery:
             notice.join(name)
         else:
             notice.leave(name)
-        notice.users = users
+        notice.users, notice.seq = users, seq
 
     def announce(self, room: str, out: Outgoing, crowd: Optional[int], exclude=None) -> None:
         """A ``join`` or ``leave`` in ``room`` (its name as shown): to its readers but
         ``exclude``, or, in a crowded room (``crowd``: its size after the event, from
         ``crowd.crowd_size``), into the run's crowd notice."""
         if crowd is not None:
-            self.crowd(room, out.event["name"], out.event["type"] == "join", crowd)
+            event = out.event
+            self.crowd(room, event["name"], event["type"] == "join", crowd, event["seq"])
         else:
             self.to_room(room.casefold(), out, exclude)
 
