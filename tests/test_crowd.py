@@ -258,6 +258,24 @@ def test_a_group_of_servers_announces_a_crowd_on_each(group):
             viewer.sock.close()
 
 
+def test_a_tutorial_client_in_a_crowd_sees_no_join_lines_and_who_lists_everyone(
+        make_server, make_client):
+    srv = make_server(rate=0, announce_limit=3, max_per_ip=1000)
+    line = make_client(srv.address, bare=True)
+    line.send_raw(b"/who\n")  # a line (nc) client: its first line makes it a guest
+    line.expect_text("users (1)")
+    joiners = [make_client(srv.address) for _ in range(12)]
+    for i, joiner in enumerate(joiners):
+        joiner.hello(f"j{i}")
+    line.send_raw(b"/who\n")
+    got = line.expect_text("users (13)")
+    # Only the joins into a room of at most 3 were lines of their own.
+    assert [text for text in got.decode().splitlines() if text.endswith(" joined")] == [
+        "* j0 joined", "* j1 joined"]
+    rest = line.expect_text("\n")
+    assert all(f"j{i}" in rest.decode() for i in range(12))
+
+
 class Window:
     """A ChatConnection feeding a ChatLog, as the app does, pumped on the test thread."""
 
