@@ -189,7 +189,6 @@ class FrameDecoder:
 # since json.dumps with non-default arguments builds a new encoder on every call.
 ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 quote = json.encoder.encode_basestring  # a JSON string literal as ENCODE writes it (C)
-_MESSAGE_KEYS = ("type", "seq", "ts", "from", "text", "kind")
 
 
 def encode_message(message: dict) -> bytes:
@@ -198,25 +197,8 @@ def encode_message(message: dict) -> bytes:
 
 
 # The fast encoders below write the same text as ENCODE for the server's commonest
-# frames (tests/test_protocol_encoders.py checks that with random values).
-
-def encode_event(event: dict) -> str:
-    """``ENCODE(event)``, with chat lines written directly (7 us -> 1.7 us a line)."""
-    if event.get("type") == "message":
-        keys = tuple(event)
-        if keys[:6] == _MESSAGE_KEYS and len(keys) <= 7 and type(event["seq"]) is int \
-                and type(event["ts"]) is float:
-            tail = ""
-            if len(keys) == 7:  # a private line's "to", or a room line's "room"
-                last = keys[6]
-                if last not in ("to", "room") or type(event[last]) is not str:
-                    return ENCODE(event)
-                tail = ',"%s":%s' % (last, quote(event[last]))
-            return '{"type":"message","seq":%d,"ts":%r,"from":%s,"text":%s,"kind":%s%s}' % (
-                event["seq"], event["ts"], quote(event["from"]), quote(event["text"]),
-                quote(event["kind"]), tail)
-    return ENCODE(event)
-
+# frames (tests/test_protocol_encoders.py checks that with random values); events are
+# written by lanchat/codec.py.
 
 def encode_ack(msg_id: Optional[str], seq: Optional[int]) -> str:
     """``ENCODE({"type": "ack", "id": msg_id, "seq": seq})``, directly."""
@@ -301,92 +283,7 @@ def looks_like_hello(body: bytes) -> bool:
     return isinstance(obj, dict) and obj.get("type") == "hello"
 
 
-# Client-to-server messages, validated. Unknown fields are ignored (section 4).
-
-@dataclass(frozen=True)
-class Hello:
-    name: str
-    password: Optional[str] = None
-    since: Optional[int] = None
-    resume: Optional[str] = None
-    client: Optional[str] = None
-    rooms: tuple = ()  # (v2) the rooms to be in besides #lobby
-
-
-@dataclass(frozen=True)
-class Say:
-    text: str
-    id: Optional[str] = None
-    room: str = LOBBY  # (v2) where the line goes, or the command runs
-
-
-@dataclass(frozen=True)
-class Ping:
-    id: Any = None
-
-
-@dataclass(frozen=True)
-class Bye:
-    reason: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Typing:
-    state: str
-    room: Optional[str] = None  # the room typed in, or
-    to: Optional[str] = None    # the person a private line is for
-
-
-ClientMessage = Union[Hello, Say, Ping, Bye, Typing]
-
-
-def _field(obj: dict, name: str, kind: type, required: bool = False) -> Any:
-    value = obj.get(name)
-    if value is None:
-        if required:
-            raise MessageError(BAD_JSON, f'"{obj["type"]}" needs a field "{name}"')
-        return None
-    # bool is an int subclass; a seq of true is not a seq.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise MessageError(BAD_JSON, f'field "{name}" must be {kind.__name__}')
-    return value
-
-
-def parse_client_message(obj: dict) -> ClientMessage:
-    """Validate a decoded client body and return its typed message.
-
-    Raises:
-        MessageError: ``bad_json`` for a missing or mistyped field, ``unknown_type``.
-    """
-    kind = obj["type"]
-    if kind == "hello":
-        rooms = _field(obj, "rooms", list) or []
-        if len(rooms) > MAX_HELLO_ROOMS or not all(isinstance(r, str) for r in rooms):
-            raise MessageError(BAD_JSON, f'field "rooms" must be at most {MAX_HELLO_ROOMS} strings')
-        return Hello(name=_field(obj, "name", str, True), password=_field(obj, "password", str),
-                     since=_field(obj, "since", int), resume=_field(obj, "resume", str),
-                     client=_field(obj, "client", str), rooms=tuple(rooms))
-    if kind == "say":
-        msg_id = _field(obj, "id", str)
-        if msg_id is not None and len(msg_id) > MAX_ID:
-            raise MessageError(BAD_JSON, f'field "id" must be at most {MAX_ID} characters')
-        return Say(text=_field(obj, "text", str, True), id=msg_id,
-                   room=_field(obj, "room", str) or LOBBY)
-    if kind == "ping":
-        ping_id = obj.get("id")
-        if not (ping_id is None or isinstance(ping_id, (str, int, float))):
-            raise MessageError(BAD_JSON, 'field "id" must be a string or a number')
-        return Ping(id=ping_id)
-    if kind == "bye":
-        return Bye(reason=_field(obj, "reason", str))
-    if kind == "typing":
-        state, room, to = _field(obj, "state", str, True), _field(obj, "room", str), _field(obj, "to", str)
-        if state not in TYPING_STATES:
-            raise MessageError(BAD_JSON, 'field "state" must be active, paused or done')
-        if room is not None and to is not None:
-            raise MessageError(BAD_JSON, 'typing goes to a "room" or "to" a person, not both')
-        return Typing(state=state, room=LOBBY if room is None and to is None else room, to=to)
-    raise MessageError(UNKNOWN_TYPE, f"unknown message type {kind[:40]!r}")
+# Client-to-server messages are typed and validated in lanchat/codec.py.
 
 
 def error_message(code: str, message: str, msg_id: Optional[str] = None,

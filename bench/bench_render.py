@@ -12,10 +12,16 @@ docs/gui.md and the README:
    notch each, which lay out and render newly visible lines).
 2. Idle CPU: the real ``App`` loop connected to a real server (a subprocess), with
    nothing arriving and no input, for 10 s; CPU time of this process (all threads)
-   / wall time. Measured twice: the first 10 s after focus, while the cursor blinks,
-   and 10 s once it has stopped (as GTK's cursor does, 10 s after focus).
+   / wall time. Measured twice: while the cursor blinks (from ``IDLE_AFTER`` after
+   focus, when the loop has gone from its 8 ms to its 40 ms poll), and 10 s once it
+   has stopped (as GTK's cursor does, 10 s after focus); and, as its baseline, a bare
+   loop that only sleeps the idle poll and takes pygame's events.
 3. Burst: another client sends 1,000 messages at once; time until the last one is
    in the view model and drawn.
+4. Cold start: ``python bench/bench_render.py --first-frame`` in a new process (a new
+   interpreter, every import), as ``client.py --host --name`` starts; wall time from
+   just before the process is spawned until the first frame is drawn, and until the
+   welcome is shown. The median of three.
 """
 
 from __future__ import annotations
@@ -123,21 +129,60 @@ def start_server(port: int) -> subprocess.Popen:
     raise SystemExit("server did not start")
 
 
-def connected_app(port: int):
-    """The real App, connected, with its config directory in a temp dir."""
+def new_app(port: int):
+    """The real App as ``client.py --host --port --name`` makes it (connecting), with
+    its config directory in a temp dir."""
     import tempfile
     from lanchat.client import options
     from ui.app import App
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="bench-gui-")
     args = options.build_parser().parse_args(["--host", "127.0.0.1", "--port", str(port),
                                              "--name", "bench"])
-    app = App(args)
+    return App(args)
+
+
+def connected_app(port: int):
+    """The real App (``new_app``), stepped until it is connected."""
+    app = new_app(port)
     deadline = time.monotonic() + 10
     while app.log.status.state != "connected":
         if time.monotonic() > deadline:
             raise SystemExit("app did not connect")
         app.step()
     return app
+
+
+def first_frame(port: int, spawned_at: float) -> dict:
+    """In a fresh process: build the App as ``client.py`` does, step it until its first
+    frame is drawn and until it is connected; seconds since ``spawned_at`` (wall clock,
+    taken by the parent just before it started this process)."""
+    app = new_app(port)
+    figures = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(figures) < 2:
+        app.step()
+        if app.frames_drawn and "first_frame_s" not in figures:
+            figures["first_frame_s"] = time.time() - spawned_at
+        if app.log.status.state == "connected" and app.frames_drawn and \
+                not app.screen.needs_draw and "connected_s" not in figures:
+            figures["connected_s"] = time.time() - spawned_at
+    app.quit()
+    return figures
+
+
+def cold_start(port: int, runs: int = 3) -> dict:
+    """Median seconds from spawning a client process to its first frame and to the
+    welcome drawn (see ``first_frame``)."""
+    results = []
+    for _ in range(runs):
+        spawned_at = time.time()
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--first-frame",
+                              str(spawned_at), "--port", str(port)],
+                             capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            raise SystemExit(f"cold start run failed: {out.stderr.strip()[-400:]}")
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
 
 
 def idle_cpu(app, seconds: float = 10.0):
@@ -151,6 +196,19 @@ def idle_cpu(app, seconds: float = 10.0):
     cpu = time.process_time() - cpu0
     wall = time.monotonic() - wall0
     return 100.0 * cpu / wall, app.frames_drawn - frames_before
+
+
+def idle_floor(seconds: float) -> float:
+    """CPU % of one core of the least an idle loop can cost: a bare loop that sleeps
+    ``POLL_IDLE`` and takes the pygame events, nothing else (the baseline the idle
+    figures are read against: on a VM a wake-up alone can cost ~0.1 ms)."""
+    import pygame
+    from ui.app import POLL_IDLE
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    while time.monotonic() - wall0 < seconds:
+        time.sleep(POLL_IDLE)
+        pygame.event.get()
+    return 100.0 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
 
 
 def burst(app, port: int, count: int = 1000):
@@ -200,6 +258,7 @@ def measure(idle_seconds: float = 10.0, wire_pane: bool = False) -> dict:
     ``wire_pane`` the wire inspector (F12) is open throughout, the keyboard in the chat.
     """
     import pygame
+    from ui.app import IDLE_AFTER
     from ui.inputbox import BLINK_TIMEOUT
 
     small = frame_times(10)
@@ -220,11 +279,15 @@ def measure(idle_seconds: float = 10.0, wire_pane: bool = False) -> dict:
             app.resize(app.size)
         app.set_focused(True)  # the cursor blinks for 10 s after focus or input
         focused_at = time.monotonic()
+        while time.monotonic() - focused_at < IDLE_AFTER + 0.2:
+            app.step()  # the first seconds after input poll fast: that is not idle
         blinking = idle_cpu(app, idle_seconds)
         figures["idle_cpu_blink_pct"], figures["idle_frames_blink"] = blinking
         while time.monotonic() - focused_at < BLINK_TIMEOUT + 0.2:
             app.step()
         figures["idle_cpu_pct"], figures["idle_frames"] = idle_cpu(app, idle_seconds)
+        figures["idle_floor_pct"] = idle_floor(idle_seconds)
+        figures.update(cold_start(port))
         elapsed, frames, longest = burst(app, port)
         figures.update(burst_ms=elapsed * 1000, burst_frames=frames,
                        burst_longest_ms=longest * 1000, wire_frames=app.wiretap.count)
@@ -248,8 +311,14 @@ def main() -> int:
                         help="measure with the wire inspector (F12) open")
     parser.add_argument("--json", action="store_true",
                         help="print the figures as one JSON object (for bench/run.py)")
+    parser.add_argument("--first-frame", type=float, metavar="SPAWNED_AT",
+                        help=argparse.SUPPRESS)  # one cold-start run (see cold_start)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     _setup_display(args.real_window)
+    if args.first_frame is not None:
+        print(json.dumps(first_frame(args.port, args.first_frame)))
+        return 0
     f = measure(args.idle_seconds, args.wire_pane)
     if args.json:
         print(json.dumps(f))
@@ -266,9 +335,12 @@ def main() -> int:
           f"{f['idle_cpu_blink_pct']:.2f} % of one core "
           f"({f['idle_frames_blink']} partial frames; driver {f['driver']})")
     print(f"idle CPU over {args.idle_seconds:.0f} s once the blink stopped: "
-          f"{f['idle_cpu_pct']:.2f} % of one core ({f['idle_frames']} frames drawn)")
+          f"{f['idle_cpu_pct']:.2f} % of one core ({f['idle_frames']} frames drawn); "
+          f"a bare sleep-and-poll loop: {f['idle_floor_pct']:.2f} %")
     print(f"1,000-message burst: all shown in {f['burst_ms']:.0f} ms over "
           f"{f['burst_frames']} frames (longest frame {f['burst_longest_ms']:.1f} ms)")
+    print(f"cold start: first frame {f['first_frame_s'] * 1000:.0f} ms, welcome shown "
+          f"{f['connected_s'] * 1000:.0f} ms after the process was spawned")
     print(f"wire tap: {f['wire_frames']} frames recorded")
     if "pane_draw_ms" in f:
         print(f"wire inspector drawn in full (a full ring): median {f['pane_draw_ms']:.2f} ms")

@@ -153,7 +153,7 @@ def run(clients: int = 3, lines: int = 40, kills: int = 1, interval: float = 0.0
             proc.kill()
 
     stored = [row[0] for row in sqlite3.connect(db).execute(
-        "SELECT json_extract(body, '$.text') FROM events WHERE type = 'message' ORDER BY seq")]
+        "SELECT text FROM events WHERE type = 'message' ORDER BY seq")]
     orders = []
     lost = duplicated = 0
     for v in views:

@@ -64,6 +64,10 @@ def _percent(name: str) -> Callable[[dict], Any]:
     return lambda r: r[name] * 100 if r.get(name) is not None else None
 
 
+def _ms(name: str) -> Callable[[dict], Any]:
+    return lambda r: r[name] * 1000 if r.get(name) is not None else None
+
+
 def _extra(name: str) -> Callable[[dict], Any]:
     return lambda r: (r.get("extra_fate") or {}).get(name)
 
@@ -113,7 +117,11 @@ FIGURES = [
            _key("scroll_draw_ms_10000"), 2),
     Figure("render", "idle CPU, % of a core (cursor blink stopped)", _key("idle_cpu_pct"), 2),
     Figure("render", "idle CPU, % of a core (cursor blinking)", _key("idle_cpu_blink_pct"), 2),
+    Figure("render", "idle CPU floor: a bare 40 ms sleep-and-poll loop, %",
+           _key("idle_floor_pct"), 2),
     Figure("render", "1,000-message burst fully shown, ms", _key("burst_ms"), 0),
+    Figure("render", "cold start to the first frame drawn, ms", _ms("first_frame_s"), 0),
+    Figure("render", "cold start to the welcome shown, ms", _ms("connected_s"), 0),
 ]
 
 

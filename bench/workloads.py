@@ -51,7 +51,7 @@ class Params:
     steady_rate: float = 10.0       # messages/s per client
     steady_seconds: float = 10.0
     extra_clients: int = 10         # the senders of the stall and slow workloads
-    extra_mbytes: float = 7.0       # headed for the staller / slow reader
+    extra_mbytes: float = 20.0      # headed for the staller / slow reader (~5 s of heavy)
     extra_timeout: float = 30.0
     extra_window: int = 64          # unacked messages per sender in stall/slow (see README)
     slow_rate: float = 500_000.0    # bytes/s the slow reader takes

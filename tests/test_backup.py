@@ -6,7 +6,6 @@ started on it (a restore) carries on from its last seq and replays its lines."""
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import sqlite3
@@ -85,10 +84,10 @@ def messages_in(path: str) -> dict:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         seqs = [seq for (seq,) in db.execute("SELECT seq FROM events ORDER BY seq")]
         assert seqs == list(range(1, len(seqs) + 1)), "a gap in the copy's seqs"
-        rows = db.execute("SELECT seq, body FROM events WHERE type = 'message'").fetchall()
+        rows = db.execute("SELECT seq, text FROM events WHERE type = 'message'").fetchall()
     finally:
         db.close()
-    return {seq: re.search(r'"text":"([^"]*)"', body).group(1) for seq, body in rows}
+    return dict(rows)
 
 
 COMMANDS = [

@@ -283,7 +283,7 @@ def test_a_client_flooding_one_server_does_not_slow_the_others(group, make_clien
 
 def test_a_say_id_stored_by_one_server_is_not_stored_again_by_another(redis_server):
     import redis as redis_py
-    from lanchat.server.journal import Journal
+    from lanchat.server import rediswrite
     from lanchat.server.redishistory import KEY_LOG
     from lanchat.server.rediswrite import BatchWriter
     client = redis_py.Redis.from_url(redis_server.url, decode_responses=True)
@@ -292,7 +292,7 @@ def test_a_say_id_stored_by_one_server_is_not_stored_again_by_another(redis_serv
     def line(seq, msg_id):
         event = {"type": "message", "seq": seq, "ts": 1.0, "from": "alice", "text": "hi",
                  "kind": "chat", "room": "#lobby"}
-        return Journal.row(event, sender="alice", session="S", msg_id=msg_id)
+        return rediswrite.row(event, sender="alice", session="S", msg_id=msg_id)
 
     assert a.write([line(1, "x")], [("S", "alice", 1.0)]) == {}
     # The same line resent to server B (seq 2 there), with a new one after it.

@@ -45,7 +45,7 @@ from lanchat.client.connection import ChatConnection
 
 MAX_FRAME = 8192          # small, so oversized-but-discarded bodies are cheap to send
 FRAME_TIMEOUT = 0.5       # a stalled half frame is closed quickly
-EXAMPLES = int(os.environ.get("CHAT_FUZZ_EXAMPLES", "240"))
+EXAMPLES = int(os.environ.get("CHAT_FUZZ_EXAMPLES", "160"))
 CONNECTION_BOUND = 10.0   # no fuzz connection may take longer than this, in all
 WELL_BEHAVED = ("alice", "bob", "carol")
 

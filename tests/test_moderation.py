@@ -416,7 +416,8 @@ def test_the_admin_password_is_never_logged_nor_stored(make_server, make_client,
     srv.stop()
     assert ADMIN not in caplog.text and "wrong-guess" not in caplog.text
     with sqlite3.connect(db) as stored:
-        bodies = " ".join(body for (body,) in stored.execute("SELECT body FROM events"))
+        bodies = " ".join(body + (text or "") for body, text in stored.execute(
+            "SELECT body, text FROM events"))
     assert ADMIN not in bodies and "wrong-guess" not in bodies
 
 

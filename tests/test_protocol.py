@@ -10,6 +10,7 @@ import json
 import pytest
 
 import protocol
+from lanchat import codec
 from lanchat.text import clean_text, name_key, name_problem, numbered_name
 from protocol import (FrameDecoder, FrameError, MessageError, Oversized, ProtocolError,
                       encode_frame)
@@ -333,23 +334,23 @@ def test_looks_like_hello():
 
 
 def parse(**obj):
-    return protocol.parse_client_message(obj)
+    return codec.parse_client_message(obj)
 
 
 def test_parse_hello_with_every_field():
     assert parse(type="hello", name="al", password="pw", since=3, resume="tok",
-                 client="c/1", future="ignored") == protocol.Hello("al", "pw", 3, "tok", "c/1")
-    assert parse(type="hello", name="al") == protocol.Hello("al")
+                 client="c/1", future="ignored") == codec.Hello("al", "pw", 3, "tok", "c/1")
+    assert parse(type="hello", name="al") == codec.Hello("al")
 
 
 def test_parse_say_ping_bye():
-    assert parse(type="say", text="hi") == protocol.Say("hi", None)
-    assert parse(type="say", text="hi", id="x" * 64) == protocol.Say("hi", "x" * 64)
-    assert parse(type="ping") == protocol.Ping(None)
-    assert parse(type="ping", id="p1") == protocol.Ping("p1")
-    assert parse(type="ping", id=7) == protocol.Ping(7)
-    assert parse(type="bye") == protocol.Bye(None)
-    assert parse(type="bye", reason="off") == protocol.Bye("off")
+    assert parse(type="say", text="hi") == codec.Say("hi", None)
+    assert parse(type="say", text="hi", id="x" * 64) == codec.Say("hi", "x" * 64)
+    assert parse(type="ping") == codec.Ping(None)
+    assert parse(type="ping", id="p1") == codec.Ping("p1")
+    assert parse(type="ping", id=7) == codec.Ping(7)
+    assert parse(type="bye") == codec.Bye(None)
+    assert parse(type="bye", reason="off") == codec.Bye("off")
 
 
 @pytest.mark.parametrize("obj", [
@@ -374,14 +375,14 @@ def test_parse_say_ping_bye():
 ])
 def test_parse_rejects_missing_or_mistyped_fields(obj):
     with pytest.raises(MessageError) as info:
-        protocol.parse_client_message(obj)
+        codec.parse_client_message(obj)
     assert info.value.code == "bad_json"
 
 
 @pytest.mark.parametrize("kind", ["welcome", "message", "SAY", "hello ", "", "x" * 1000])
 def test_parse_rejects_unknown_type(kind):
     with pytest.raises(MessageError) as info:
-        protocol.parse_client_message({"type": kind})
+        codec.parse_client_message({"type": kind})
     assert info.value.code == "unknown_type"
     assert len(info.value.message) < 100  # the echo of the type is cut short
 

@@ -12,6 +12,7 @@ import json
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import protocol
+from lanchat import codec
 from lanchat.text import MAX_NAME, clean_text, name_problem, numbered_name
 from protocol import FrameDecoder, MessageError, Oversized, ProtocolError
 
@@ -131,7 +132,7 @@ def test_decode_and_parse_raise_only_message_errors(body):
     try:
         obj = protocol.decode_message(body)
         assert isinstance(obj, dict) and isinstance(obj["type"], str)
-        protocol.parse_client_message(obj)
+        codec.parse_client_message(obj)
     except MessageError as exc:
         assert exc.code in (protocol.BAD_UTF8, protocol.BAD_JSON, protocol.UNKNOWN_TYPE)
 
@@ -177,7 +178,7 @@ def test_encode_decode_roundtrip(message):
     decoder.feed(frame)
     [body] = list(decoder.events())
     assert protocol.decode_message(body) == message
-    parsed = protocol.parse_client_message(protocol.decode_message(body))
+    parsed = codec.parse_client_message(protocol.decode_message(body))
     for field, value in message.items():
         if field != "type":
             assert getattr(parsed, field) == value

@@ -91,7 +91,7 @@ def test_the_server_serves_tls_and_stores_lines_without_writable_executable_memo
     assert (tmp_path / "chat-tls-cert.pem").exists()
     db = sqlite3.connect(tmp_path / "chat-history.db")
     try:
-        texts = [body for (body,) in db.execute("SELECT body FROM events WHERE type='message'")]
+        texts = [text for (text,) in db.execute("SELECT text FROM events WHERE type='message'")]
     finally:
         db.close()
     assert any("stored under W^X" in body for body in texts)

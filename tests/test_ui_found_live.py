@@ -22,13 +22,14 @@ import pygame  # noqa: E402
 import pytest  # noqa: E402
 
 from lanchat.discovery.announce import ServerDiscovery  # noqa: E402
-from lanchat.discovery.browse import PROBE_FORGET, Browser  # noqa: E402
+from lanchat.discovery.browse import Browser, probe_forget  # noqa: E402
 from lanchat.discovery.found import PROBE, Found  # noqa: E402
 from ui.connectstage import probe_hosts_from_env  # noqa: E402
 
 from test_ui_app import config_home, make_app, run_until  # noqa: E402,F401
 
 FOUND_WAIT = 10.0
+PROBE_INTERVAL = 0.5  # probe rounds this often, so a stopped server drops off in ~2.5 s
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_chats_found_by_the_probe_are_listed_and_one_click_joins(make_server, ma
 
     def browser_factory(port, on_change):
         browsers.append(Browser(port=port, on_change=on_change, probe_hosts=(
-            f"127.0.0.1:{alpha.port}", f"127.0.0.1:{beta.port}")))
+            f"127.0.0.1:{alpha.port}", f"127.0.0.1:{beta.port}"), probe_interval=PROBE_INTERVAL))
         return browsers[-1]
 
     app = make_app("--name", "gui", browser_factory=browser_factory)
@@ -84,7 +85,7 @@ def test_chats_found_by_the_probe_are_listed_and_one_click_joins(make_server, ma
     alpha_discovery.stop()   # it goes away: a probe-only server drops off after a while
     alpha.stop()
     run_until(app, lambda: f"Alpha {tag}" not in row_names(app), "Alpha to drop off",
-              timeout=PROBE_FORGET + FOUND_WAIT)
+              timeout=probe_forget(PROBE_INTERVAL) + FOUND_WAIT)
     assert f"Beta {tag}" in row_names(app)
 
     run_until(app, lambda: not app.connect_screen.needs_draw, "the list drawn")

@@ -429,3 +429,25 @@ def test_ime_composition_is_shown_then_replaced_by_the_result(box):
     box.draw(pygame.Surface((400, 60)))
     box.handle_event(text_event("好"))
     assert box.text == "ni 好" and box.composition == ""
+
+
+def test_blink_wake_lands_after_the_cursor_flips(box, monkeypatch):
+    # The loop sleeps next_blink_in() and then updates: woken at that time, the
+    # cursor must have flipped (a wake a hair early used to spin until it did).
+    from types import SimpleNamespace
+    from ui import inputbox
+    now = [1000.0]
+    monkeypatch.setattr(inputbox, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    box.focused = True
+    box.wake_cursor()
+    for _ in range(4):
+        before = box._blink_on
+        wait = box.next_blink_in()
+        assert wait > 0.001
+        now[0] += wait
+        box.update(wait)
+        assert box._blink_on != before and box.dirty
+        box.dirty = box.blink_only = False
+    now[0] += inputbox.BLINK_TIMEOUT
+    box.update(0.0)
+    assert box._blink_on and box.next_blink_in() >= 1.0  # idle: solid, no more wakes

@@ -313,7 +313,9 @@ class InputBox:
         elapsed = time.monotonic() - self._last_edit
         if not self.focused or elapsed > BLINK_TIMEOUT:
             return 10.0
-        return BLINK - (elapsed % BLINK)
+        # A millisecond past the change: woken a hair early, the loop would find the
+        # phase unchanged and a wait under a millisecond, and spin until it flips.
+        return BLINK - (elapsed % BLINK) + 0.001
 
     def _display(self):
         """The shown text and the cursor's index in it."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Optional
 
 import protocol
-from lanchat import eventtext
+from lanchat import codec, eventtext
 from lanchat.dialects.detect import TEN_BYTE_HEADER
 
 PLAIN_ACK = "Msg received"  # what the classic tutorial server answers every frame
@@ -80,7 +80,7 @@ class Structured(Dialect):
         return protocol.message_frame({"type": "system", "text": text})
 
     def event(self, event: dict) -> bytes:
-        return protocol.encode_frame(protocol.encode_event(event))
+        return protocol.encode_frame(codec.encode_event(event))
 
     def reply(self, message: dict, me: Optional[str] = None) -> Optional[bytes]:
         return protocol.message_frame(message)

@@ -10,7 +10,7 @@ port), so a server seen both ways is one entry with ``via`` both:
   limited broadcast, to each IPv4 interface's broadcast address and to any
   ``probe_hosts``; sent a few times quickly at start (a datagram may be lost), then
   every ``PROBE_INTERVAL``. A server found only this way drops off after
-  ``PROBE_FORGET`` seconds without a reply (a few rounds).
+  ``probe_forget(PROBE_INTERVAL)`` seconds without a reply (a few rounds).
 
 If multicast DNS cannot start (no multicast route), the probe still runs; nothing
 here raises into the caller after ``start``.
@@ -41,7 +41,6 @@ log = logging.getLogger("chat.discovery")
 
 PROBE_START = (0.0, 0.3, 0.8, 1.5)  # first probes (seconds after start): a lost one is retried
 PROBE_INTERVAL = 3.0                # then one round every this often
-PROBE_FORGET = 3 * PROBE_INTERVAL + 1.0  # a probe-only server silent this long is gone
 INFO_TIMEOUT_MS = 1500              # waiting for a service's SRV, TXT and A records
 CACHE_REFRESH = 1.0                 # seconds between re-reads of the records zeroconf holds
 STOP_TIMEOUT = 2.0                  # stop() waits at most this long for each thread
@@ -49,6 +48,12 @@ STOP_TIMEOUT = 2.0                  # stop() waits at most this long for each th
 # spoofed addresses, naming any port), and each would be an entry until forgotten.
 MAX_PROBED = 256
 LIMITED_BROADCAST = "255.255.255.255"
+
+
+def probe_forget(interval: float) -> float:
+    """How long a probe-only server may stay silent before it drops off: three missed
+    rounds of ``interval`` seconds, and a second for the reply on its way."""
+    return 3 * interval + 1.0
 
 
 PROBE_HOSTS_ENV = "LANCHAT_PROBE_HOSTS"
@@ -112,11 +117,15 @@ class Browser:
             ``"HOST:PORT"`` (tests on loopback give ``"127.0.0.1"``).
         on_change: called (from a background thread, with no lock held) when the list
             of ``servers()`` changes.
+        probe_interval: seconds between probe rounds after the first few; a
+            probe-only server drops off after ``probe_forget(probe_interval)``.
     """
 
     def __init__(self, *, port: int = protocol.DEFAULT_PORT, probe_hosts: Iterable[str] = (),
-                 on_change: Optional[Callable[[], None]] = None):
+                 on_change: Optional[Callable[[], None]] = None,
+                 probe_interval: float = PROBE_INTERVAL):
         self.port = port
+        self.probe_interval = probe_interval
         self.probe_hosts = tuple(probe_hosts)
         self.on_change = on_change
         self._lock = threading.Lock()       # the sightings and the merged list
@@ -265,7 +274,7 @@ class Browser:
                 self._update(lambda: self._forget_silent(now))
                 due.pop(0)
                 if not due:
-                    due.append(now + PROBE_INTERVAL)
+                    due.append(now + self.probe_interval)
             sock.settimeout(max(0.01, min(0.25, due[0] - time.monotonic())))
             try:
                 datagram, sender = sock.recvfrom(MAX_REPLY_BYTES + 1)
@@ -309,7 +318,7 @@ class Browser:
 
     def _forget_silent(self, now: float) -> None:
         for key in [key for key, (_, heard) in self._probed.items()
-                    if now - heard > PROBE_FORGET]:
+                    if now - heard > probe_forget(self.probe_interval)]:
             del self._probed[key]
 
     # ------------------------------------------------------------ the list

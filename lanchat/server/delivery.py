@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Optional, Union
 
 import protocol
+from lanchat import codec
 from lanchat.server.crowd import CrowdNotice
 
 
@@ -64,20 +65,24 @@ class Outgoing:
 
     def __init__(self, event: dict):
         self.event = event
-        self._body: Optional[str] = None
+        self._body: Optional[bytes] = None
         self._json: Optional[bytes] = None
         self._others: Optional[dict] = None  # dialect -> its bytes (b"": nothing to show)
 
     def body(self) -> str:
-        """The event as JSON text: the structured frame's body and the journal's row."""
+        """The event as JSON text: the journal's row."""
+        return self._utf8().decode("utf-8")
+
+    def _utf8(self) -> bytes:
         if self._body is None:
-            self._body = protocol.encode_event(self.event)
+            self._body = codec.encode_event(self.event)
         return self._body
 
     def json_frame(self) -> bytes:
         """The structured clients' frame."""
         if self._json is None:
-            self._json = protocol.encode_frame(self.body())
+            body = self._utf8()
+            self._json = protocol.frame_header(len(body)) + body
         return self._json
 
     def frame(self, dialect) -> bytes:

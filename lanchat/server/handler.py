@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import protocol
+from lanchat import codec
 from lanchat.dialects import detect, writers
 from lanchat.dialects.readers import LineDecoder, TenByteDecoder
 from lanchat.errors import FrameError, MessageError
@@ -290,7 +291,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 if body:  # a line client's blank line is nothing (frames are never empty)
                     self.says.append((protocol.decode_text(body), None, None))
                 return None
-            return self._on_structured(protocol.decode_message(body))
+            return self._on_structured(codec.decode_client_message(body))
         except MessageError as exc:
             return self._refuse(exc.code, exc.message)
 
@@ -308,7 +309,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             return self._on_body(body)
         if self.dialect.structured:  # its hello, or what follows a refused one
             try:
-                return self._on_structured(protocol.decode_message(body))
+                return self._on_structured(codec.decode_client_message(body))
             except MessageError as exc:
                 return self._refuse(exc.code, exc.message)
         if self.dialect is writers.TEN_BYTE:
@@ -357,9 +358,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.error(code, message)
         return leave
 
-    def _on_structured(self, obj: dict) -> Optional[str]:
-        message = protocol.parse_client_message(obj)
-        if isinstance(message, protocol.Hello):
+    def _on_structured(self, message: codec.ClientMessage) -> Optional[str]:
+        if isinstance(message, codec.Hello):
             if self.member is not None:
                 self.error(protocol.UNKNOWN_TYPE, "already joined: hello is only valid once")
                 return None
@@ -367,16 +367,16 @@ class ChatHandler(socketserver.BaseRequestHandler):
         if self.member is None:
             self.error(protocol.NOT_WELCOME, "send hello first (or again, with a valid name)")
             return None
-        if isinstance(message, protocol.Say):
+        if isinstance(message, codec.Say):
             self.says.append((message.text, message.id, message.room))
             return None
         leave = self._take_says()  # whatever comes next sees them handled
         if leave is not None:
             return leave
-        if isinstance(message, protocol.Ping):
+        if isinstance(message, codec.Ping):
             self.server.room.reply(self.member, {"type": "pong", "id": message.id})
             return None
-        if isinstance(message, protocol.Typing):
+        if isinstance(message, codec.Typing):
             typing(self.server.room, self.member, message)
             return None
         return message.reason or "bye"  # Bye

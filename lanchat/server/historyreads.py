@@ -7,10 +7,10 @@ event being delivered), so what they read is exactly what was stored before it.
 
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 import protocol
+from lanchat.server.eventrows import EVENT_COLUMNS, event
 
 REPLAY_CAP = 5000          # most events one `since` replay sends before a notice
 
@@ -37,7 +37,7 @@ class HistoryReads:
             # SQLite integers are 64-bit; a client may send any JSON integer.
             since = max(-2 ** 63, min(since, 2 ** 63 - 1))
             rows = self._db.execute(
-                f"SELECT body, session, msg_id FROM events WHERE seq > ? AND seq <= ? "
+                f"SELECT {EVENT_COLUMNS}, session, msg_id FROM events WHERE seq > ? AND seq <= ? "
                 f"AND {visible} ORDER BY seq DESC LIMIT ?",
                 (since, until, session, session, REPLAY_CAP + 1)).fetchall()[::-1]
             left_out = 0
@@ -50,7 +50,7 @@ class HistoryReads:
             if limit <= 0:
                 return [], 0
             rows = self._db.execute(
-                f"SELECT body, session, msg_id FROM events WHERE type = 'message' "
+                f"SELECT {EVENT_COLUMNS}, session, msg_id FROM events WHERE type = 'message' "
                 f"AND seq <= ? AND {visible} ORDER BY seq DESC LIMIT ?",
                 (until, session, session, limit)).fetchall()[::-1]
             left_out = 0
@@ -75,20 +75,21 @@ class HistoryReads:
         else:
             since = max(-2 ** 63, min(since, 2 ** 63 - 1))
             query, args = "room = ? AND seq > ? AND seq <= ?", (room, since, until, REPLAY_CAP)
-        rows = self._db.execute(f"SELECT body, session, msg_id FROM events WHERE {query} "
+        rows = self._db.execute(f"SELECT {EVENT_COLUMNS}, session, msg_id FROM events WHERE {query} "
                                 "ORDER BY seq DESC LIMIT ?", args).fetchall()[::-1]
         return _replayed(rows, session)
 
 
 def _replayed(rows: list, session: str) -> list:
-    """``(body, session, msg_id)`` rows as events marked ``replay``."""
+    """``(EVENT_COLUMNS..., session, msg_id)`` rows as events marked ``replay``."""
     events = []
-    for body, row_session, msg_id in rows:
-        event = json.loads(body)
+    for row in rows:
+        line = event(*row[:-2])
+        row_session, msg_id = row[-2], row[-1]
         # Every event from history says so (PROTOCOL.md section 4): a client must not
         # apply an old join, leave or nick to the welcome's user list.
-        event["replay"] = True
+        line["replay"] = True
         if row_session == session and msg_id is not None:
-            event["id"] = msg_id  # lets a resuming client settle its outbox
-        events.append(event)
+            line["id"] = msg_id  # lets a resuming client settle its outbox
+        events.append(line)
     return events

@@ -11,8 +11,19 @@ is seq order). SQLite never runs under the room's lock.
 A thread that submits with ``wake=False`` calls ``run_inline`` once it has left the
 room's lock: if no batch is being committed, it commits and delivers that batch itself,
 which saves the hand-off to the committer thread (a wake-up and a GIL switch per line,
-the main cost of a line in a quiet room). One batch at a time, whoever runs it, so the
-order and commit-before-delivery are the same either way.
+the main cost of a line in a quiet room).
+
+While one batch's deliveries run (the room gathering and handing its bytes to the
+send queues), what comes meanwhile is committed, by the committer thread or another
+reader's ``run_inline``, and handed to the thread delivering, which delivers all of it
+next as one batch (``_run``: no thread waits for another; up to ``BATCH_ROWS`` rows
+wait so). So every event is committed before anyone sees it, batches are delivered in
+order and as big as without the overlap (one send per member each), and SQLite
+(which lets go of the GIL while it works) runs beside the Python of the sends.
+History reads (a delivery's ``prepare``) and commits take turns on the connection.
+
+Rows (``eventrows``): a line said in a room is stored narrow, its parts in columns
+and no JSON; a batch's rows go in as a few fixed multi-row ``INSERT``s, prepared once.
 
 WAL with ``synchronous=NORMAL``: a commit is in the WAL file when ``COMMIT`` returns,
 so it survives ``kill -9`` of the process (not necessarily a power cut). Checkpoints
@@ -28,10 +39,11 @@ import logging
 import sqlite3
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Optional
 
-import protocol
 from lanchat.errors import JournalClosed
+from lanchat.server import eventrows
 from lanchat.server.database import lock_history, open_database
 from lanchat.server.historyreads import HistoryReads
 
@@ -44,6 +56,8 @@ SESSION_DAYS = 7           # a session unused this long cannot be resumed after 
 # hold megabytes per member when a crowd pipelines lines.
 BATCH_ROWS = 512
 CHECKPOINT_SECONDS = 1.0  # how often the WAL is copied into the database file
+_UPSERT_SESSION = ("INSERT INTO sessions VALUES (?,?,?) ON CONFLICT(token) DO UPDATE "
+                   "SET name=excluded.name, updated=excluded.updated")
 
 
 
@@ -79,6 +93,14 @@ class Journal(HistoryReads):
     """
 
     shared = False  # alone: the room counts its seqs (``redisjournal`` takes them)
+    # Set in ``_run`` (a group's journal, ``redisjournal``, delivers from its reader and
+    # leaves them so): whether a batch is being delivered, on which thread, and the
+    # deliveries committed meanwhile, which that thread runs next as one batch (and
+    # how many rows they stored).
+    _delivering = False
+    _deliverer: Optional[int] = None
+    _ready: Optional[list] = None
+    _ready_rows = 0
 
     def __init__(self, path: str):
         self.path = path
@@ -95,9 +117,10 @@ class Journal(HistoryReads):
             self._checkpointer = threading.Thread(target=self._checkpoint_loop,
                                                   name="checkpoint", daemon=True)
         self.last_seq: int = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-        self._lock = threading.Condition()
+        self._db_lock = threading.Lock()  # one transaction or history read at a time
+        self._lock = threading.Condition()  # the committer thread waits on it for work
         self._pending: list = []
-        self._committing = False  # a batch is being written or delivered (by anyone)
+        self._committing = False  # a batch is being written (by anyone)
         self._closing = False
         self._thread = threading.Thread(target=self._commit_loop, name="journal", daemon=True)
         self._deliver_batch: Callable[[list], None] = _call_each
@@ -214,16 +237,7 @@ class Journal(HistoryReads):
         callback: a run of lines from one sender, stored all or none."""
         self._queue(_Entry(tuple(rows), None, deliver, refused, None, repeated), wake)
 
-    @staticmethod
-    def row(event: dict, *, sender: Optional[str] = None, recipient: Optional[str] = None,
-            session: Optional[str] = None, recipient_session: Optional[str] = None,
-            msg_id: Optional[str] = None, body: Optional[str] = None) -> tuple:
-        """The events row of ``event`` (see ``submit`` for the arguments)."""
-        room = event.get("room")
-        return (event["seq"], event["ts"], event["type"], sender, recipient,
-                1 if event.get("kind") == "private" else 0, session, recipient_session,
-                msg_id, body if body is not None else protocol.ENCODE(event),
-                room.casefold() if isinstance(room, str) else None)
+    row = staticmethod(eventrows.row)  # an event's row, for ``submit_rows``
 
     def _queue(self, entry: _Entry, wake: bool) -> None:
         with self._lock:
@@ -240,8 +254,10 @@ class Journal(HistoryReads):
         being committed, whoever commits it picks up what is pending afterwards.
         """
         with self._lock:
-            if self._committing or not self._pending or self._closing:
-                if self._pending and not self._committing:
+            free = not self._committing and self._ready_rows < BATCH_ROWS
+            if not free or not self._pending or self._closing \
+                    or self._deliverer == threading.get_ident():  # called by a delivery
+                if self._pending and free:
                     self._lock.notify()
                 return
             batch = self._take_batch()
@@ -251,9 +267,10 @@ class Journal(HistoryReads):
     def _commit_loop(self) -> None:
         while True:
             with self._lock:
-                while self._committing or (not self._pending and not self._closing):
+                while self._committing or self._ready_rows >= BATCH_ROWS or (
+                        not self._pending and not (self._closing and not self._delivering)):
                     self._lock.wait()
-                if not self._pending:  # closing, and nothing is left
+                if not self._pending:  # closing, nothing is left, the last one delivered
                     return
                 batch = self._take_batch()
                 self._committing = True
@@ -271,50 +288,85 @@ class Journal(HistoryReads):
         return batch
 
     def _run(self, batch: list) -> None:
+        # Commit the batch. If the batch before is still being delivered, add this
+        # one's deliveries to what that thread runs next (what is committed while one
+        # batch is sent goes out as one batch, so each member still gets one send for
+        # it); else deliver it here, then whatever was committed meanwhile. The next
+        # commit may start at once, up to BATCH_ROWS rows waiting: every event is
+        # committed before it is delivered, in order, and no thread waits for another.
+        actions: Optional[list] = []
+        rows = 0
         try:
             stored = self._write(batch)
-            actions = []
             for entry in batch:
+                rows += len(entry.rows)
                 if not stored and entry.rows and entry.refused is not None:
                     actions.append((None, entry.refused))
                 elif entry.deliver is not None:
-                    actions.append((entry.prepare, entry.deliver))
-            self._deliver_batch(actions)
+                    prepare = entry.prepare
+                    actions.append((None if prepare is None else partial(self._read, prepare),
+                                    entry.deliver))
         except Exception:
             log.exception("delivery failed")
-        finally:
+        with self._lock:
+            self._committing = False
+            if self._delivering:
+                if self._ready is None:
+                    self._ready = actions
+                else:
+                    self._ready += actions
+                self._ready_rows += rows
+                if self._pending and self._ready_rows < BATCH_ROWS:
+                    self._lock.notify()  # the committer thread commits the next meanwhile
+                return
+            self._delivering = True
+            self._deliverer = threading.get_ident()
+            if self._pending or self._closing:
+                self._lock.notify()  # the committer thread commits the next meanwhile
+        while actions is not None:
+            try:
+                self._deliver_batch(actions)
+            except Exception:
+                log.exception("delivery failed")
             with self._lock:
-                self._committing = False
+                actions, self._ready, self._ready_rows = self._ready, None, 0
+                if actions is None:
+                    self._delivering = False
+                    self._deliverer = None
                 if self._pending or self._closing:
-                    self._lock.notify()  # the committer thread takes what came meanwhile
+                    self._lock.notify()  # room for the next commit
+
+    def _read(self, prepare: Callable[[], object]) -> object:
+        # A delivery's history query: not in the middle of the next batch's commit.
+        with self._db_lock:
+            return prepare()
 
     def _write(self, batch: list) -> bool:
         """Commit the batch's rows in one transaction; False if that failed."""
-        rows = [row for e in batch for row in e.rows]
-        sessions = [e.session for e in batch if e.session is not None]
+        rows = [row for entry in batch for row in entry.rows]
+        sessions = [entry.session for entry in batch if entry.session is not None]
         if not rows and not sessions:
             return True
-        try:
-            self._db.execute("BEGIN")
-            if rows:
-                self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-            if sessions:
-                self._db.executemany(
-                    "INSERT INTO sessions VALUES (?,?,?) ON CONFLICT(token) DO UPDATE "
-                    "SET name=excluded.name, updated=excluded.updated", sessions)
-            self._db.execute("COMMIT")
-            self.batches += 1
-            return True
-        except Exception as exc:  # sqlite3.Error, or a row it cannot take
-            # A full disk must not stop the server; the lines in this batch are refused
-            # (their senders are told), so nothing unstored is ever acked.
-            self.failed = str(exc)
-            log.error("could not store %d events: %s", len(rows), exc)
+        with self._db_lock:
             try:
-                self._db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            return False
+                self._db.execute("BEGIN")
+                for sql, values in eventrows.statements(rows):
+                    self._db.execute(sql, values)
+                if sessions:
+                    self._db.executemany(_UPSERT_SESSION, sessions)
+                self._db.execute("COMMIT")
+                self.batches += 1
+                return True
+            except Exception as exc:  # sqlite3.Error, or a row it cannot take
+                # A full disk must not stop the server; the lines in this batch are
+                # refused (their senders are told), so nothing unstored is ever acked.
+                self.failed = str(exc)
+                log.error("could not store %d events: %s", len(rows), exc)
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                return False
 
     def close(self, timeout: float = 5.0) -> None:
         """Store and deliver what is queued, stop the thread, close the database."""

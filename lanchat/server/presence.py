@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-import protocol
+from lanchat import codec
 from lanchat.errors import JournalClosed
 from lanchat.ratelimit import TokenBucket
 from lanchat.server.delivery import Delivery, Outgoing
@@ -29,7 +29,7 @@ TYPING_PER_SECOND, TYPING_BURST = 2.0, 2
 DEFAULT_AWAY = "away"
 
 
-def typing(room: Room, member: Member, message: protocol.Typing) -> None:
+def typing(room: Room, member: Member, message: codec.Typing) -> None:
     """Relay one typing frame to the room's others, or to the person it names.
 
     Raises:

@@ -45,6 +45,7 @@ from lanchat.errors import StoreUnavailable
 from lanchat.server.journal import Journal
 from lanchat.server.redispresence import Breaker, GroupNames
 from lanchat.server.redisrelay import Relay
+from lanchat.server import rediswrite
 from lanchat.server.rediswrite import BatchWriter
 from lanchat.server.redishistory import KEY_LOG, KEY_SEQ, RedisHistory
 
@@ -114,6 +115,7 @@ class RedisJournal(RedisHistory, Journal):
     """
 
     shared = True  # the room takes seqs here (take_seqs), not by counting
+    row = staticmethod(rediswrite.row)  # whole events: the group's log holds their JSON
 
     def __init__(self, url: str, keep: int, server_name: str = "chat"):
         self.path = url

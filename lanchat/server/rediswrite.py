@@ -11,8 +11,11 @@ atomically, so no other server's write falls inside a batch.
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 import redis
+
+import protocol
 
 from lanchat.server import redishistory
 from lanchat.server.redishistory import (KEY_LOG, KEY_MODES, KEY_SESSIONS, NO_ROOM, ids_key,
@@ -59,6 +62,18 @@ return repeats
 """
 
 
+def row(event: dict, *, sender: Optional[str] = None, recipient: Optional[str] = None,
+        session: Optional[str] = None, recipient_session: Optional[str] = None,
+        msg_id: Optional[str] = None, body: Optional[str] = None) -> tuple:
+    """The row ``BatchWriter.write`` takes for ``event`` (the arguments are those of
+    ``eventrows.row``): the event's JSON as it goes into the group's log, whole."""
+    room = event.get("room")
+    return (event["seq"], event["ts"], event["type"], sender, recipient,
+            1 if event.get("kind") == "private" else 0, session, recipient_session,
+            msg_id, body if body is not None else protocol.ENCODE(event),
+            room.casefold() if isinstance(room, str) else None)
+
+
 class BatchWriter:
     """Args: client; origin (this server's id in the log); keep (events per room)."""
 
@@ -68,7 +83,7 @@ class BatchWriter:
         self._script = client.register_script(_WRITE)
 
     def write(self, rows: list, sessions: list) -> dict:
-        """Store ``Journal.row`` tuples and ``(token, name, when)`` sessions; returns
+        """Store ``row`` tuples and ``(token, name, when)`` sessions; returns
         ``{seq: first seq}`` of the rows whose say id was stored before (not stored
         again). Raises ``redis.RedisError``."""
         packed = []

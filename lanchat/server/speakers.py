@@ -23,6 +23,7 @@ import re
 from typing import Optional
 
 import protocol
+from lanchat import codec
 from lanchat.errors import MessageError
 from lanchat.server.roomcommands import enter_rooms
 from lanchat.text import MAX_NAME, is_control, name_problem
@@ -67,7 +68,7 @@ def join(conn, name: Optional[str], asked: Optional[str] = None) -> Optional[str
     return refusal
 
 
-def hello(conn, message: protocol.Hello) -> Optional[str]:
+def hello(conn, message: codec.Hello) -> Optional[str]:
     """A structured client's ``hello``: the password, the join, its rooms."""
     expected = conn.server.config.password
     if expected is not None and not _same_secret(message.password or "", expected):
