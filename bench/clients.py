@@ -42,6 +42,11 @@ ORDERED_TYPES = frozenset({b"message", b"join", b"leave", b"nick"})
 # What an idle client counts in its raw stream: the servers write compact JSON.
 JOIN_MARK = b'"type":"join"'
 LEAVE_MARK = b'"type":"leave"'
+# A crowded room's joins and leaves, one notice per batch (docs/protocol.md, "Crowded
+# rooms"): its "users" is the room's size after them.
+CROWD_MARK = b'{"type":"crowd"'
+CROWD_USERS_RE = re.compile(rb'\{"type":"crowd","room":"[^"]*","seq":\d+,"users":(\d+)[,}]')
+CROWD_HEAD = 128  # bytes that always hold a notice's head up to its "users"
 MAX_PROBLEMS = 5  # problem descriptions kept per client (the counts are complete)
 
 
@@ -514,13 +519,15 @@ class IdleClient(Client):
 
     Frames are decoded only up to the welcome; after that the stream is scanned raw
     with ``bytes.count``/``find`` (a join fan-out to thousands of clients is millions
-    of frames, too many to cut one by one in Python).
+    of frames, too many to cut one by one in Python). A ``crowd`` notice's ``users``
+    (the room's size) replaces what was counted before it.
     """
 
     def __init__(self, name: str, marker: bytes):
         super().__init__(name)
         self.marker = marker
-        self.keep = max(len(marker), len(JOIN_MARK), len(LEAVE_MARK)) - 1
+        self.keep = max(len(marker), len(JOIN_MARK), len(LEAVE_MARK), len(CROWD_MARK)) - 1
+        self.head = b""  # a crowd notice's head cut short by the end of a read
         self.buf = bytearray()
         self.tail = b""
         self.users = 0
@@ -544,13 +551,36 @@ class IdleClient(Client):
             if not data:
                 return
         # Count only marks that end in the new data: one may straddle the tail.
-        chunk = self.tail + data
-        carried = len(self.tail)
-        self.joins += chunk.count(JOIN_MARK, max(0, carried - len(JOIN_MARK) + 1))
-        self.leaves += chunk.count(LEAVE_MARK, max(0, carried - len(LEAVE_MARK) + 1))
+        chunk = self.head + data if self.head else self.tail + data
+        carried = 0 if self.head else len(self.tail)
+        self.head = b""
+        self._count(chunk, carried)
         if not self.marker_ns and chunk.find(self.marker) >= 0:
             self.marker_ns = now_ns
         self.tail = chunk[-self.keep:]
+
+    def _count(self, chunk: bytes, carried: int) -> None:
+        """Count the joins and leaves ending after ``carried``, in order with the crowd
+        notices (each one's size replaces the count so far)."""
+        join_from = max(0, carried - len(JOIN_MARK) + 1)
+        leave_from = max(0, carried - len(LEAVE_MARK) + 1)
+        start = max(0, carried - len(CROWD_MARK) + 1)
+        while True:
+            at = chunk.find(CROWD_MARK, start)
+            stop = len(chunk) if at < 0 else at
+            self.joins += chunk.count(JOIN_MARK, join_from, stop)
+            self.leaves += chunk.count(LEAVE_MARK, leave_from, stop)
+            if at < 0:
+                return
+            head = CROWD_USERS_RE.match(chunk, at)
+            if head is None:
+                if len(chunk) - at < CROWD_HEAD:  # the rest comes with the next read
+                    self.head = bytes(chunk[at:])
+                else:
+                    self.fail("a crowd notice without users")
+                return
+            self.users, self.joins, self.leaves = int(head.group(1)), 0, 0
+            start = join_from = leave_from = head.end()
 
     def _until_welcome(self, now_ns: int) -> bytes:
         """Cut frames until the welcome; returns the bytes after it (raw from then on)."""

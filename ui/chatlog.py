@@ -18,6 +18,7 @@ changed. The rules of what a user sees, unit-tested without a window:
   your mute or slow mode in ``roles`` (``ui/roles.py``), the other rooms, private
   conversations, unread counts and the current room in ``rooms`` (``ui/rooms.py``);
   all fed here. Each entry carries its room (``Entry.room``);
+* a crowded #lobby's joins and leaves come as ``crowd`` notices (``ui/crowdevents.py``);
 * at most ``MAX_ENTRIES`` (5,000) are kept, the oldest dropped in chunks.
 
 Entries changed in place (pending to sent or failed) bump their ``version``; the log's
@@ -32,6 +33,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import protocol
 from lanchat import eventtext
+from ui.crowdevents import CrowdEvents
 from ui.presence import Presence, away_map
 from ui.statusevents import StatusEvents
 from ui.roles import LOBBY, Roles
@@ -43,7 +45,7 @@ from ui.entries import (ACTION, CHAT, DIVIDER, ERROR, FAILED, NOTICE, PENDING, P
 MAX_ENTRIES = 5000     # entries kept; past it the oldest tenth goes at once (a screen shows ~30)
 
 
-class ChatLog(StatusEvents):
+class ChatLog(StatusEvents, CrowdEvents):
     """Entries, users and status, updated from connection events.
 
     Args:

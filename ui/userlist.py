@@ -1,7 +1,7 @@
 """The sidebar: who is online, you first and marked, click a name to whisper.
 
 It draws from the view model's ``users`` (kept current from welcome, join, leave,
-nick and ``/who`` replies) and re-renders only when that list's version, the
+nick, crowd notices and ``/who`` replies) and re-renders only when that list's version, the
 connection state or the hovered row changes. While the link is down the list is
 *stale* (nobody can tell who left meanwhile): it says so and is drawn grey. A click returns the text to put in the input box (``/msg NAME ``)
 through ``take_clicked()``; the screen does the rest.

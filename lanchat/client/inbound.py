@@ -88,6 +88,14 @@ class InboundDispatch:
     _on_join = _on_leave = _on_nick = _on_mode = _on_topic = _on_message
     _on_joined = _on_part = _on_message
 
+    def _on_crowd(self, msg: dict):
+        """A crowded room's joins and leaves in one notice (docs/protocol.md, "Crowded
+        rooms"): not an event of its own, but everything up to its ``seq`` (the run's
+        last) has arrived, so a resume asks ``since`` it."""
+        self._note_seq(msg.get("seq"))
+        self._emit(msg)
+        return None
+
     def _on_kick(self, msg: dict):
         """A kick; one from ``#lobby`` that names us (live) ends the session for good:
         coming back at once would undo it. Lines not yet answered are given up. From

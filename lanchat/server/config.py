@@ -43,6 +43,9 @@ class ServerConfig:
     max_clients: int = 1000
     max_rooms: int = 200           # rooms besides #lobby
     max_rooms_per_user: int = 20   # rooms one member may be in besides #lobby
+    # Over this many in #lobby, joins and leaves go out as one crowd notice per run
+    # instead of one event each (docs/protocol.md, "Crowded rooms"); 0: never.
+    announce_limit: int = 500
     max_per_ip: int = 10
     frame_timeout: float = 30.0
     idle_timeout: float = 90.0
@@ -132,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rooms there may be besides #lobby")
     p.add_argument("--max-rooms-per-user", type=_whole(0), default=d.max_rooms_per_user,
                    help="rooms one person may be in besides #lobby")
+    p.add_argument("--announce-limit", type=_whole(0), default=d.announce_limit,
+                   help="over this many people in #lobby, joins and leaves are sent as one "
+                        "'crowd' notice per batch instead of one event each (0: never)")
     p.add_argument("--max-per-ip", type=_whole(1), default=d.max_per_ip,
                    help="connections from one address (loopback is exempt)")
     p.add_argument("--frame-timeout", type=_number(0, above=True), default=d.frame_timeout,
@@ -186,6 +192,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         max_text=args.max_text, db=args.db, history=args.history, rate=args.rate,
         burst=args.burst, max_clients=args.max_clients, max_per_ip=args.max_per_ip,
         max_rooms=args.max_rooms, max_rooms_per_user=args.max_rooms_per_user,
+        announce_limit=args.announce_limit,
         frame_timeout=args.frame_timeout, idle_timeout=args.idle_timeout,
         max_send_queue=args.max_send_queue, plain_replies=args.plain_replies,
         redis=args.redis or os.environ.get("CHAT_REDIS_URL") or None,

@@ -12,7 +12,8 @@ slice while the batch holds one room's events) whenever something is added for i
 alone. ``collect`` then gives every member its bytes: each room's frames joined once
 and shared by all who take them as they are, and one joined string per own stream.
 So a member costs one ``send`` per batch, and an event meant for a room costs one list
-append, however many members it has.
+append, however many members it has. A crowded room's joins and leaves
+(``crowd``) become one notice per run of them (``lanchat.server.crowd``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Optional, Union
 
 import protocol
 from lanchat import codec
+from lanchat.server.crowd import CrowdNotice
+
 
 class NameList:
     """Members' names as the inside of a JSON array, kept encoded for welcomes.
@@ -125,9 +128,10 @@ class Delivery:
         self._streams: dict = {}      # Member -> _Stream
         self.after: list = []         # callables to run once the batch is sent
         self.built = 0                # bytes of the buffers collect() made
+        self._crowd: Optional[CrowdNotice] = None  # a crowded room's run of joins, leaves
 
     def __bool__(self) -> bool:
-        return bool(self._common or self._streams)
+        return bool(self._common or self._streams or self._crowd)
 
     def _stream(self, member) -> _Stream:
         stream = self._streams.get(member)
@@ -167,6 +171,8 @@ class Delivery:
         """``to_room(room, out, exclude)`` for each of ``outs``, in order."""
         if not outs:
             return
+        if self._crowd is not None:
+            self._end_crowd()
         start = len(self._common)
         self._common.extend(outs)
         self._common_json.extend([out.json_frame() for out in outs])
@@ -177,6 +183,37 @@ class Delivery:
             stream = self._stream(exclude)
             self._catch_up(stream, start)
             stream.taken = len(self._common)
+
+    def crowd(self, room: str, name: str, joined: bool, users: int, seq: int) -> None:
+        """``name`` joined (or left) the crowded ``room`` (its name as shown) at ``seq``,
+        which then had ``users`` members: told to its readers in one ``crowd`` notice with the
+        rest of this run of joins and leaves (``lanchat.server.crowd``), placed where
+        the run ends: before the next event for a room, or at the end of the batch.
+        Members welcomed during the run get it too (they ignore what they had)."""
+        notice = self._crowd
+        if notice is None or notice.room != room:
+            if notice is not None:
+                self._end_crowd()
+            notice = self._crowd = CrowdNotice(room)
+        if joined:
+            notice.join(name)
+        else:
+            notice.leave(name)
+        notice.users, notice.seq = users, seq
+
+    def announce(self, room: str, out: Outgoing, crowd: Optional[int], exclude=None) -> None:
+        """A ``join`` or ``leave`` in ``room`` (its name as shown): to its readers but
+        ``exclude``, or, in a crowded room (``crowd``: its size after the event, from
+        ``crowd.crowd_size``), into the run's crowd notice."""
+        if crowd is not None:
+            event = out.event
+            self.crowd(room, event["name"], event["type"] == "join", crowd, event["seq"])
+        else:
+            self.to_room(room.casefold(), out, exclude)
+
+    def _end_crowd(self) -> None:
+        notice, self._crowd = self._crowd, None
+        self.to_room_many(notice.key, [Outgoing(notice.event())])
 
     def one(self, member, item: Union[Outgoing, bytes, None]) -> None:
         """``item`` (an event, or a frame) goes to ``member`` alone, after what it has.
@@ -196,6 +233,8 @@ class Delivery:
     def changing(self, member) -> None:
         """``member``'s rooms are about to change: what came before goes to it as it
         reads now (call before changing ``member.reading``)."""
+        if self._crowd is not None:
+            self._end_crowd()
         self._catch_up(self._stream(member), len(self._common))
 
     def collect(self, readers: dict) -> list:
@@ -207,6 +246,8 @@ class Delivery:
         gets that instead, if it is still welcomed and not gone; one who reads several
         of the rooms that had events gets its own, in order.
         """
+        if self._crowd is not None:
+            self._end_crowd()
         streams = self._streams
         sends: list = []
         built = 0

@@ -27,6 +27,7 @@ from typing import Optional
 import protocol
 from lanchat.errors import StoreUnavailable
 from lanchat.text import name_key, numbered_name
+from lanchat.server.crowd import crowd_size
 from lanchat.server.delivery import Delivery, Outgoing
 
 log = logging.getLogger("chat.redis")
@@ -308,6 +309,11 @@ def deliver(room, delivery: Delivery, event: dict) -> None:
             delivery.one(target, out)
         return
     where = event.get("room")
-    delivery.to_room(where.casefold() if isinstance(where, str) else protocol.LOBBY, out)
+    if event["type"] == "leave" or (event["type"] == "join" and where == protocol.LOBBY):
+        # As a join or leave here: one notice per run in a crowded #lobby.
+        crowd = crowd_size(len(room.rooms.lobby.members), room.config.announce_limit)
+        delivery.announce(protocol.LOBBY, out, crowd)
+    else:
+        delivery.to_room(where.casefold() if isinstance(where, str) else protocol.LOBBY, out)
     if then is not None:
         then(delivery)

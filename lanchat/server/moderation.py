@@ -95,6 +95,14 @@ class RoomModes:
                     break
         return found
 
+    def ban_ends(self, key: str, address: Optional[str]) -> Optional[str]:
+        """``ban_of`` in words ("until 14:30", "until an op lifts it"), or None."""
+        until = self.ban_of(key, address)
+        if until is None:
+            return None
+        return "until an op lifts it" if until == FOREVER else \
+            "until " + time.strftime("%H:%M", time.localtime(until))
+
     def is_banned(self, key: str) -> bool:
         return self.ban_of(key, None) is not None
 

@@ -31,11 +31,12 @@ from lanchat.server import groupevents
 from lanchat.text import name_key, name_problem, one_line
 from lanchat.errors import JournalClosed, MessageError, StoreUnavailable
 from lanchat.server.config import ServerConfig
+from lanchat.server.crowd import crowd_size
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.journal import Journal
 from lanchat.server.members import Member, Membership, Session
 from lanchat.server.memtrim import Trimmer
-from lanchat.server.moderation import FOREVER, RoomModes
+from lanchat.server.moderation import RoomModes
 from lanchat.server.rooms import ChatRoom, RoomList
 from lanchat.ratelimit import TokenBucket
 
@@ -149,6 +150,7 @@ class Room:
                             address=address)
             state.name = name
             event = {"type": "join", "seq": seq, "ts": now, "name": name, "room": protocol.LOBBY}
+            crowd = crowd_size(len(self.rooms.lobby.members) + 1, self.config.announce_limit)
             # Built once per join, so a crowd joining costs no JSON encoding per name.
             welcome = None if plain else protocol.welcome_frame(
                 name=name, others=roster.names.encoded(), server=self.config.server_name,
@@ -162,7 +164,7 @@ class Room:
                 # Plain clients cannot resume, so their sessions are not kept.
                 self.journal.submit(
                     event, lambda delivery, replayed: self._deliver_join(
-                        delivery, member, event, welcome, replayed),
+                        delivery, member, event, welcome, replayed, crowd),
                     sender=member.key, session=token, session_name=None if plain else name,
                     now=now, prepare=lambda: self._replay_for(member, event, since))
             except JournalClosed:
@@ -177,10 +179,8 @@ class Room:
 
     def _refuse_banned(self, name: str, address: Optional[str]) -> None:
         # Room lock held: a #lobby ban refuses the connection (PROTOCOL.md section 8).
-        until = self.modes.ban_of(name_key(name), address)
-        if until is not None:
-            when = "until an op lifts it" if until == FOREVER else \
-                "until " + time.strftime("%H:%M", time.localtime(until))
+        when = self.modes.ban_ends(name_key(name), address)
+        if when is not None:
             raise MessageError(protocol.BANNED, f"you are banned from this server {when}")
 
     def _is_op_session(self, token: str, where: Optional[ChatRoom] = None) -> bool:
@@ -216,11 +216,11 @@ class Room:
             return [], 0
 
     def _deliver_join(self, delivery: Delivery, member: Member, event: dict,
-                      welcome: Optional[bytes], replayed: tuple) -> None:
+                      welcome: Optional[bytes], replayed: tuple, crowd: Optional[int]) -> None:
         replay, left_out = replayed
         if not member.gone:
             delivery.starting(member)  # nothing from before its join
-        self.broadcast(delivery, Outgoing(event), exclude=member)
+        delivery.announce(protocol.LOBBY, Outgoing(event), crowd, exclude=member)
         if member.gone:
             return
         member.welcomed = True
@@ -258,6 +258,7 @@ class Room:
             where.stop_reading(member)
             self.rooms.ended(where)
         member.rooms = {}
+        crowd = crowd_size(len(self.rooms.lobby.members), self.config.announce_limit)
         try:
             seq, now = self.next_seq()
         except StoreUnavailable:
@@ -266,7 +267,7 @@ class Room:
         event = {"type": "leave", "seq": seq, "ts": now, "name": member.name, "reason": reason}
         out = Outgoing(event)
         try:
-            self.journal.submit(event, lambda delivery: self.broadcast(delivery, out),
+            self.journal.submit(event, lambda delivery: delivery.announce(protocol.LOBBY, out, crowd),
                                 sender=member.key, now=now)
         except JournalClosed:
             pass  # shutting down and the journal is closed: nobody left to tell
