@@ -1,0 +1,158 @@
+"""A welcome in a group of servers and the joins, leaves and nicks around it.
+
+A newcomer's ``welcome`` lists who is here as of its join's seq; every join, leave or
+nick with a higher seq then reaches it as an event, none with a lower one does. In a
+group, another server's join may take a lower seq than the newcomer's and still reach
+this server after the welcome was built: the welcome must show it anyway
+(``lanchat.server.welcomes``), or the newcomer lacks that person (or keeps a ghost,
+or an old name) until it reconnects.
+
+The live test races newcomers on each server against joins, leaves and nicks on the
+other, round after round, and checks every client's view (welcome, then the live
+events and crowd notices it got) against who is in the group.
+"""
+
+from __future__ import annotations
+
+import json
+import selectors
+import socket
+import time
+
+import pytest
+
+import protocol
+from conftest import WAIT, wait_for
+from redisserver import group, needs_redis, redis_server  # noqa: F401 (fixtures)
+
+pytestmark = needs_redis
+
+ROUNDS = 12      # races per test: the race is lost in most rounds before the fix
+PER_ROUND = 6    # newcomers per server per round, as many leaving and renaming
+
+
+class Viewer:
+    """One raw structured connection and its view of #lobby's members."""
+
+    def __init__(self, address, name: str):
+        self.name = name
+        self.sock = socket.create_connection(address, timeout=WAIT)
+        self.sock.sendall(protocol.message_frame({"type": "hello", "name": name}))
+        self.sock.setblocking(False)
+        self.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
+        self.view = None     # names it knows are here, from its welcome on
+        self.marks = set()   # the markers it has had (a line, or the ack of its own)
+        self.seqs = []       # the seq of every event and notice, in the order they came
+        self.problems = []   # events that do not fit its view (a join of someone it has)
+
+    def read(self) -> None:
+        try:
+            data = self.sock.recv(1 << 20)
+        except BlockingIOError:
+            return
+        self.decoder.feed(data)
+        for body in self.decoder.events():
+            self.see(json.loads(body))
+
+    def see(self, msg: dict) -> None:
+        kind = msg["type"]
+        if "seq" in msg and kind != "ack" and not msg.get("replay"):
+            self.seqs.append(msg["seq"])
+        if kind == "welcome":
+            self.view = set(msg["users"])
+        elif msg.get("replay"):
+            return
+        elif kind == "join" and msg.get("room") == protocol.LOBBY:
+            if msg["name"] in self.view:
+                self.problems.append(f"{self.name} had {msg['name']} and got their join")
+            self.view.add(msg["name"])
+        elif kind == "leave":
+            if msg["name"] not in self.view:
+                self.problems.append(f"{self.name} got the leave of {msg['name']}, not there")
+            self.view.discard(msg["name"])
+        elif kind == "nick":
+            if msg["old"] not in self.view:
+                self.problems.append(f"{self.name} got the nick of {msg['old']}, not there")
+            self.view.discard(msg["old"])
+            self.view.add(msg["new"])
+        elif kind == "crowd":  # docs/protocol.md, "Crowded rooms"
+            self.view = (self.view - set(msg["left"])) | set(msg["joined"])
+        elif kind == "message" and msg["text"].startswith("MARK"):
+            self.marks.add(msg["text"])
+        elif kind == "ack" and str(msg.get("id")).startswith("MARK"):
+            self.marks.add(msg["id"])
+
+
+def pump(viewers, condition, what: str, timeout: float = WAIT) -> None:
+    """Read every viewer's socket until ``condition()``; bounded."""
+    selector = selectors.DefaultSelector()
+    for viewer in viewers:
+        selector.register(viewer.sock, selectors.EVENT_READ, viewer)
+    deadline = time.monotonic() + timeout
+    try:
+        while not condition():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout}s waiting for {what}")
+            for key, _ in selector.select(0.05):
+                key.data.read()
+    finally:
+        selector.close()
+
+
+def in_group(srv) -> set:
+    """Who this server says is in the group (its own members and the others')."""
+    with srv.room.lock:
+        return ({m.name for m in srv.room.members.values()}
+                | {p.name for p in srv.room.membership.remote.values()})
+
+
+@pytest.mark.parametrize("limit", [500, 4], ids=["each-event", "crowd-notices"])
+def test_every_view_is_the_group_while_joins_race_on_two_servers(group, limit):
+    servers = group(2, announce_limit=limit, max_per_ip=1000)
+    viewers: list = []
+    rounds: list = []  # the viewers each round made, per server
+    wrong = []
+    try:
+        for number in range(ROUNDS):
+            made = {0: [], 1: []}
+            # Interleaved: newcomers on each server, while the other server has
+            # people joining, leaving (two rounds back) and renaming (one round back).
+            leaving = [v for made_then in rounds[-2:-1] for side in made_then.values()
+                       for v in side]
+            renaming = [v for made_then in rounds[-1:] for side in made_then.values()
+                        for v in side]
+            for index in range(PER_ROUND):
+                for side in (0, 1):
+                    viewer = Viewer(servers[side].address, f"r{number}s{side}n{index}")
+                    made[side].append(viewer)
+                    viewers.append(viewer)
+                    if leaving:
+                        gone = leaving.pop()
+                        gone.sock.close()
+                        viewers.remove(gone)
+                    if renaming:
+                        renamed = renaming.pop()
+                        renamed.new = f"{renamed.name}x"
+                        renamed.sock.sendall(protocol.message_frame(
+                            {"type": "say", "text": f"/nick {renamed.new}", "id": "nick"}))
+            rounds.append(made)
+            pump(viewers, lambda: all(v.view is not None for v in viewers), "every welcome")
+            expected = {getattr(v, "new", v.name) for v in viewers}
+            for srv in servers:
+                wait_for(lambda: in_group(srv) == expected, what="both servers to agree")
+            # A line after all of it: whoever has it has every event before it.
+            mark = f"MARK{number}"
+            viewers[0].sock.sendall(protocol.message_frame(
+                {"type": "say", "text": mark, "id": mark}))
+            pump(viewers, lambda: all(mark in v.marks for v in viewers), mark)
+            for viewer in viewers:
+                if viewer.view != expected:
+                    wrong.append((number, viewer.name, sorted(expected - viewer.view),
+                                  sorted(viewer.view - expected)))
+                assert viewer.seqs == sorted(viewer.seqs), f"{viewer.name}: out of order"
+                wrong += viewer.problems
+                viewer.problems = []
+        assert wrong == [], f"{len(wrong)} wrong (round, who, missing, extra): {wrong[:6]}"
+    finally:
+        for viewer in viewers:
+            viewer.sock.close()
