@@ -32,18 +32,26 @@ PER_ROUND = 6    # newcomers per server per round, as many leaving and renaming
 
 
 class Viewer:
-    """One raw structured connection and its view of #lobby's members."""
+    """One raw structured connection and its view of one room's members (#lobby's
+    from its welcome, another room's from its ``joined``; the hello enters it)."""
 
-    def __init__(self, address, name: str):
+    def __init__(self, address, name: str, room: str):
         self.name = name
+        self.room = room
         self.sock = socket.create_connection(address, timeout=WAIT)
-        self.sock.sendall(protocol.message_frame({"type": "hello", "name": name}))
+        hello = {"type": "hello", "name": name}
+        if room != protocol.LOBBY:
+            hello["rooms"] = [room]
+        self.sock.sendall(protocol.message_frame(hello))
         self.sock.setblocking(False)
         self.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
-        self.view = None     # names it knows are here, from its welcome on
+        self.view = None     # names it knows are in the room, from its welcome on
         self.marks = set()   # the markers it has had (a line, or the ack of its own)
         self.seqs = []       # the seq of every event and notice, in the order they came
         self.problems = []   # events that do not fit its view (a join of someone it has)
+
+    def send(self, **message) -> None:
+        self.sock.sendall(protocol.message_frame(message))
 
     def read(self) -> None:
         try:
@@ -58,17 +66,20 @@ class Viewer:
         kind = msg["type"]
         if "seq" in msg and kind != "ack" and not msg.get("replay"):
             self.seqs.append(msg["seq"])
-        if kind == "welcome":
+        ours = msg.get("room") == self.room
+        if kind == "welcome" and self.room == protocol.LOBBY:
             self.view = set(msg["users"])
-        elif msg.get("replay"):
+        elif kind == "joined" and msg["room"]["room"] == self.room:
+            self.view = set(msg["room"]["users"])
+        elif msg.get("replay") or self.view is None:
             return
-        elif kind == "join" and msg.get("room") == protocol.LOBBY:
+        elif kind == "join" and ours:
             if msg["name"] in self.view:
                 self.problems.append(f"{self.name} had {msg['name']} and got their join")
             self.view.add(msg["name"])
-        elif kind == "leave":
+        elif kind == "leave" or (kind in ("part", "kick") and ours):
             if msg["name"] not in self.view:
-                self.problems.append(f"{self.name} got the leave of {msg['name']}, not there")
+                self.problems.append(f"{self.name} got the {kind} of {msg['name']}, not there")
             self.view.discard(msg["name"])
         elif kind == "nick":
             if msg["old"] not in self.view:
@@ -99,51 +110,53 @@ def pump(viewers, condition, what: str, timeout: float = WAIT) -> None:
         selector.close()
 
 
-def in_group(srv) -> set:
-    """Who this server says is in the group (its own members and the others')."""
+def in_group(srv, room: str) -> set:
+    """Who this server says is in ``room`` (its own members and the others')."""
     with srv.room.lock:
-        return ({m.name for m in srv.room.members.values()}
-                | {p.name for p in srv.room.membership.remote.values()})
+        where = srv.room.rooms.get(room)
+        return {person.name for person in where.members} if where is not None else set()
 
 
-@pytest.mark.parametrize("limit", [500, 4], ids=["each-event", "crowd-notices"])
-def test_every_view_is_the_group_while_joins_race_on_two_servers(group, limit):
+@pytest.mark.parametrize("room,limit", [(protocol.LOBBY, 500), (protocol.LOBBY, 4),
+                                        ("#games", 500)],
+                         ids=["lobby", "lobby-crowd-notices", "another-room"])
+def test_every_view_is_the_group_while_joins_race_on_two_servers(group, room, limit):
+    # Round after round, on both servers at once: newcomers join (their welcome or
+    # joined races the rest), last round's newcomers rename, those of the round before
+    # leave (#lobby) or leave and part (another room).
     servers = group(2, announce_limit=limit, max_per_ip=1000)
     viewers: list = []
-    rounds: list = []  # the viewers each round made, per server
+    rounds: list = []  # the viewers each round made
     wrong = []
     try:
         for number in range(ROUNDS):
-            made = {0: [], 1: []}
-            # Interleaved: newcomers on each server, while the other server has
-            # people joining, leaving (two rounds back) and renaming (one round back).
-            leaving = [v for made_then in rounds[-2:-1] for side in made_then.values()
-                       for v in side]
-            renaming = [v for made_then in rounds[-1:] for side in made_then.values()
-                        for v in side]
+            made = []
+            leaving = list(rounds[-2]) if len(rounds) >= 2 else []
+            renaming = list(rounds[-1]) if rounds else []
             for index in range(PER_ROUND):
                 for side in (0, 1):
-                    viewer = Viewer(servers[side].address, f"r{number}s{side}n{index}")
-                    made[side].append(viewer)
+                    viewer = Viewer(servers[side].address, f"r{number}s{side}n{index}", room)
+                    made.append(viewer)
                     viewers.append(viewer)
                     if leaving:
                         gone = leaving.pop()
-                        gone.sock.close()
                         viewers.remove(gone)
+                        if room != protocol.LOBBY and len(leaving) % 2:
+                            gone.send(type="say", text=f"/part {room}", id="part")
+                        else:
+                            gone.sock.close()
                     if renaming:
                         renamed = renaming.pop()
                         renamed.new = f"{renamed.name}x"
-                        renamed.sock.sendall(protocol.message_frame(
-                            {"type": "say", "text": f"/nick {renamed.new}", "id": "nick"}))
+                        renamed.send(type="say", text=f"/nick {renamed.new}", id="nick")
             rounds.append(made)
             pump(viewers, lambda: all(v.view is not None for v in viewers), "every welcome")
             expected = {getattr(v, "new", v.name) for v in viewers}
             for srv in servers:
-                wait_for(lambda: in_group(srv) == expected, what="both servers to agree")
+                wait_for(lambda: in_group(srv, room) == expected, what="both servers to agree")
             # A line after all of it: whoever has it has every event before it.
             mark = f"MARK{number}"
-            viewers[0].sock.sendall(protocol.message_frame(
-                {"type": "say", "text": mark, "id": mark}))
+            viewers[0].send(type="say", text=mark, id=mark, room=room)
             pump(viewers, lambda: all(mark in v.marks for v in viewers), mark)
             for viewer in viewers:
                 if viewer.view != expected:
@@ -154,5 +167,5 @@ def test_every_view_is_the_group_while_joins_race_on_two_servers(group, limit):
                 viewer.problems = []
         assert wrong == [], f"{len(wrong)} wrong (round, who, missing, extra): {wrong[:6]}"
     finally:
-        for viewer in viewers:
+        for viewer in rounds and [v for made in rounds for v in made]:
             viewer.sock.close()
