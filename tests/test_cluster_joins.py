@@ -7,9 +7,10 @@ this server after the welcome was built: the welcome must show it anyway
 (``lanchat.server.welcomes``), or the newcomer lacks that person (or keeps a ghost,
 or an old name) until it reconnects.
 
-The live test races newcomers on each server against joins, leaves and nicks on the
-other, round after round, and checks every client's view (welcome, then the live
-events and crowd notices it got) against who is in the group.
+The live test races newcomers on each server against joins, leaves, parts, nicks and
+a topic on the other, round after round, in #lobby (also crowded) and in another room,
+and checks every client's view (welcome or joined, then the live events and crowd
+notices it got) against who is in the room and its topic.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Viewer:
         self.sock.setblocking(False)
         self.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
         self.view = None     # names it knows are in the room, from its welcome on
+        self.topic = None    # the room's topic as it knows it
         self.marks = set()   # the markers it has had (a line, or the ack of its own)
         self.seqs = []       # the seq of every event and notice, in the order they came
         self.problems = []   # events that do not fit its view (a join of someone it has)
@@ -68,9 +70,9 @@ class Viewer:
             self.seqs.append(msg["seq"])
         ours = msg.get("room") == self.room
         if kind == "welcome" and self.room == protocol.LOBBY:
-            self.view = set(msg["users"])
+            self.view, self.topic = set(msg["users"]), msg["rooms"][0]["topic"]
         elif kind == "joined" and msg["room"]["room"] == self.room:
-            self.view = set(msg["room"]["users"])
+            self.view, self.topic = set(msg["room"]["users"]), msg["room"]["topic"]
         elif msg.get("replay") or self.view is None:
             return
         elif kind == "join" and ours:
@@ -86,6 +88,8 @@ class Viewer:
                 self.problems.append(f"{self.name} got the nick of {msg['old']}, not there")
             self.view.discard(msg["old"])
             self.view.add(msg["new"])
+        elif kind == "topic" and ours:
+            self.topic = msg["topic"]
         elif kind == "crowd":  # docs/protocol.md, "Crowded rooms"
             self.view = (self.view - set(msg["left"])) | set(msg["joined"])
         elif kind == "message" and msg["text"].startswith("MARK"):
@@ -110,11 +114,13 @@ def pump(viewers, condition, what: str, timeout: float = WAIT) -> None:
         selector.close()
 
 
-def in_group(srv, room: str) -> set:
-    """Who this server says is in ``room`` (its own members and the others')."""
+def in_group(srv, room: str) -> tuple:
+    """Who this server says is in ``room`` (its own members and the others'), and the
+    room's topic."""
     with srv.room.lock:
         where = srv.room.rooms.get(room)
-        return {person.name for person in where.members} if where is not None else set()
+        return ({person.name for person in where.members} if where is not None else set(),
+                srv.room.rooms.modes_of(room).topic)
 
 
 @pytest.mark.parametrize("room,limit", [(protocol.LOBBY, 500), (protocol.LOBBY, 4),
@@ -123,9 +129,14 @@ def in_group(srv, room: str) -> set:
 def test_every_view_is_the_group_while_joins_race_on_two_servers(group, room, limit):
     # Round after round, on both servers at once: newcomers join (their welcome or
     # joined races the rest), last round's newcomers rename, those of the round before
-    # leave (#lobby) or leave and part (another room).
-    servers = group(2, announce_limit=limit, max_per_ip=1000)
-    viewers: list = []
+    # leave (#lobby) or leave and part (another room), an admin on the second server
+    # sets the room's topic. (One setter: two servers setting a topic at the same
+    # moment can each keep its own, each applying the other's when it arrives, a
+    # separate problem from the welcomes'.)
+    servers = group(2, announce_limit=limit, max_per_ip=1000, admin_password="pw")
+    admin = Viewer(servers[1].address, "admin", room)
+    admin.send(type="say", text="/admin pw", id="admin")
+    viewers: list = [admin]
     rounds: list = []  # the viewers each round made
     wrong = []
     try:
@@ -145,6 +156,8 @@ def test_every_view_is_the_group_while_joins_race_on_two_servers(group, room, li
                             gone.send(type="say", text=f"/part {room}", id="part")
                         else:
                             gone.sock.close()
+                    if index == PER_ROUND // 2 and side == 0:
+                        admin.send(type="say", text=f"/topic {number}", id="topic", room=room)
                     if renaming:
                         renamed = renaming.pop()
                         renamed.new = f"{renamed.name}x"
@@ -152,8 +165,10 @@ def test_every_view_is_the_group_while_joins_race_on_two_servers(group, room, li
             rounds.append(made)
             pump(viewers, lambda: all(v.view is not None for v in viewers), "every welcome")
             expected = {getattr(v, "new", v.name) for v in viewers}
+            topic = f"{number}"
             for srv in servers:
-                wait_for(lambda: in_group(srv, room) == expected, what="both servers to agree")
+                wait_for(lambda: in_group(srv, room) == (expected, topic),
+                         what="both servers to agree")
             # A line after all of it: whoever has it has every event before it.
             mark = f"MARK{number}"
             viewers[0].send(type="say", text=mark, id=mark, room=room)
@@ -162,10 +177,12 @@ def test_every_view_is_the_group_while_joins_race_on_two_servers(group, room, li
                 if viewer.view != expected:
                     wrong.append((number, viewer.name, sorted(expected - viewer.view),
                                   sorted(viewer.view - expected)))
+                if viewer.topic != topic:
+                    wrong.append((number, viewer.name, f"topic {viewer.topic!r}, not {topic!r}"))
                 assert viewer.seqs == sorted(viewer.seqs), f"{viewer.name}: out of order"
                 wrong += viewer.problems
                 viewer.problems = []
         assert wrong == [], f"{len(wrong)} wrong (round, who, missing, extra): {wrong[:6]}"
     finally:
-        for viewer in rounds and [v for made in rounds for v in made]:
+        for viewer in [admin] + [v for made in rounds for v in made]:
             viewer.sock.close()
