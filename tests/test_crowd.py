@@ -235,8 +235,7 @@ def test_a_group_of_servers_announces_a_crowd_on_each(group):
     servers = group(2, announce_limit=8, max_per_ip=1000)
     viewers = []
     for i in range(30):
-        # One at a time: a welcome lists the people this server has heard of, and
-        # one who joined elsewhere a moment before may not be among them yet.
+        # One at a time (joins racing on both servers: test_cluster_joins.py).
         viewers.append(Viewer(servers[i % 2].address, f"g{i}"))
         names = {v.name for v in viewers}
         wait_for(lambda: all(here(s, group=True) == names for s in servers),

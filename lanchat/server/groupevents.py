@@ -302,6 +302,7 @@ def deliver(room, delivery: Delivery, event: dict) -> None:
     members (a ``room.Room``; room lock held)."""
     event.pop("address", None)  # a ban's address: for the servers, not the clients
     then = _apply(room, delivery, event)
+    room.welcomes.heard(event)  # the welcomes still waiting did not show it
     out = Outgoing(event)
     if event["type"] in ("message", "typing") and "to" in event:  # private: to one
         target = room.membership.get(event["to"])

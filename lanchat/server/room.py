@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any, Callable, Optional, Union
 
 import protocol
-from lanchat.server import groupevents
+from lanchat.server import groupevents, welcomes
 from lanchat.text import name_key, name_problem, one_line
 from lanchat.errors import JournalClosed, MessageError, StoreUnavailable
 from lanchat.server.config import ServerConfig
@@ -72,6 +72,7 @@ class Room:
         self.admins: set = set()                 # session tokens that gave /admin PASSWORD
         self.seq = journal.last_seq
         self.shared = journal.shared  # one of a group (--redis): the group gives seqs
+        self.welcomes = welcomes.Waiting()  # in a group: built, joins not yet delivered
         self.closing = False
         self._trimmer = Trimmer()
         if self.shared:
@@ -152,14 +153,7 @@ class Room:
             event = {"type": "join", "seq": seq, "ts": now, "name": name, "room": protocol.LOBBY}
             crowd = crowd_size(len(self.rooms.lobby.members) + 1, self.config.announce_limit)
             # Built once per join, so a crowd joining costs no JSON encoding per name.
-            welcome = None if plain else protocol.welcome_frame(
-                name=name, others=roster.names.encoded(), server=self.config.server_name,
-                max_text=self.config.max_text, max_frame=self.config.max_frame_bytes, seq=seq,
-                session=token, rate=self.config.rate, burst=self.config.burst,
-                away=roster.away_names(), admin=token in self.admins, lobby={
-                    "room": protocol.LOBBY, "topic": self.modes.topic,
-                    "ops": self.op_names() + ([name] if self._is_op_session(token) else []),
-                    "slow": self.modes.slow, "muted": self.modes.muted(name_key(name))})
+            welcome = None if plain else welcomes.build(self, member, seq)
             try:
                 # Plain clients cannot resume, so their sessions are not kept.
                 self.journal.submit(
@@ -227,7 +221,7 @@ class Room:
         self.rooms.lobby.start_reading(member)
         if member.plain:
             return
-        delivery.one(member, welcome)
+        delivery.one(member, welcomes.ready(self, member, welcome))
         if left_out:
             delivery.one(member, member.frame({
                 "type": "system", "text": f"{left_out} earlier events are not shown; "

@@ -18,6 +18,7 @@ from typing import Optional
 
 import protocol
 from lanchat.errors import MessageError, StoreUnavailable
+from lanchat.server import welcomes
 from lanchat.server.delivery import Delivery, Outgoing
 from lanchat.server.members import Member
 from lanchat.server.room import MAX_REASON, Room
@@ -79,6 +80,8 @@ def enter(room: Room, member: Member, name: str, msg_id: Optional[str],
     away = {name: message for name, message in room.membership.away_names().items()
             if name in users["users"]}
     joined = {"type": "joined", "seq": seq, "room": users, "away": away}
+    if room.shared:  # the group's events below seq that come meanwhile are folded in
+        room.welcomes.add(member, where.key)
     out = Outgoing(event)
 
     def history() -> list:  # after the commit, outside the room lock
@@ -93,7 +96,7 @@ def enter(room: Room, member: Member, name: str, msg_id: Optional[str],
         room.broadcast(delivery, out, exclude=member, room=where.key)
         if member.gone or member not in where.members:
             return
-        delivery.one(member, member.frame(joined))
+        delivery.one(member, member.frame(welcomes.joined_ready(room, member, where, joined)))
         for event_past in past if not member.plain else ():
             delivery.one(member, protocol.message_frame(event_past))
         if ack and not member.plain:
