@@ -275,6 +275,9 @@ class Journal(HistoryReads):
                 batch = self._take_batch()
                 self._committing = True
             self._run(batch)
+            # Not kept while waiting for the next: a batch of joins holds their
+            # welcomes (each lists everyone), tens of KiB per connection in a crowd.
+            del batch
 
     def _take_batch(self) -> list:
         # Lock held: the pending entries up to about BATCH_ROWS events (at least one).
