@@ -45,6 +45,35 @@ def rss_kib() -> int:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
+def rss_by_mapping() -> dict:
+    """KiB resident by kind of mapping: thread stacks (the 8 MiB default, or what
+    ``threading.stack_size`` set), malloc's heap and arenas, small anonymous maps
+    (CPython's frame stacks, pymalloc arenas), files."""
+    kinds: dict = {}
+    kind = "other"
+    stack_kib = (threading.stack_size() or resource.getrlimit(resource.RLIMIT_STACK)[0]) // 1024
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5:
+                start, end = (int(part, 16) for part in fields[0].split("-"))
+                size = (end - start) // 1024
+                path = fields[5] if len(fields) > 5 else ""
+                if path == "[heap]":
+                    kind = "heap"
+                elif path:
+                    kind = "files" if not path.startswith("[") else path
+                elif size == stack_kib:
+                    kind = f"thread stacks ({stack_kib} KiB maps)"
+                elif size >= 1024:
+                    kind = "malloc arenas and big maps (>=1 MiB)"
+                else:
+                    kind = "small maps (<1 MiB: frame stacks, pymalloc)"
+            elif fields[0] == "Rss:":
+                kinds[kind] = kinds.get(kind, 0) + int(fields[1])
+    return kinds
+
+
 def _raise_fd_limit(want: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < want:
@@ -115,6 +144,7 @@ def main() -> None:
     if _malloc_trim is not None:
         _malloc_trim(0)
     before = rss_kib()
+    maps_before = rss_by_mapping()
     snap_before = tracemalloc.take_snapshot() if args.trace else None
     parent, child = multiprocessing.Pipe()
     proc = multiprocessing.Process(target=clients, args=(server.server_address, args.conns, child))
@@ -124,6 +154,7 @@ def main() -> None:
     took = time.monotonic() - started
     gc.collect()
     after = rss_kib()
+    maps_after = rss_by_mapping()
     if _malloc_trim is not None:
         _malloc_trim(0)
     trimmed = rss_kib()
@@ -131,6 +162,8 @@ def main() -> None:
     print(f"joined {welcomed}/{args.conns} in {took:.1f} s; threads {threads}")
     print(f"RSS {before} KiB -> {after} KiB: {(after - before) / args.conns:.2f} KiB/conn "
           f"({(trimmed - before) / args.conns:.2f} after malloc_trim)")
+    for kind in sorted(maps_after, key=lambda k: maps_before.get(k, 0) - maps_after[k]):
+        print(f"  {(maps_after[kind] - maps_before.get(kind, 0)) / args.conns:6.2f} KiB/conn  {kind}")
     if args.trace:
         snap = tracemalloc.take_snapshot()
         stats = snap.compare_to(snap_before, "lineno")

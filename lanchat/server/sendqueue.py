@@ -20,7 +20,6 @@ kernel buffer) is still sent, before the farewell.
 
 from __future__ import annotations
 
-import collections
 import logging
 import select
 import socket
@@ -44,13 +43,22 @@ class SendQueue:
         name: used in the writer thread's name and in logs.
     """
 
+    # One per connection, most of them idle: no instance dict, and the writer and the
+    # Condition it waits on are made together, on first need (bench/README.md,
+    # "Memory per connection").
+    __slots__ = ("_sock", "_max", "_name", "_lock", "_wake", "_queue", "_queued", "_writing",
+                 "_head_started", "_writer", "closed", "overflowed", "failed", "farewell",
+                 "_farewell_until", "direct_sends", "queued_sends")
+
     def __init__(self, sock: socket.socket, max_bytes: int = DEFAULT_MAX_BYTES, name: str = "?"):
         self._sock = sock
         self._max = max_bytes
         self._name = name
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._queue: "collections.deque[bytes]" = collections.deque()
+        # The writer's, made with it: the queue is empty and nothing is in flight
+        # until then, so nobody waits or needs waking.
+        self._wake: Optional[threading.Condition] = None
+        self._queue: list = []  # only appended to, then taken whole
         self._queued = 0
         self._writing = False           # the writer holds bytes not yet sent
         self._head_started = False      # the queue's first chunk is the rest of a frame
@@ -106,6 +114,7 @@ class SendQueue:
         self._queued += len(data)
         self.queued_sends += 1
         if self._writer is None:
+            self._wake = threading.Condition(self._lock)
             self._writer = threading.Thread(target=self._write_loop, daemon=True,
                                             name=f"writer-{self._name}")
             self._writer.start()
@@ -120,7 +129,7 @@ class SendQueue:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._wake.wait(min(left, 0.05))
+                self._wake.wait(min(left, 0.05))  # bytes wait: the writer exists
             return not self._queue and not self._writing
 
     def close(self) -> None:
@@ -130,7 +139,8 @@ class SendQueue:
             if self._farewell_until is None:
                 self._queue.clear()
                 self._queued = 0
-            self._wake.notify_all()
+            if self._wake is not None:
+                self._wake.notify_all()
         writer = self._writer
         if writer is not None and writer is not threading.current_thread():
             writer.join(FAREWELL_SECONDS + 0.5)
@@ -153,7 +163,8 @@ class SendQueue:
             self._queued = sum(len(chunk) for chunk in self._queue)
             self._farewell_until = time.monotonic() + FAREWELL_SECONDS
             how = socket.SHUT_RD
-        self._wake.notify_all()
+        if self._wake is not None:
+            self._wake.notify_all()
         try:
             self._sock.shutdown(how)
         except OSError:
