@@ -73,6 +73,8 @@ class Detector:
     the decision only adds to ``buffered``.
     """
 
+    __slots__ = ("_buf", "kind")  # one per connection
+
     def __init__(self):
         self._buf = bytearray()
         self.kind: Optional[str] = None

@@ -35,6 +35,8 @@ class LineDecoder:
         max_line: the most bytes a line may have (without its newline).
     """
 
+    __slots__ = ("max_line", "_buf", "_skipped", "_searched")  # one per connection
+
     def __init__(self, max_line: int = protocol.DEFAULT_MAX_FRAME):
         self.max_line = max_line
         self._buf = bytearray()

@@ -20,6 +20,7 @@ message reads ``error: ...``, ``*`` + ``error: ...`` in ten-byte frames).
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import protocol
@@ -65,6 +66,13 @@ class Dialect:
         than it sent); None: closed without one (the structured protocol, section 1)."""
         return self.line(f"error: a message did not arrive whole within {seconds:g} s "
                          f"(its header promised more bytes); closing")
+
+    @functools.cached_property
+    def farewell(self) -> Optional[bytes]:
+        """The ``send_queue_full`` error a connection of this kind gets when the server
+        drops it for not reading; made once per dialect, not once per connection."""
+        return self.reply(protocol.error_message(
+            protocol.SEND_QUEUE_FULL, "you were not reading fast enough; the server dropped you"))
 
     def __repr__(self) -> str:
         return f"<dialect {self.name}>"

@@ -325,9 +325,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
     def _set_dialect(self, dialect) -> None:
         self.dialect = dialect
         if type(self.transport) is PlainTransport:  # TLS would need it encrypted
-            self.send_queue.farewell = dialect.reply(protocol.error_message(
-                protocol.SEND_QUEUE_FULL, "you were not reading fast enough; the server "
-                "dropped you"))
+            self.send_queue.farewell = dialect.farewell
 
     def _refuse_now(self) -> str:
         """Answer the refusal in the connection's dialect; the leave reason."""

@@ -20,7 +20,7 @@ from lanchat.server.delivery import NameList
 from lanchat.ratelimit import TokenBucket
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # one per connection: no instance dict
 class Member:
     """One joined connection. ``transport`` has a non-blocking ``send(bytes)``.
 
