@@ -155,13 +155,15 @@ def main() -> None:
     gc.collect()
     after = rss_kib()
     maps_after = rss_by_mapping()
+    trim_started = time.perf_counter()
     if _malloc_trim is not None:
         _malloc_trim(0)
+    trim_ms = (time.perf_counter() - trim_started) * 1000
     trimmed = rss_kib()
     threads = threading.active_count()
     print(f"joined {welcomed}/{args.conns} in {took:.1f} s; threads {threads}")
     print(f"RSS {before} KiB -> {after} KiB: {(after - before) / args.conns:.2f} KiB/conn "
-          f"({(trimmed - before) / args.conns:.2f} after malloc_trim)")
+          f"({(trimmed - before) / args.conns:.2f} after a malloc_trim of {trim_ms:.1f} ms)")
     for kind in sorted(maps_after, key=lambda k: maps_before.get(k, 0) - maps_after[k]):
         print(f"  {(maps_after[kind] - maps_before.get(kind, 0)) / args.conns:6.2f} KiB/conn  {kind}")
     if args.trace:

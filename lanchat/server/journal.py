@@ -279,6 +279,11 @@ class Journal(HistoryReads):
             # welcomes (each lists everyone), tens of KiB per connection in a crowd.
             del batch
 
+    @property
+    def backlog(self) -> bool:
+        """Entries wait for a batch (read without the lock: a hint, for trimming)."""
+        return bool(self._pending)
+
     def _take_batch(self) -> list:
         # Lock held: the pending entries up to about BATCH_ROWS events (at least one).
         rows, count = 0, 0

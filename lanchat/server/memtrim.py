@@ -6,6 +6,13 @@ used for later, so after such a storm the server's resident size would stay near
 its peak: 5,000 joins left about 60 KiB per connection where about 30 KiB is
 live. ``malloc_trim`` hands the free pages back. Where there is no glibc (macOS,
 Windows, musl without it) this does nothing.
+
+It trims every ``TRIM_EVERY_BYTES`` of buffers, and also once the deliveries settle
+(nothing more waits to be delivered) after ``SETTLED_TRIM_BYTES``: otherwise up to
+the last ``TRIM_EVERY_BYTES`` of a join storm stay resident with the idle crowd, several KiB per
+connection (bench/README.md, "Memory per connection"). A trim takes a few ms with
+thousands of connections, so a steady trickle of lines pays it at most once per
+``SETTLED_TRIM_BYTES`` delivered.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ log = logging.getLogger("chat.memtrim")
 # joins. At most one trim a batch, a few ms each; 5,000 joins in a crowded #lobby
 # build ~220 MB of buffers (the welcomes' name lists, mostly).
 TRIM_EVERY_BYTES = 16 * 1024 * 1024
+SETTLED_TRIM_BYTES = 16 * 1024 * 1024  # and before a trim when the deliveries settle
 
 
 def _load_malloc_trim() -> Optional[Callable[[int], int]]:
@@ -39,20 +47,23 @@ _malloc_trim = _load_malloc_trim()
 
 
 class Trimmer:
-    """Counts the bytes of the buffers deliveries built; past ``every`` of them, trims
-    the heap once.
+    """Counts the bytes of the buffers deliveries built; past ``every`` of them, or
+    past ``settled_every`` when nothing more waits, trims the heap once.
 
     ctypes releases the GIL for the call, so the other threads run meanwhile.
     """
 
-    def __init__(self, every: int = TRIM_EVERY_BYTES):
+    def __init__(self, every: int = TRIM_EVERY_BYTES, settled_every: int = SETTLED_TRIM_BYTES):
         self.every = every
+        self.settled_every = settled_every
         self.trims = 0
         self._since = 0
 
-    def delivered(self, nbytes: int) -> None:
+    def delivered(self, nbytes: int, settled: bool = False) -> None:
+        """``nbytes`` of buffers were built; ``settled``: no more deliveries wait."""
         self._since += nbytes
-        if self._since >= self.every and _malloc_trim is not None:
+        due = self.settled_every if settled else self.every
+        if self._since >= due and _malloc_trim is not None:
             self._since = 0
             self.trims += 1
             try:

@@ -318,7 +318,7 @@ class Room:
                 if member.kick is not None:
                     member.kick("internal error")
         del sends
-        self._trimmer.delivered(delivery.built)
+        self._trimmer.delivered(delivery.built, settled=not self.journal.backlog)
         for done in delivery.after:
             done()
 
