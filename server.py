@@ -28,6 +28,9 @@ from lanchat.server.listener import ChatServer
 def main(argv: Optional[list] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Connection threads are plain _thread ones (lanchat.server.listener): a record
+    # must not ask threading for their name, which would keep a dummy Thread for each.
+    logging.logThreads = False
     logging.basicConfig(level=getattr(logging, args.log_level),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config_from_args(args)

@@ -512,6 +512,9 @@ def test_fuzzing_the_live_server_leaves_it_healthy(make_server, make_client, cap
              what="the server to drop every fuzz connection")
     wait_for(lambda: _server_threads_settled(baseline_threads, allowed_writers), timeout=10,
              what="threads back to the baseline")
+    # Connection threads are not threading.Threads (listener.py): counted by the server.
+    wait_for(lambda: srv.server.connection_threads() == len(chatters), timeout=10,
+             what="one connection thread per well-behaved client left")
     wait_for(lambda: _fd_count() <= baseline_fds, timeout=10, what="file descriptors back to the baseline")
     # (Checked as "no thread but the baseline's and writers" above: a count would also
     # see threads of earlier tests that end meanwhile, and fail now and then.)
@@ -717,6 +720,8 @@ def test_fuzzing_the_tls_port_leaves_it_healthy(make_server, tmp_path, caplog, m
              what="the TLS server to drop every fuzz connection")
     wait_for(lambda: _server_threads_settled(baseline_threads, ()), timeout=10,
              what="threads back to the baseline")
+    wait_for(lambda: srv.server.connection_threads() == 0, timeout=10,
+             what="no connection thread left")
     wait_for(lambda: _fd_count() <= baseline_fds, timeout=10, what="file descriptors back to the baseline")
     print("\nTLS fuzz inputs:", dict(sorted(tally.inputs.items())), "endings:", dict(tally.endings))
 

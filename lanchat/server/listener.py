@@ -3,10 +3,18 @@
 ``ChatServer`` is a ``socketserver.ThreadingTCPServer``: a thread per connection
 (``lanchat.server.handler.ChatHandler``), admission limits, every connection tracked so
 shutdown can say goodbye and flush with a bound.
+
+A connection's thread is a plain ``_thread`` one, not a ``threading.Thread``: the
+object, its Event, Condition and locks cost ~4 KiB of RSS per idle connection beside
+the ~8 KiB of stack (bench/README.md, "Memory per connection"). So those threads are
+not in ``threading.enumerate()``; ``connection_threads()`` counts them, and
+``server.py`` turns ``logging.logThreads`` off (a log record in such a thread would
+make a ``threading._DummyThread`` that Python 3.11 keeps).
 """
 
 from __future__ import annotations
 
+import _thread
 import logging
 import queue
 import socketserver
@@ -54,6 +62,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self._handlers: set = set()
         self._per_ip: dict = {}
         self._handlers_lock = threading.Lock()
+        self._threads_running = 0  # connection threads started and not yet ended
         self._closed = threading.Event()
         self._to_spawn: queue.SimpleQueue = queue.SimpleQueue()
         try:
@@ -76,12 +85,31 @@ class ChatServer(socketserver.ThreadingTCPServer):
             if item is None:
                 return
             request, client_address = item
+            with self._handlers_lock:
+                self._threads_running += 1
             try:
-                # ThreadingMixIn's: a thread for the connection, for its lifetime.
-                super().process_request(request, client_address)
+                # A thread for the connection, for its lifetime (module docstring).
+                _thread.start_new_thread(self._connection_thread, (request, client_address))
             except Exception:
+                self._thread_ended()
                 self.handle_error(request, client_address)
                 self.shutdown_request(request)
+
+    def _connection_thread(self, request, client_address) -> None:
+        try:
+            # ThreadingMixIn's: handle, report any error, close the socket.
+            self.process_request_thread(request, client_address)
+        finally:
+            self._thread_ended()
+
+    def _thread_ended(self) -> None:
+        with self._handlers_lock:
+            self._threads_running -= 1
+
+    def connection_threads(self) -> int:
+        """Connection threads running now (they are not in ``threading.enumerate()``)."""
+        with self._handlers_lock:
+            return self._threads_running
 
     def server_close(self) -> None:
         super().server_close()

@@ -142,7 +142,8 @@ class SendQueue:
             if self._wake is not None:
                 self._wake.notify_all()
         writer = self._writer
-        if writer is not None and writer is not threading.current_thread():
+        # By ident: the connection's own thread is not a threading.Thread (listener).
+        if writer is not None and writer.ident != threading.get_ident():
             writer.join(FAREWELL_SECONDS + 0.5)
 
     def _fail(self, why: str, farewell: bool = False) -> None:
