@@ -84,12 +84,14 @@ def hello(conn, message: codec.Hello) -> Optional[str]:
     return refusal
 
 
-def _join(conn, name: Optional[str], **options) -> Optional[str]:
+def _join(conn, name: Optional[str], since: Optional[int] = None,
+          resume: Optional[str] = None) -> Optional[str]:
     """Join the room; a ban refuses the connection (error ``banned``, then close)."""
     try:
+        # No **options: such a call is a C-level one, deeper in the thread's stack.
         conn.member = conn.server.room.join(conn.transport, name, dialect=conn.dialect,
                                             peer=conn.peer, address=conn.ip, kick=conn.kick,
-                                            **options)
+                                            since=since, resume=resume)
     except MessageError as exc:
         if exc.code != protocol.BANNED:
             raise
