@@ -9,10 +9,11 @@ Windows, musl without it) this does nothing.
 
 It trims every ``TRIM_EVERY_BYTES`` of buffers, and also once the deliveries settle
 (nothing more waits to be delivered) after ``SETTLED_TRIM_BYTES``: otherwise up to
-the last ``TRIM_EVERY_BYTES`` of a join storm stay resident with the idle crowd, several KiB per
-connection (bench/README.md, "Memory per connection"). A trim takes a few ms with
-thousands of connections, so a steady trickle of lines pays it at most once per
-``SETTLED_TRIM_BYTES`` delivered.
+the last ``TRIM_EVERY_BYTES`` of a join storm stay resident with the idle crowd,
+KiB per connection (bench/README.md, "Memory per connection"). A trim takes a few
+ms with thousands of connections, so a steady trickle of lines pays it at most once
+per ``SETTLED_TRIM_BYTES`` delivered (a line's shared buffer counts once, however
+many get it: ~50,000 lines).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ log = logging.getLogger("chat.memtrim")
 # joins. At most one trim a batch, a few ms each; 5,000 joins in a crowded #lobby
 # build ~220 MB of buffers (the welcomes' name lists, mostly).
 TRIM_EVERY_BYTES = 16 * 1024 * 1024
-SETTLED_TRIM_BYTES = 16 * 1024 * 1024  # and before a trim when the deliveries settle
+SETTLED_TRIM_BYTES = 8 * 1024 * 1024  # and before a trim when the deliveries settle
 
 
 def _load_malloc_trim() -> Optional[Callable[[int], int]]:
