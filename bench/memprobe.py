@@ -161,7 +161,8 @@ def main() -> None:
     trim_ms = (time.perf_counter() - trim_started) * 1000
     trimmed = rss_kib()
     threads = threading.active_count()
-    print(f"joined {welcomed}/{args.conns} in {took:.1f} s; threads {threads}")
+    print(f"joined {welcomed}/{args.conns} in {took:.1f} s; threads {threads} "
+          f"+ {server.connection_threads()} connection threads (not threading.Threads)")
     print(f"RSS {before} KiB -> {after} KiB: {(after - before) / args.conns:.2f} KiB/conn "
           f"({(trimmed - before) / args.conns:.2f} after a malloc_trim of {trim_ms:.1f} ms)")
     for kind in sorted(maps_after, key=lambda k: maps_before.get(k, 0) - maps_after[k]):
