@@ -281,8 +281,8 @@ class Journal(HistoryReads):
 
     @property
     def backlog(self) -> bool:
-        """Entries wait for a batch (read without the lock: a hint, for trimming)."""
-        return bool(self._pending)
+        """More waits to be committed or delivered (read without the lock: a hint)."""
+        return bool(self._pending) or self._committing or self._ready is not None
 
     def _take_batch(self) -> list:
         # Lock held: the pending entries up to about BATCH_ROWS events (at least one).

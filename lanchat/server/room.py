@@ -186,8 +186,7 @@ class Room:
 
     def op_names(self, where: Optional[ChatRoom] = None) -> list:
         """The names of the room's ops and admins in it, and its ops elsewhere in a group."""
-        where = where or self.rooms.lobby
-        by_session = self.membership.by_session
+        where, by_session = where or self.rooms.lobby, self.membership.by_session
         tokens = self.admins | where.modes.ops  # no sort if none: ~2.5 KiB of C stack
         names = [by_session[token].name for token in (sorted(tokens) if tokens else ())
                  if token in by_session and by_session[token] in where.members]
