@@ -65,6 +65,8 @@ def test_the_next_batch_commits_while_this_one_is_delivered_and_waits_its_turn(t
         wait_for(lambda: committed(path, 2), what="batch 2 committed during batch 1's sends")
         journal.submit(line(3), record(3))
         wait_for(lambda: committed(path, 3), what="batch 3 committed during batch 1's sends")
+        # On disk just before it is handed over (under the lock): wait for that too.
+        wait_for(lambda: len(journal._ready or ()) == 2, what="batch 3 handed over")
         with journal._lock:
             assert len(journal._ready) == 2 and journal._ready_rows == 2
         assert record.seen == [(1, True)]
