@@ -203,7 +203,7 @@ def idle_floor(seconds: float) -> float:
     ``POLL_IDLE`` and takes the pygame events, nothing else (the baseline the idle
     figures are read against: on a VM a wake-up alone can cost ~0.1 ms)."""
     import pygame
-    from ui.app import POLL_IDLE
+    from ui.looppace import POLL_IDLE
     cpu0, wall0 = time.process_time(), time.monotonic()
     while time.monotonic() - wall0 < seconds:
         time.sleep(POLL_IDLE)
@@ -258,7 +258,7 @@ def measure(idle_seconds: float = 10.0, wire_pane: bool = False) -> dict:
     ``wire_pane`` the wire inspector (F12) is open throughout, the keyboard in the chat.
     """
     import pygame
-    from ui.app import IDLE_AFTER
+    from ui.looppace import IDLE_AFTER
     from ui.inputbox import BLINK_TIMEOUT
 
     small = frame_times(10)

@@ -369,3 +369,50 @@ def test_typing_against_a_server_without_typing_shows_no_error(chat_server, make
               "the ack (after any answer to typing)")
     assert raw.expect("message", **{"from": "gui"})["text"] == "typing away"
     assert not [e for e in app.log.entries if e.kind == "error"]
+
+
+def test_an_idle_turn_stops_after_looking_yet_misses_no_line_and_no_ping(
+        chat_server, make_client, make_app, monkeypatch):
+    from ui.looppace import IDLE_AFTER
+    monkeypatch.setattr(ui_app, "PING_EVERY", 1.0)  # a clock that falls due during the test
+    app = connected_app(make_app, chat_server)
+    app.set_focused(False)  # no blinking cursor: nothing due but the next ping
+    run_until(app, lambda: app.log.status.rtt is not None, "the pong of the ping at connect")
+    run_until(app, lambda: not app.chat.needs_draw, "the first frames")
+    updates = []
+    real_update = app.chat.update
+    monkeypatch.setattr(app.chat, "update", lambda dt: (updates.append(dt), real_update(dt)))
+    app.pace.active(time.monotonic() - IDLE_AFTER - 1)  # as if idle for a while
+    app.step(max_wait=0)  # a full turn plans the next ping, at most 1 s away
+    assert app.pace.due <= app._last_ping + 1.0
+    updates.clear()
+    for _ in range(20):
+        assert app.step(max_wait=0)
+    assert updates == [] or time.monotonic() >= app.pace.due  # looked, nothing came or was due
+
+    raw = make_client(chat_server.address)
+    raw.hello("raw")
+    raw.send(type="say", text="while you were idle", id="r1")
+    run_until(app, lambda: app.log.entries and app.log.entries[-1].text == "while you were idle",
+              "the line in the view model")
+    run_until(app, lambda: not app.chat.needs_draw, "its frame")
+    assert updates  # the turns that took it ran in full
+
+    pinged = app.log.status.rtt
+    app.pace.active(time.monotonic() - IDLE_AFTER - 1)
+    run_until(app, lambda: app.log.status.rtt is not pinged, "the ping that fell due, idle")
+
+
+def test_pace_sleeps_short_after_activity_long_when_idle_never_past_what_is_due():
+    from ui.looppace import IDLE_AFTER, POLL_ACTIVE, POLL_IDLE, Pace
+    pace = Pace(100.0)
+    pace.plan(100.0, 60.0)
+    assert pace.poll(100.5) == POLL_ACTIVE and not pace.idle(100.5)
+    assert pace.poll(100.0 + IDLE_AFTER) == POLL_IDLE and pace.idle(100.0 + IDLE_AFTER)
+    pace.plan(110.0, 0.01)  # a blink 10 ms away
+    assert pace.poll(110.0) == pytest.approx(0.01) and pace.idle(110.0)
+    assert not pace.idle(110.02) and pace.poll(110.02) < 0  # due: a full turn, no sleep
+    pace.plan(111.0, -5.0)  # something overdue counts as due now
+    assert pace.due == 111.0
+    pace.active(111.0)
+    assert not pace.idle(111.5) and pace.poll(111.5) <= POLL_ACTIVE

@@ -3,11 +3,12 @@
 ``App.step()`` is one turn of the loop, so tests and benchmarks drive the real loop
 frame by frame:
 
-1. sleep a few milliseconds (8 ms right after input or network activity, 40 ms when
-   idle, never past the cursor's next blink), then take the pygame events; no sleep
-   at all while inbound events are queued or something is waiting to be drawn. Not
-   ``pygame.event.wait(timeout)``: in pygame 2.6 that is a 1 ms polling loop, which
-   costs several per cent of a core in an idle window;
+1. sleep a few milliseconds (``ui/looppace.py``: 8 ms right after input or network
+   activity, 40 ms when idle, never past the cursor's next blink), then take the
+   pygame events; no sleep at all while inbound events are queued or something is
+   waiting to be drawn. Not ``pygame.event.wait(timeout)``: in pygame 2.6 that is a
+   1 ms polling loop, which costs several per cent of a core in an idle window.
+   Idle, a turn in which nothing came in stops there;
 2. hand each pygame event to the current screen;
 3. drain at most ``EVENTS_PER_FRAME`` connection events (``get_nowait``) into the view
    model: a burst of a thousand messages is shown over a few frames, not one frozen;
@@ -44,6 +45,7 @@ from ui.chatscreen import ChatScreen
 from ui.connectscreen import PASSWORD_FIELD, ConnectScreen
 from ui.connectstage import ConnectStage, default_browser
 from ui.displaycheck import NoWindow, driver_problem
+from ui.looppace import Pace
 from ui.appquit import QuitFlow
 from ui.quitdialog import QuitDialog
 from ui.roomsend import room_sender
@@ -57,9 +59,6 @@ log = logging.getLogger("chat.ui.app")
 
 WINDOW_SIZE = (1000, 660)
 MIN_SIZE = (420, 360)
-POLL_ACTIVE = 0.008        # sleep between looks at input/network just after activity
-POLL_IDLE = 0.04           # ... and after IDLE_AFTER seconds without any
-IDLE_AFTER = 2.0
 EVENTS_PER_FRAME = 100     # connection events applied per frame (bursts spread out)
 PING_EVERY = 15.0          # seconds between round-trip measurements
 KEY_REPEAT = (400, 35)     # ms before repeat, ms between repeats
@@ -124,7 +123,7 @@ class App(QuitFlow):
         self._ever_connected = False
         self._remember: Optional[tuple] = None
         self._last_step = time.monotonic()
-        self._last_input = self._last_step
+        self.pace = Pace(self._last_step)
         remembered = settings.load()
         host = args.host or remembered.get("host", "")
         port = args.port or remembered.get("port", protocol.DEFAULT_PORT)
@@ -201,7 +200,7 @@ class App(QuitFlow):
             except queue.Empty:
                 break
             handled += 1
-            self._last_input = time.monotonic()
+            self.pace.active(time.monotonic())
             kind = event.get("type")
             if kind in ("connecting", "connected"):  # a refusal explains only its attempt
                 self._refusal = None
@@ -240,19 +239,16 @@ class App(QuitFlow):
     def _backlog(self) -> bool:
         return self.conn is not None and not self.conn.events.empty()
 
-    def _idle_poll(self) -> float:
-        """How long to sleep before looking at input and the network again."""
-        recent = time.monotonic() - self._last_input < IDLE_AFTER
-        return POLL_ACTIVE if recent else POLL_IDLE
+    def _quiet(self, now: float) -> bool:
+        """In the chat (the connect screen's list changes by itself), idle, nothing due."""
+        return self.chat is not None and self.connect_screen is None and self.pace.idle(now) \
+            and self.quit_dialog is None and not self.inspector.open and not self.screen.needs_draw
 
     def step(self, max_wait: Optional[float] = None) -> bool:
-        """Run one frame; returns False once the app should exit.
-
-        Args:
-            max_wait: cap on the idle wait in seconds (tests pass 0 to never wait).
-        """
-        wait = 0.0 if (self._backlog() or self.screen.needs_draw) else self._idle_poll()
-        wait = min(wait, self.screen.next_wake_in())
+        """Run one frame (``max_wait`` caps the idle wait: tests pass 0); False once the
+        app should exit."""
+        wait = 0.0 if (self._backlog() or self.screen.needs_draw) else \
+            self.pace.poll(time.monotonic())
         if max_wait is not None:
             wait = min(wait, max_wait)
         if wait > 0.001:
@@ -261,12 +257,13 @@ class App(QuitFlow):
             time.sleep(wait)
         events = pygame.event.get()
         if events:
-            self._last_input = time.monotonic()
+            self.pace.active(time.monotonic())
         for event in events:
             self.handle_event(event)
             if not self.running:
                 return False
-        self.drain_network()
+        if not self.drain_network() and not events and self._quiet(time.monotonic()):
+            return self.running
         request = self.connect_screen.take_request() if self.connect_screen else None
         if request:
             host, port, name, password = request[:4]
@@ -288,6 +285,9 @@ class App(QuitFlow):
         self.screen.update(now - self._last_step)
         self.inspector.update(now - self._last_step)
         self._last_step = now
+        pinging = self.conn is not None and self.conn.connected
+        ping_in = PING_EVERY + self._last_ping - now if pinging else PING_EVERY
+        self.pace.plan(now, min(self.screen.next_wake_in(), ping_in))
         self._update_title()
         if self.screen.needs_draw or self.inspector.needs_draw or \
                 (self.quit_dialog is not None and self.quit_dialog.dirty):
