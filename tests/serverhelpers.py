@@ -5,8 +5,13 @@ each client in seq order, so when a later event arrives, anything an earlier eve
 would have sent has already arrived.
 """
 
+import json
 import re
+import selectors
 import socket
+import time
+
+import pytest
 
 import protocol
 from conftest import WAIT, RawClient
@@ -94,3 +99,43 @@ def stalled_client(srv, request, others):
     stalled_queue = srv.room.members["stalled"].transport.send_queue
     stalled_queue._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
     return stalled, stalled_queue
+
+
+def pump(viewers, condition, what: str, timeout: float = WAIT) -> None:
+    """Read every viewer's socket (``viewer.sock``, ``viewer.read()``) until
+    ``condition()``; bounded."""
+    selector = selectors.DefaultSelector()
+    for viewer in viewers:
+        selector.register(viewer.sock, selectors.EVENT_READ, viewer)
+    deadline = time.monotonic() + timeout
+    try:
+        while not condition():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout}s waiting for {what}")
+            for key, _ in selector.select(0.05):
+                key.data.read()
+    finally:
+        selector.close()
+
+
+class FrameReader:
+    """A raw structured connection read without blocking (by ``pump``): it sends
+    ``hello`` and hands every body it gets, decoded, to ``see``."""
+
+    def __init__(self, address, hello: dict):
+        self.sock = socket.create_connection(address, timeout=WAIT)
+        self.sock.sendall(protocol.message_frame(hello))
+        self.sock.setblocking(False)
+        self.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
+
+    def read(self) -> None:
+        try:
+            data = self.sock.recv(1 << 20)
+        except BlockingIOError:
+            return
+        self.decoder.feed(data)
+        for body in self.decoder.events():
+            self.see(json.loads(body))
+
+    def see(self, msg: dict) -> None:
+        raise NotImplementedError

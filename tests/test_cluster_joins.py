@@ -15,16 +15,12 @@ notices it got) against who is in the room and its topic.
 
 from __future__ import annotations
 
-import json
-import selectors
-import socket
-import time
-
 import pytest
 
 import protocol
-from conftest import WAIT, wait_for
+from conftest import wait_for
 from redisserver import group, needs_redis, redis_server  # noqa: F401 (fixtures)
+from serverhelpers import FrameReader, pump
 
 pytestmark = needs_redis
 
@@ -32,20 +28,17 @@ ROUNDS = 12      # races per test: the race is lost in most rounds before the fi
 PER_ROUND = 6    # newcomers per server per round, as many leaving and renaming
 
 
-class Viewer:
+class Viewer(FrameReader):
     """One raw structured connection and its view of one room's members (#lobby's
     from its welcome, another room's from its ``joined``; the hello enters it)."""
 
     def __init__(self, address, name: str, room: str):
         self.name = name
         self.room = room
-        self.sock = socket.create_connection(address, timeout=WAIT)
         hello = {"type": "hello", "name": name}
         if room != protocol.LOBBY:
             hello["rooms"] = [room]
-        self.sock.sendall(protocol.message_frame(hello))
-        self.sock.setblocking(False)
-        self.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
+        super().__init__(address, hello)
         self.view = None     # names it knows are in the room, from its welcome on
         self.topic = None    # the room's topic as it knows it
         self.marks = set()   # the markers it has had (a line, or the ack of its own)
@@ -54,15 +47,6 @@ class Viewer:
 
     def send(self, **message) -> None:
         self.sock.sendall(protocol.message_frame(message))
-
-    def read(self) -> None:
-        try:
-            data = self.sock.recv(1 << 20)
-        except BlockingIOError:
-            return
-        self.decoder.feed(data)
-        for body in self.decoder.events():
-            self.see(json.loads(body))
 
     def see(self, msg: dict) -> None:
         kind = msg["type"]
@@ -96,22 +80,6 @@ class Viewer:
             self.marks.add(msg["text"])
         elif kind == "ack" and str(msg.get("id")).startswith("MARK"):
             self.marks.add(msg["id"])
-
-
-def pump(viewers, condition, what: str, timeout: float = WAIT) -> None:
-    """Read every viewer's socket until ``condition()``; bounded."""
-    selector = selectors.DefaultSelector()
-    for viewer in viewers:
-        selector.register(viewer.sock, selectors.EVENT_READ, viewer)
-    deadline = time.monotonic() + timeout
-    try:
-        while not condition():
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout}s waiting for {what}")
-            for key, _ in selector.select(0.05):
-                key.data.read()
-    finally:
-        selector.close()
 
 
 def in_group(srv, room: str) -> tuple:

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 import protocol
 from lanchat import codec
 from protocol import ENCODE, FrameDecoder, MessageError
+from test_protocol_encoders import utf8  # the same "bytes or the error" view of an encoder
 
 many = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -129,14 +130,6 @@ def test_a_plain_say_takes_the_fast_path_and_others_the_reference(monkeypatch):
                  b'{"type":"say","text":"hi","room":null}'):
         with pytest.raises(AssertionError, match="reference"):
             codec.decode_client_message(body)
-
-
-def utf8(encode, event):
-    try:
-        body = encode(event)
-        return body.encode("utf-8") if isinstance(body, str) else body
-    except UnicodeEncodeError:
-        return UnicodeEncodeError
 
 
 keys = awkward | st.integers() | st.booleans() | st.none() | st.floats()

@@ -8,13 +8,9 @@ from __future__ import annotations
 import json
 import os
 import queue
-import selectors
-import socket
 import sys
-import time
 
-import pytest
-from conftest import WAIT, wait_for
+from conftest import wait_for
 from headless import fonts  # noqa: F401 (fixture; before pygame: no display needed)
 import pygame  # noqa: E402 (after headless)
 from hypothesis import given, settings
@@ -22,6 +18,7 @@ from hypothesis import strategies as st
 
 import protocol
 from redisserver import group, needs_redis, redis_server  # noqa: F401 (fixtures)
+from serverhelpers import FrameReader, pump
 from lanchat.client.connection import ChatConnection
 from lanchat.dialects import writers
 from lanchat.server.crowd import CrowdNotice, crowd_size
@@ -112,27 +109,15 @@ def test_a_run_ends_at_the_next_event_and_joiners_of_the_run_get_it():
 
 # ------------------------------------------------------------------ many members, live
 
-class Viewer:
+class Viewer(FrameReader):
     """One raw structured connection and its view of who is here."""
 
     def __init__(self, address, name):
         self.name = name
-        self.sock = socket.create_connection(address, timeout=WAIT)
-        self.sock.sendall(protocol.message_frame({"type": "hello", "name": name}))
-        self.sock.setblocking(False)
-        self.decoder = protocol.FrameDecoder(max_body=protocol.HARD_MAX_FRAME)
+        super().__init__(address, {"type": "hello", "name": name})
         self.view = None  # the names it knows are here, from its welcome on
         self.counts = {"join": 0, "leave": 0, "crowd": 0}
         self.problems = []
-
-    def read(self) -> None:
-        try:
-            data = self.sock.recv(1 << 20)
-        except BlockingIOError:
-            return
-        self.decoder.feed(data)
-        for body in self.decoder.events():
-            self.see(json.loads(body))
 
     def see(self, msg: dict) -> None:
         kind = msg["type"]
@@ -151,22 +136,6 @@ class Viewer:
                                          f"{msg['users']}")
 
 
-def pump(viewers, condition, what, timeout=STORM_WAIT):
-    """Read every viewer's socket until ``condition()``; bounded."""
-    selector = selectors.DefaultSelector()
-    for viewer in viewers:
-        selector.register(viewer.sock, selectors.EVENT_READ, viewer)
-    deadline = time.monotonic() + timeout
-    try:
-        while not condition():
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout}s waiting for {what}")
-            for key, _ in selector.select(0.05):
-                key.data.read()
-    finally:
-        selector.close()
-
-
 def here(srv, group: bool = False) -> set:
     """Who the server says is here (``group``: on every server of its group)."""
     with srv.room.lock:
@@ -181,7 +150,7 @@ def test_hundreds_join_and_leave_at_once_and_every_view_is_right(make_server):
     try:
         everyone = {v.name for v in viewers}
         pump(viewers, lambda: all(v.view == everyone for v in viewers),
-             "every member to know all 300")
+             "every member to know all 300", timeout=STORM_WAIT)
         assert here(srv) == everyone
         for viewer in viewers:
             assert viewer.problems == []
@@ -197,7 +166,7 @@ def test_hundreds_join_and_leave_at_once_and_every_view_is_right(make_server):
         left = {v.name for v in staying}
         wait_for(lambda: here(srv) == left, timeout=STORM_WAIT, what="the server to see them go")
         pump(staying, lambda: all(v.view == left for v in staying),
-             "the 30 still here to know who stayed")
+             "the 30 still here to know who stayed", timeout=STORM_WAIT)
         for viewer in staying:
             assert viewer.problems == []
             # Below the limit again, leaves are single events once more.
@@ -243,13 +212,13 @@ def test_a_group_of_servers_announces_a_crowd_on_each(group):
     try:
         everyone = {v.name for v in viewers}
         pump(viewers, lambda: all(v.view == everyone for v in viewers),
-             "every member of the group to know all 30")
+             "every member of the group to know all 30", timeout=STORM_WAIT)
         for viewer in viewers[:25]:
             viewer.sock.close()
         staying = viewers[25:]
         left = {v.name for v in staying}
         pump(staying, lambda: all(v.view == left for v in staying),
-             "the 5 still here to know who stayed")
+             "the 5 still here to know who stayed", timeout=STORM_WAIT)
         for viewer in staying:  # the other server's leaves too came in notices
             assert viewer.counts["crowd"] and viewer.counts["leave"] <= 8, viewer.counts
     finally:

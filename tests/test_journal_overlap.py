@@ -1,6 +1,7 @@
 """The journal's pipeline (journal.py ``_run``): the next batch commits while this one
 is delivered, and is delivered after it, in order, each after its own commit."""
 
+import contextlib
 import sqlite3
 import threading
 
@@ -41,8 +42,10 @@ class Recorder:
         return lambda *prepared: self.seen.append((seq, committed(self.path, seq)))
 
 
-def test_the_next_batch_commits_while_this_one_is_delivered_and_waits_its_turn(tmp_path):
-    path = str(tmp_path / "chat.db")
+@contextlib.contextmanager
+def first_batch_held(path: str):
+    """A journal whose first batch (seq 1) a reader's ``run_inline`` is delivering, held
+    there until ``gate`` is set; yields ``(journal, record, gate, inline thread)``."""
     journal = Journal(path)
     journal.start(run_each)
     record = Recorder(path)
@@ -58,6 +61,15 @@ def test_the_next_batch_commits_while_this_one_is_delivered_and_waits_its_turn(t
         inline = threading.Thread(target=journal.run_inline)  # a reader thread's way
         inline.start()
         assert entered.wait(WAIT)
+        yield journal, record, gate, inline
+    finally:
+        gate.set()
+        journal.close()
+
+
+def test_the_next_batch_commits_while_this_one_is_delivered_and_waits_its_turn(tmp_path):
+    path = str(tmp_path / "chat.db")
+    with first_batch_held(path) as (journal, record, gate, inline):
         # Batch 1 is being delivered; batches 2 and 3 are committed meanwhile by the
         # journal's thread and handed over: nothing of them is delivered before batch 1
         # is through, then both go out as one batch, in order.
@@ -75,30 +87,13 @@ def test_the_next_batch_commits_while_this_one_is_delivered_and_waits_its_turn(t
         assert record.seen == [(1, True), (2, True), (3, True)]
         inline.join(WAIT)
         assert not inline.is_alive()
-    finally:
-        gate.set()
-        journal.close()
 
 
 def test_no_more_than_batch_rows_wait_for_the_thread_delivering(tmp_path, monkeypatch):
     from lanchat.server import journal as history
     monkeypatch.setattr(history, "BATCH_ROWS", 2)
     path = str(tmp_path / "chat.db")
-    journal = Journal(path)
-    journal.start(run_each)
-    record = Recorder(path)
-    entered, gate = threading.Event(), threading.Event()
-
-    def first():
-        record(1)()
-        entered.set()
-        assert gate.wait(WAIT)
-
-    try:
-        journal.submit(line(1), first, wake=False)
-        inline = threading.Thread(target=journal.run_inline)
-        inline.start()
-        assert entered.wait(WAIT)
+    with first_batch_held(path) as (journal, record, gate, inline):
         journal.submit_rows([Journal.row(line(2)), Journal.row(line(3))], record(2))
         wait_for(lambda: journal._ready_rows == 2, what="two rows waiting")
         journal.submit(line(4), record(4))
@@ -109,9 +104,6 @@ def test_no_more_than_batch_rows_wait_for_the_thread_delivering(tmp_path, monkey
         wait_for(lambda: len(record.seen) == 3, what="the rest delivered")
         assert record.seen == [(1, True), (2, True), (4, True)]
         inline.join(WAIT)
-    finally:
-        gate.set()
-        journal.close()
 
 
 def test_run_inline_called_by_a_delivery_leaves_the_batch_to_the_journal_thread(tmp_path):
