@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from conftest import RunningServer, wait_for
+from conftest import RunningServer
 from redisserver import group, needs_redis, redis_server  # noqa: F401 (fixtures)
 from serverhelpers import next_frame, say
 
@@ -196,13 +196,20 @@ def test_a_ban_on_one_server_refuses_on_another(group, make_client):
     assert again.expect("error")["code"] == "banned"
 
 
-def test_typing_and_away_reach_the_other_servers(group, make_client):
+def alice_and_bob(group, make_client):
+    """Two servers of a group, alice on the first and bob on the second; alice has had
+    bob's join."""
     a, b = group(2)
     alice = make_client(a.address)
     alice.hello("alice")
     bob = make_client(b.address)
     bob.hello("bob")
     alice.expect("join", name="bob")
+    return a, b, alice, bob
+
+
+def test_typing_and_away_reach_the_other_servers(group, make_client):
+    a, b, alice, bob = alice_and_bob(group, make_client)
     alice.send(type="typing", state="active", room="#lobby")
     typing = bob.expect("typing")
     assert (typing["name"], typing["state"]) == ("alice", "active")
@@ -215,12 +222,7 @@ def test_typing_and_away_reach_the_other_servers(group, make_client):
 
 
 def test_a_new_name_is_claimed_across_the_group(group, make_client):
-    a, b = group(2)
-    alice = make_client(a.address)
-    alice.hello("alice")
-    bob = make_client(b.address)
-    bob.hello("bob")
-    alice.expect("join", name="bob")
+    a, b, alice, bob = alice_and_bob(group, make_client)
     alice.send(type="say", text="/nick bob", id="n1")
     assert alice.expect("error", id="n1")["code"] == "name_taken"
     alice.send(type="say", text="/nick alicia", id="n2")

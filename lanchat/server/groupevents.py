@@ -211,12 +211,7 @@ def _kicked(room, delivery: Optional[Delivery], event: dict, where_name: str):
         if target.kick is not None:
             delivery.after.append(lambda: target.kick(leave, flush=True))
         return None
-    where.members.pop(target, None)
-    target.rooms.pop(where.key, None)
-    room.membership.note_rooms(target)
-    if target.plain and target.current == where.key:
-        target.current = protocol.LOBBY
-    room.rooms.ended(where)
+    room.rooms.take_out(target, where, room.membership)
 
     def stop_reading(later: Delivery) -> None:
         later.changing(target)

@@ -34,6 +34,7 @@ and stall the room for tens of milliseconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -286,12 +287,10 @@ class Journal(HistoryReads):
 
     def _take_batch(self) -> list:
         # Lock held: the pending entries up to about BATCH_ROWS events (at least one).
-        rows, count = 0, 0
-        for entry in self._pending:
-            rows += len(entry.rows)
+        rows = count = 0
+        while count < len(self._pending) and rows < BATCH_ROWS:
+            rows += len(self._pending[count].rows)
             count += 1
-            if rows >= BATCH_ROWS:
-                break
         batch, self._pending = self._pending[:count], self._pending[count:]
         return batch
 
@@ -376,24 +375,24 @@ class Journal(HistoryReads):
                     pass
                 return False
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Store and deliver what is queued, stop the thread, close the database."""
+    def _stop_committer(self, timeout: float) -> None:
+        """Let the commit loop store and deliver what is queued, then wait for it to end."""
         with self._lock:
             self._closing = True
             self._lock.notify()
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Store and deliver what is queued, stop the thread, close the database."""
+        self._stop_committer(timeout)
         self._stop_checkpoints.set()
         if self._checkpointer is not None and self._checkpointer.is_alive():
             self._checkpointer.join(timeout)
-        try:
-            if self._checkpointer is not None:
+        if self._checkpointer is not None:
+            with contextlib.suppress(sqlite3.Error):
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:
-            pass
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._db.close()
-        except sqlite3.Error:
-            pass
         if self._exclusive is not None:
             self._exclusive.close()  # the next server may take this history

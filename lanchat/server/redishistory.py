@@ -62,7 +62,9 @@ def _clamp(value: int) -> int:
 
 
 class RedisHistory:
-    """The reading side of the group's history."""
+    """The reading side of the group's history (a mixin before ``Journal`` in
+    ``RedisJournal``: ``HistoryReads.recent_messages`` comes to these ``replay`` and
+    ``room_messages``)."""
 
     redis = None  # the RedisJournal's client
 
@@ -143,13 +145,6 @@ class RedisHistory:
         rows = [json.loads(item) for _, item in self._range(keys, "-inf", until, limit * 4 + 50)]
         messages = [row for row in rows if row[5] == "message" and _visible(row, session)]
         return _replayed(messages[-limit:], session), 0
-
-    def recent_messages(self, session: str, limit: int, until: int,
-                        room: str = protocol.LOBBY) -> list:
-        """The last ``limit`` messages of a room the session may see (``/history``)."""
-        if room == protocol.LOBBY:
-            return self.replay(session, since=None, until=until, limit=limit)[0]
-        return self.room_messages(session, room, limit, until)
 
     def room_messages(self, session: str, room: str, limit: int, until: int,
                       since: Optional[int] = None) -> list:

@@ -361,11 +361,7 @@ class RedisJournal(RedisHistory, Journal):
 
     def close(self, timeout: float = 5.0) -> None:
         """Store what is queued, deliver it (bounded), stop both threads."""
-        with self._lock:
-            self._closing = True
-            self._lock.notify()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        self._stop_committer(timeout)
         self.settled(min(timeout, 2.0))
         self._stopped.set()
         if self._reader.is_alive():

@@ -131,12 +131,7 @@ def leave_room(room: Room, member: Member, where: ChatRoom, event: dict,
     """Store ``event`` (a ``part`` or a ``kick``) and take ``member`` out of ``where``
     once the room's members, ``member`` included, have it; ``ack`` gets its ack after.
     Room lock held."""
-    where.members.pop(member, None)
-    member.rooms.pop(where.key, None)
-    room.membership.note_rooms(member)
-    if member.plain and member.current == where.key:
-        member.current = protocol.LOBBY
-    room.rooms.ended(where)
+    room.rooms.take_out(member, where, room.membership)
     seq, now = room.next_seq()
     event = {"type": event["type"], "seq": seq, "ts": now, "room": where.name, **event}
     out = Outgoing(event)

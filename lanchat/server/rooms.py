@@ -105,6 +105,17 @@ class RoomList:
         room.modes.clear_ops()
         return True
 
+    def take_out(self, member, room: ChatRoom, membership) -> None:
+        """``member`` is no longer in ``room`` (a part or a kick, here or on another
+        server of the group): ``membership`` notes its rooms, a plain client reading it
+        reads #lobby again, and the room ends if nobody is left. Room lock held."""
+        room.members.pop(member, None)
+        member.rooms.pop(room.key, None)
+        membership.note_rooms(member)
+        if member.plain and member.current == room.key:
+            member.current = protocol.LOBBY
+        self.ended(room)
+
     def readers(self) -> dict:
         """``{key: (structured readers, plain readers)}`` for ``Delivery.collect``."""
         return {key: (room.json_readers, room.plain_readers) for key, room in self.rooms.items()}
